@@ -1,0 +1,86 @@
+/** What `mesh.yaml` declares: the model catalogue, residency policy, sources and destinations. */
+
+export type Cloud = 'aws' | 'azure' | 'onprem' | 'openai';
+export type ProviderKind = 'simulated' | 'bedrock' | 'azure-openai' | 'openai';
+export type Scope = 'region' | 'geography' | 'global';
+
+/** Fault injection for a simulated endpoint: probability per call of each failure. */
+export interface SimulatedFaults {
+  throttle: number;
+  error: number;
+  timeout: number;
+  malformed: number;
+}
+
+export interface SimulatedSettings {
+  /** Latency of each call, uniformly drawn from [min, max] milliseconds. */
+  latencyMs: { min: number; max: number };
+  faults: SimulatedFaults;
+  /** Retry-After hint a simulated throttle returns. */
+  retryAfterMs: number;
+}
+
+export interface ModelEndpoint {
+  /** Catalogue id, e.g. `bedrock-us-east-1-gpt-oss`. */
+  id: string;
+  provider: ProviderKind;
+  /** The cloud the endpoint runs in (bedrock → aws, azure-openai → azure; simulated says which it imitates). */
+  cloud: Cloud;
+  /** Region (home region for a geography scope). Absent for a global-only endpoint such as OpenAI's API. */
+  region?: string;
+  scope: Scope;
+  /** The provider's model id / deployment name. */
+  model: string;
+  /** USD per million tokens. */
+  price: { input: number; output: number };
+  capabilities: string[];
+  /** Provider-specific settings (base URL, deployment, api version); never secrets. */
+  options: Record<string, unknown>;
+  /** Present when provider is `simulated`. */
+  simulated?: SimulatedSettings;
+}
+
+/** How far data of one classification may travel to reach a model. */
+export interface ResidencyRule {
+  cloud: 'same' | 'any';
+  geography: 'same' | 'any';
+  region: 'same' | 'any';
+}
+
+export interface SourceLocation {
+  cloud: Cloud;
+  region: string;
+}
+
+export interface Destination {
+  name: string;
+  kind: 'local' | 'eventbridge' | 'servicebus';
+  /** EventBridge bus name or ARN. */
+  bus?: string;
+  /** Service Bus namespace and topic/queue. */
+  namespace?: string;
+  entity?: string;
+  region?: string;
+}
+
+export interface Site {
+  name: string;
+  lat: number;
+  lon: number;
+  geography: string;
+}
+
+export interface MeshConfig {
+  /** The file it was loaded from. */
+  file: string;
+  models: ModelEndpoint[];
+  /** classification → rule. */
+  residency: Record<string, ResidencyRule>;
+  /** Where named sources live: Service Bus namespaces, EventBridge buses, on-prem systems. */
+  sources: Record<string, SourceLocation>;
+  destinations: Record<string, Destination>;
+  /** On-prem sites, usable as `onprem:<name>` locations. */
+  sites: Record<string, Site>;
+  /** Seed for the simulated provider: same seed, same answers. */
+  seed: number;
+}

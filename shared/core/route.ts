@@ -1,0 +1,46 @@
+/** A route as loaded and validated from `events/routes/<id>.yaml`. */
+export interface Route {
+  /** Unique, stable id: part of every result id, so renaming a route changes result ids. */
+  id: string;
+  /** The file it was loaded from (for errors and `mesh explain`). */
+  file: string;
+  description?: string;
+  /** EventBridge event pattern, matched against the EventBridge view of the envelope. */
+  match: Record<string, unknown>;
+  data: RouteData;
+  task: RouteTask;
+  emit: RouteEmit;
+}
+
+export interface RouteData {
+  /** Key into `mesh.yaml` `residency`, e.g. `public`, `internal`, `pii`. */
+  classification: string;
+  /** Where the data lives, when the event does not say: fixed (`aws:eu-central-1`) or a template (`{{detail.region}}`). */
+  location?: string;
+}
+
+export interface RouteTask {
+  /** System prompt (a template, like `prompt`). */
+  system?: string;
+  /** User prompt with `{{detail.path}}` slots; slot values are inserted JSON-encoded. */
+  prompt: string;
+  /** JSON Schema the model's answer must satisfy. */
+  output: Record<string, unknown>;
+  /** Compiled validator for `output`: problems as `path: message`, empty when valid. */
+  validateOutput(value: unknown): string[];
+  maxTokens: number;
+  temperature?: number;
+  /** Allowlist of catalogue model ids this route may use (default: all). */
+  models?: string[];
+  /** Total time budget for the model step, across retries and failover. */
+  timeoutMs: number;
+  /** Attempts per endpoint for retryable errors, before failing over to the next one. */
+  attemptsPerEndpoint: number;
+}
+
+export interface RouteEmit {
+  source: string;
+  detailType: string;
+  /** Names of `mesh.yaml` destinations. Empty: back to the bus the event came from. */
+  to: string[];
+}

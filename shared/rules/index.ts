@@ -1,0 +1,2 @@
+// Placeholder door: the rules helper replaces this file. Signatures are the contract.
+export {};
