@@ -1,0 +1,111 @@
+import { eventBridgeToEnvelope, InvalidEventError, toEventBridgeEvent, type Envelope, type EventBridgeEvent, type Origin } from '../../core/index.ts';
+import { asObject, checkTime, describe, optionalString, parseJson, requiredString } from '../parse.ts';
+
+/** A PutEvents request entry (AWS JSON 1.1 field names). */
+export interface PutEventsEntry {
+  Source: string;
+  DetailType: string;
+  Detail: string;
+  Resources?: string[];
+  Time?: string;
+  EventBusName?: string;
+  TraceHeader?: string;
+}
+
+/**
+ * Decode an EventBridge event as EventBridge delivers it to a target (a Lambda's input).
+ *
+ * @example decodeEventBridgeEvent(JSON.parse(body)).event.type // the event's detail-type
+ */
+export function decodeEventBridgeEvent(input: unknown, origin: Partial<Origin> = {}): Envelope {
+  const obj = asObject(input, 'event');
+  const resources = obj.resources === undefined ? [] : obj.resources;
+  if (!Array.isArray(resources) || resources.some((r) => typeof r !== 'string')) {
+    throw new InvalidEventError(`event.resources: expected an array of strings, got ${describe(obj.resources)}`);
+  }
+  if (obj.detail !== undefined && (obj.detail === null || typeof obj.detail !== 'object' || Array.isArray(obj.detail))) {
+    throw new InvalidEventError(`event.detail: expected a JSON object, got ${describe(obj.detail)}`);
+  }
+  const event: EventBridgeEvent = {
+    version: optionalString(obj, 'version', 'event') ?? '0',
+    id: requiredString(obj, 'id', 'event'),
+    'detail-type': requiredString(obj, 'detail-type', 'event'),
+    source: requiredString(obj, 'source', 'event'),
+    account: optionalString(obj, 'account', 'event') ?? '',
+    time: checkTime(requiredString(obj, 'time', 'event'), 'event.time'),
+    region: optionalString(obj, 'region', 'event') ?? '',
+    resources: resources as string[],
+    detail: obj.detail ?? {},
+  };
+  const replay = optionalString(obj, 'replay-name', 'event');
+  if (replay !== undefined) event['replay-name'] = replay;
+  return eventBridgeToEnvelope(event, origin);
+}
+
+export interface PutEventsContext {
+  /** The id EventBridge would assign. */
+  id: string;
+  now: Date;
+  region: string;
+  account: string;
+}
+
+/** Decode one PutEvents entry into the event EventBridge would deliver. `where` names it in errors (`Entries[3]`). */
+export function decodePutEventsEntry(input: unknown, ctx: PutEventsContext, where = 'entry'): Envelope {
+  const entry = asObject(input, where);
+  const detailText = requiredString(entry, 'Detail', where);
+  const detail = parseJson(detailText, `${where}.Detail`);
+  if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+    throw new InvalidEventError(`${where}.Detail: expected the JSON text of an object, got ${describe(detail)}`);
+  }
+  const resources = entry.Resources ?? [];
+  if (!Array.isArray(resources) || resources.some((r) => typeof r !== 'string')) {
+    throw new InvalidEventError(`${where}.Resources: expected an array of strings, got ${describe(entry.Resources)}`);
+  }
+  const time = optionalString(entry, 'Time', where);
+  const bus = optionalString(entry, 'EventBusName', where);
+  const trace = optionalString(entry, 'TraceHeader', where);
+  const envelope = eventBridgeToEnvelope(
+    {
+      version: '0',
+      id: ctx.id,
+      'detail-type': requiredString(entry, 'DetailType', where),
+      source: requiredString(entry, 'Source', where),
+      account: ctx.account,
+      time: time === undefined ? isoSeconds(ctx.now) : isoSeconds(new Date(checkTime(time, `${where}.Time`))),
+      region: ctx.region,
+      resources: resources as string[],
+      detail,
+    },
+    { bus: busName(bus ?? 'default') },
+  );
+  if (trace !== undefined) envelope.event.extensions.awstraceheader = trace;
+  return envelope;
+}
+
+/** The PutEvents entry that publishes an envelope to `bus` (results going back to EventBridge). */
+export function encodePutEventsEntry(envelope: Envelope, bus: string): PutEventsEntry {
+  const view = toEventBridgeEvent(envelope);
+  const entry: PutEventsEntry = {
+    Source: view.source,
+    DetailType: view['detail-type'],
+    Detail: JSON.stringify(view.detail),
+    EventBusName: bus,
+  };
+  if (view.resources.length > 0) entry.Resources = view.resources;
+  if (envelope.event.time) entry.Time = envelope.event.time;
+  const trace = envelope.event.extensions.awstraceheader;
+  if (typeof trace === 'string') entry.TraceHeader = trace;
+  return entry;
+}
+
+/** EventBridge times have second precision. */
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `arn:aws:events:us-east-1:123:event-bus/orders` → `orders`. */
+function busName(nameOrArn: string): string {
+  const i = nameOrArn.lastIndexOf('event-bus/');
+  return i >= 0 ? nameOrArn.slice(i + 'event-bus/'.length) : nameOrArn;
+}

@@ -1,0 +1,86 @@
+import { InvalidEventError, type Envelope, type Origin, type SourceLocation } from '../../core/index.ts';
+import { decodeStructuredCloudEvent, STRUCTURED } from '../cloudevents/codec.ts';
+import { asObject, describe, optionalString, parseJson, requiredString } from '../parse.ts';
+
+/**
+ * A received Service Bus message, in the plain shape both the Functions trigger metadata and
+ * our sample files use (no SDK types: the Azure edge maps `ServiceBusReceivedMessage` to this).
+ */
+export interface ServiceBusMessageLike {
+  namespace: string;
+  entity: string;
+  messageId?: string;
+  subject?: string;
+  contentType?: string;
+  correlationId?: string;
+  applicationProperties?: Record<string, unknown>;
+  body: unknown;
+  deliveryCount?: number;
+  enqueuedTimeUtc?: string;
+}
+
+const CE_PREFIX = 'cloudEvents:';
+
+/**
+ * Decode a Service Bus message per the CloudEvents AMQP binding:
+ * - `contentType: application/cloudevents+json` → structured mode, the body is the event;
+ * - `cloudEvents:`-prefixed application properties → binary mode, the body is `data`;
+ * - otherwise a plain JSON body: `subject` is the type, `messageId` the id, and the source
+ *   names the entity (`servicebus://<namespace>/<entity>`).
+ * The origin's region comes from `sources[namespace]` in mesh.yaml.
+ */
+export function decodeServiceBusMessage(input: unknown, sources: Record<string, SourceLocation> = {}): Envelope {
+  const msg = asObject(input, 'message');
+  const namespace = requiredString(msg, 'namespace', 'message');
+  const entity = requiredString(msg, 'entity', 'message');
+  const location = sources[namespace] ?? sources[namespace.split('.')[0] ?? ''];
+  const deliveryCount = typeof msg.deliveryCount === 'number' ? msg.deliveryCount : 1;
+  const origin: Origin = {
+    transport: 'servicebus',
+    cloud: 'azure',
+    namespace,
+    bus: entity,
+    deliveryCount,
+    ...(location ? { region: location.region } : {}),
+  };
+  const contentType = optionalString(msg, 'contentType', 'message');
+  const body = typeof msg.body === 'string' && contentType && /json/.test(contentType) ? parseJson(msg.body, 'message.body') : msg.body;
+  const props = msg.applicationProperties === undefined ? {} : asObject(msg.applicationProperties, 'message.applicationProperties');
+
+  if (contentType?.startsWith(STRUCTURED)) return decodeStructuredCloudEvent(body, origin, 'message.body');
+
+  const ceProps = Object.entries(props).filter(([k]) => k.startsWith(CE_PREFIX));
+  if (ceProps.length > 0) {
+    const attrs: Record<string, unknown> = Object.fromEntries(ceProps.map(([k, v]) => [k.slice(CE_PREFIX.length), v instanceof Date ? v.toISOString() : v]));
+    if (contentType !== undefined) attrs.datacontenttype = contentType;
+    if (body !== undefined) attrs.data = body;
+    return decodeStructuredCloudEvent(attrs, origin, 'message (cloudEvents: properties)');
+  }
+
+  const subject = optionalString(msg, 'subject', 'message');
+  if (subject === undefined) {
+    throw new InvalidEventError(
+      `message: no event type: set the subject, or send a CloudEvent (contentType ${STRUCTURED}, or cloudEvents:type properties)`,
+    );
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidEventError(`message.body: a plain message body must be a JSON object, got ${describe(body)}`);
+  }
+  const messageId = requiredString(msg, 'messageId', 'message');
+  const extensions: Record<string, string> = {};
+  const correlationId = optionalString(msg, 'correlationId', 'message');
+  if (correlationId !== undefined) extensions.correlationid = correlationId;
+  return {
+    event: {
+      specversion: '1.0',
+      id: messageId,
+      source: `servicebus://${namespace}/${entity}`,
+      type: subject,
+      ...(typeof msg.enqueuedTimeUtc === 'string' ? { time: msg.enqueuedTimeUtc } : {}),
+      datacontenttype: contentType ?? 'application/json',
+      data: body,
+      extensions,
+    },
+    origin,
+  };
+}

@@ -1,0 +1,132 @@
+import type { Clock } from './clock.ts';
+import { ModelOutputInvalidError, ModelTimeoutError, ModelsExhaustedError, toMeshError, type MeshError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { ModelProvider, ModelRequest, ModelResponse } from './ports/ModelProvider.ts';
+import type { RankedEndpoint } from './ports/Placer.ts';
+import type { Attempt } from './ports/Store.ts';
+import type { Route } from './route.ts';
+
+/** Providers by kind (`simulated`, `bedrock`, …). */
+export interface ProviderLookup {
+  get(kind: string): ModelProvider;
+}
+
+export interface InvokeSuccess {
+  response: ModelResponse;
+  chosen: RankedEndpoint;
+  attempts: Attempt[];
+}
+
+/** Thrown when no endpoint produced a valid answer; carries every attempt for the ledger. */
+export class InvokeFailure extends Error {
+  constructor(
+    readonly error: MeshError,
+    readonly attempts: Attempt[],
+  ) {
+    super(error.message, { cause: error });
+  }
+}
+
+export interface InvokeOptions {
+  route: Route;
+  eventId: string;
+  ranked: RankedEndpoint[];
+  system?: string;
+  prompt: string;
+  providers: ProviderLookup;
+  clock: Clock;
+  logger: Logger;
+  /** Aborts when the invocation's budget is spent (route timeout, or Lambda's remaining time). */
+  signal: AbortSignal;
+  /** Random in [0,1) for jitter; injected so tests are deterministic. */
+  random?: () => number;
+}
+
+const BASE_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Call the route's model, best endpoint first. Retryable errors (throttle, timeout, 5xx,
+ * invalid output) are retried on the same endpoint up to `attemptsPerEndpoint`, waiting for
+ * the server's Retry-After when it gave one, else capped exponential backoff with full
+ * jitter. Non-retryable errors (request rejected, auth) fail over at once. Everything stops
+ * when the budget signal aborts: the attempts so far go to the failure ledger.
+ */
+export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuccess> {
+  const { route, clock, logger, signal } = opts;
+  const random = opts.random ?? Math.random;
+  const attempts: Attempt[] = [];
+  let lastError: MeshError | undefined;
+
+  for (const candidate of opts.ranked) {
+    const endpoint = candidate.endpoint;
+    const provider = opts.providers.get(endpoint.provider);
+    for (let attempt = 1; attempt <= route.task.attemptsPerEndpoint; attempt++) {
+      if (signal.aborted) break;
+      const startedAt = clock.now();
+      const request: ModelRequest = {
+        endpoint,
+        ...(opts.system === undefined ? {} : { system: opts.system }),
+        prompt: opts.prompt,
+        outputSchema: route.task.output,
+        maxTokens: route.task.maxTokens,
+        ...(route.task.temperature === undefined ? {} : { temperature: route.task.temperature }),
+        routeId: route.id,
+        eventId: opts.eventId,
+        attempt,
+      };
+      const context = { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id };
+      try {
+        const response = await provider.invoke(request, signal);
+        const problems = route.task.validateOutput(response.output);
+        if (problems.length > 0) {
+          throw new ModelOutputInvalidError(`output of ${endpoint.id} does not match the route's output schema: ${problems.join('; ')}`, {
+            problems,
+            context,
+          });
+        }
+        attempts.push(attemptRecord(candidate, attempt, startedAt, clock, response.latencyMs));
+        return { response, chosen: candidate, attempts };
+      } catch (err) {
+        const error = signal.aborted && !(err instanceof ModelOutputInvalidError)
+          ? new ModelTimeoutError(`route ${route.id} ran out of its ${route.task.timeoutMs} ms budget while calling ${endpoint.id}`, { cause: err, context })
+          : toMeshError(err, context);
+        lastError = error;
+        attempts.push(attemptRecord(candidate, attempt, startedAt, clock, undefined, error));
+        logger.warn('model call failed', { ...context, attempt, code: error.code, retryable: error.retryable, message: error.message });
+        if (!error.retryable || signal.aborted) break;
+        if (attempt < route.task.attemptsPerEndpoint) {
+          const hinted = 'retryAfterMs' in error && typeof error.retryAfterMs === 'number' ? error.retryAfterMs : undefined;
+          const backoff = hinted ?? Math.floor(random() * Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1)));
+          try {
+            await clock.sleep(Math.min(backoff, MAX_BACKOFF_MS), signal);
+          } catch {
+            break;
+          }
+        }
+      }
+    }
+    if (signal.aborted) break;
+  }
+
+  const tried = [...new Set(attempts.map((a) => a.endpoint))];
+  const error =
+    lastError === undefined
+      ? new ModelsExhaustedError(`route ${route.id}: no endpoint could be tried within the budget`, { context: { routeId: route.id, eventId: opts.eventId } })
+      : lastError;
+  if (tried.length > 1 && lastError !== undefined) {
+    error.context.triedEndpoints = tried;
+  }
+  throw new InvokeFailure(error, attempts);
+}
+
+function attemptRecord(candidate: RankedEndpoint, attempt: number, startedAt: Date, clock: Clock, latencyMs?: number, error?: MeshError): Attempt {
+  return {
+    endpoint: candidate.endpoint.id,
+    ...(candidate.endpoint.region === undefined ? {} : { region: candidate.endpoint.region }),
+    attempt,
+    startedAt: startedAt.toISOString(),
+    latencyMs: latencyMs ?? clock.now().getTime() - startedAt.getTime(),
+    ...(error === undefined ? {} : { error: { code: error.code, message: error.message, retryable: error.retryable } }),
+  };
+}

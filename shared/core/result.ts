@@ -1,0 +1,89 @@
+import type { CloudEvent } from './cloudevent.ts';
+import type { Envelope } from './envelope.ts';
+import { resultId } from './ids.ts';
+import type { ModelResponse } from './ports/ModelProvider.ts';
+import type { PlacementDecision, RankedEndpoint } from './ports/Placer.ts';
+import type { Attempt } from './ports/Store.ts';
+import type { Route } from './route.ts';
+
+/** Where a result came from: attached to every result event under `data.provenance`. */
+export interface Provenance {
+  route: string;
+  endpoint: string;
+  provider: string;
+  model: string;
+  cloud: string;
+  region: string | null;
+  scope: string;
+  tier: number;
+  distanceKm: number | null;
+  /** The placement decision in one line (where the data is, the rule, the choice). */
+  placement: string;
+  tokens: { input: number; output: number };
+  costUsd: number;
+  latencyMs: number;
+  attempts: number;
+}
+
+export interface BuildResultOptions {
+  route: Route;
+  input: Envelope;
+  response: ModelResponse;
+  chosen: RankedEndpoint;
+  attempts: Attempt[];
+  placement: PlacementDecision;
+  placementSummary: string;
+  now: Date;
+}
+
+/**
+ * The result event of a route for one input event.
+ *
+ * `id` is derived from route id + input id, so a retry or replay yields the same id and
+ * downstream duplicate detection works. `data` is `{ result, provenance }`: the model's
+ * answer (valid against the route's output schema) beside where and how it was produced.
+ * `correlationid` follows the input's (or starts at the input's id); `causationid` is the input id.
+ */
+export function buildResultEnvelope(opts: BuildResultOptions): Envelope {
+  const { route, input, response, chosen } = opts;
+  const endpoint = chosen.endpoint;
+  const inEvent = input.event;
+  const costUsd = (response.usage.inputTokens * endpoint.price.input + response.usage.outputTokens * endpoint.price.output) / 1_000_000;
+  const provenance: Provenance = {
+    route: route.id,
+    endpoint: endpoint.id,
+    provider: endpoint.provider,
+    model: endpoint.model,
+    cloud: endpoint.cloud,
+    region: endpoint.region ?? null,
+    scope: endpoint.scope,
+    tier: chosen.tier,
+    distanceKm: chosen.distanceKm === null ? null : Math.round(chosen.distanceKm),
+    placement: opts.placementSummary,
+    tokens: { input: response.usage.inputTokens, output: response.usage.outputTokens },
+    costUsd: Number(costUsd.toFixed(8)),
+    latencyMs: Math.round(response.latencyMs),
+    attempts: opts.attempts.length,
+  };
+  const correlation = inEvent.extensions.correlationid;
+  const event: CloudEvent = {
+    specversion: '1.0',
+    id: resultId(route.id, inEvent.id),
+    source: route.emit.source,
+    type: route.emit.detailType,
+    time: opts.now.toISOString(),
+    subject: inEvent.id,
+    datacontenttype: 'application/json',
+    data: { result: response.output, provenance },
+    extensions: {
+      correlationid: typeof correlation === 'string' && correlation !== '' ? correlation : inEvent.id,
+      causationid: inEvent.id,
+      meshroute: route.id,
+      meshendpoint: endpoint.id,
+      meshprovider: endpoint.provider,
+    },
+  };
+  // Results are published back where the input came from, so they carry its origin.
+  const { deliveryCount: _drop, ...origin } = input.origin;
+  return { event, origin };
+}
