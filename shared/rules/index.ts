@@ -1,2 +1,6 @@
-// Placeholder door: the rules helper replaces this file. Signatures are the contract.
-export {};
+// The rules folder's public door: EventBridge event patterns, validated and matched.
+export { validatePattern } from './validatePattern.ts';
+export { matchesPattern } from './matchesPattern.ts';
+export { explainMismatch } from './explainMismatch.ts';
+export { testEventPattern } from './testEventPattern.ts';
+export { compilePatterns } from './compilePatterns.ts';

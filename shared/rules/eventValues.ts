@@ -1,0 +1,48 @@
+/*
+ * How a pattern sees an event. Both matchers (the reference interpreter and the compiled
+ * one) navigate events through these helpers, so they cannot disagree on what a "field",
+ * a "leaf" or "missing" is.
+ */
+
+/** A JSON scalar: the only kind of value a pattern leaf compares against. */
+export type Leaf = string | number | boolean | null;
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The value of `key` in `container`, or undefined when the container is not an object or lacks the key. */
+export function fieldOf(container: unknown, key: string): unknown {
+  return isPlainObject(container) && Object.hasOwn(container, key) ? container[key] : undefined;
+}
+
+/**
+ * The leaf values a field holds. Arrays are flattened at any depth (a leaf matches when any
+ * element matches); objects are not leaves, so a field holding only objects has no leaves
+ * and is, for a leaf pattern, absent.
+ */
+export function leavesOf(value: unknown): Leaf[] {
+  const out: Leaf[] = [];
+  collectLeaves(value, out);
+  return out;
+}
+
+function collectLeaves(value: unknown, out: Leaf[]): void {
+  if (Array.isArray(value)) {
+    for (const element of value) collectLeaves(element, out);
+  } else if (value === null || typeof value === 'string' || typeof value === 'boolean') {
+    out.push(value);
+  } else if (typeof value === 'number' && Number.isFinite(value)) {
+    out.push(value);
+  }
+}
+
+/**
+ * The objects a nested pattern descends into: the field itself when it is an object, or the
+ * objects inside it when it is an array (EventBridge "crushes" arrays of objects).
+ */
+export function objectsOf(value: unknown): Record<string, unknown>[] {
+  if (isPlainObject(value)) return [value];
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((element) => objectsOf(element));
+}

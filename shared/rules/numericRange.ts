@@ -1,0 +1,74 @@
+import { InvalidPatternError } from '../core/errors.ts';
+import { describeValue, preview } from './format.ts';
+
+/*
+ * The `numeric` operator: `["=", 5]`, `["<", 10]`, or a range `[">", 0, "<=", 5]` with one
+ * lower and one upper bound (in either order). Parsed once into a predicate.
+ */
+
+const LOWER = new Set(['>', '>=']);
+const UPPER = new Set(['<', '<=']);
+const COMPARATORS = ['=', '<', '<=', '>', '>='];
+
+interface Comparison {
+  comparator: string;
+  operand: number;
+}
+
+/** Validates a numeric operand list and returns a predicate over numbers. */
+export function compileNumericRange(argument: unknown, path: string): (value: number) => boolean {
+  const comparisons = parseComparisons(argument, path);
+  const [first, second] = comparisons;
+  if (first === undefined) throw invalid('expects at least one comparison', argument, path);
+  if (second === undefined) return predicate(first);
+  if (first.comparator === '=' || second.comparator === '=') throw invalid('"=" cannot be combined with another comparison', argument, path);
+  const lower = LOWER.has(first.comparator) ? first : second;
+  const upper = UPPER.has(first.comparator) ? first : second;
+  if (!LOWER.has(lower.comparator) || !UPPER.has(upper.comparator)) {
+    throw invalid('a range needs one lower bound (">" or ">=") and one upper bound ("<" or "<=")', argument, path);
+  }
+  if (!(lower.operand < upper.operand)) {
+    throw invalid(`range is empty: lower bound ${lower.operand} is not below upper bound ${upper.operand}`, argument, path);
+  }
+  const above = predicate(lower);
+  const below = predicate(upper);
+  return (value) => above(value) && below(value);
+}
+
+function parseComparisons(argument: unknown, path: string): Comparison[] {
+  if (!Array.isArray(argument) || (argument.length !== 2 && argument.length !== 4)) {
+    throw invalid('expects [comparator, number] or [comparator, number, comparator, number]', argument, path);
+  }
+  const out: Comparison[] = [];
+  for (let i = 0; i < argument.length; i += 2) {
+    const comparator: unknown = argument[i];
+    const operand: unknown = argument[i + 1];
+    if (typeof comparator !== 'string' || !COMPARATORS.includes(comparator)) {
+      throw invalid(`unknown comparator ${describeValue(comparator)}; expected one of ${COMPARATORS.join(' ')}`, argument, path);
+    }
+    if (typeof operand !== 'number' || !Number.isFinite(operand)) {
+      throw invalid(`the operand of "${comparator}" must be a number, got ${describeValue(operand)}`, argument, path);
+    }
+    out.push({ comparator, operand });
+  }
+  return out;
+}
+
+function predicate({ comparator, operand }: Comparison): (value: number) => boolean {
+  switch (comparator) {
+    case '=':
+      return (value) => value === operand;
+    case '<':
+      return (value) => value < operand;
+    case '<=':
+      return (value) => value <= operand;
+    case '>':
+      return (value) => value > operand;
+    default:
+      return (value) => value >= operand;
+  }
+}
+
+function invalid(problem: string, argument: unknown, path: string): InvalidPatternError {
+  return new InvalidPatternError(`numeric ${problem} (in ${preview(argument)})`, path);
+}
