@@ -1,0 +1,91 @@
+import { randomIds, systemClock, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
+import { decodeAny } from '../../shared/buses/index.ts';
+import { createLocalMesh, outcomeToJson, type LocalMesh } from '../../shared/runtime/index.ts';
+import { openLocalStore } from '../../shared/store/index.ts';
+import { adminRequest, findRunningDev, type DevInfo } from './devClient.ts';
+import type { CommonOptions } from './options.ts';
+
+/**
+ * How a command reaches the mesh's data: through the running `mesh dev` (which holds the
+ * embedded store, and admits one process) or, when none runs, by opening the store itself.
+ */
+export interface MeshAccess {
+  readonly via: string;
+  listEvents(filter: EventLogFilter): Promise<EventLogEntry[]>;
+  listFailures(filter: FailureFilter): Promise<FailureRecord[]>;
+  getFailure(id: string): Promise<FailureRecord | undefined>;
+  /** Process an event document (any supported shape); returns outcome JSON. */
+  ingest(doc: unknown): Promise<Array<Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+export async function openAccess(opts: CommonOptions): Promise<MeshAccess> {
+  const dev = await findRunningDev(opts.home);
+  return dev ? remoteAccess(dev) : localAccess(opts);
+}
+
+function remoteAccess(dev: DevInfo): MeshAccess {
+  const qs = (o: object) => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(o)) if (v !== undefined) p.set(k, String(v));
+    const s = p.toString();
+    return s ? `?${s}` : '';
+  };
+  return {
+    via: `mesh dev at ${dev.url} (pid ${dev.pid})`,
+    listEvents: async (f) =>
+      (await adminRequest<{ events: EventLogEntry[] }>(dev, `/_mesh/events${qs({ kind: f.kind, route: f.routeId, after: f.afterSeq, limit: f.limit })}`)).events,
+    listFailures: async (f) =>
+      (
+        await adminRequest<{ failures: FailureRecord[] }>(
+          dev,
+          `/_mesh/failed${qs({ route: f.routeId, error: f.errorCode, status: f.status, since: f.since, until: f.until, limit: f.limit })}`,
+        )
+      ).failures,
+    getFailure: async (id) => {
+      try {
+        return (await adminRequest<{ failure: FailureRecord }>(dev, `/_mesh/failed/${encodeURIComponent(id)}`)).failure;
+      } catch (err) {
+        if (/answered 404/.test((err as Error).message)) return undefined;
+        throw err;
+      }
+    },
+    ingest: async (doc) =>
+      (
+        await adminRequest<{ outcomes: Array<Record<string, unknown>> }>(dev, '/_mesh/ingest', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(doc),
+        })
+      ).outcomes,
+    close: async () => {},
+  };
+}
+
+async function localAccess(opts: CommonOptions): Promise<MeshAccess> {
+  // Reading needs only the store; ingesting needs the whole mesh, built on first use.
+  let store = await openLocalStore({ dir: opts.home });
+  let mesh: LocalMesh | undefined;
+  return {
+    via: `the embedded store in ${opts.home} (mesh dev is not running)`,
+    listEvents: (f) => store.events.listEvents(f),
+    listFailures: (f) => store.failures.listFailures(f),
+    getFailure: (id) => store.failures.getFailure(id),
+    ingest: async (doc) => {
+      if (!mesh) {
+        await store.close();
+        mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home });
+        store = mesh.store;
+      }
+      const envelopes = decodeAny(doc, {
+        sources: mesh.config.sources,
+        putEvents: { id: randomIds.newId(), now: systemClock.now(), region: 'us-east-1', account: '000000000000' },
+        httpOrigin: { transport: 'http', cloud: 'local' },
+      });
+      const out: Array<Record<string, unknown>> = [];
+      for (const e of envelopes) out.push(outcomeToJson(await mesh.pipeline.process(e)));
+      return out;
+    },
+    close: () => (mesh ? mesh.close() : store.close()),
+  };
+}

@@ -1,0 +1,133 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
+import { jsonLogger, randomIds, systemClock, type EventOutcome } from '../../../shared/core/index.ts';
+import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
+import { findRunningDev, removeDevInfo, writeDevInfo } from '../devClient.ts';
+import { describeConfig, outcomeLines } from '../format.ts';
+import { COMMON_HELP, commonOptions, parseCommand, portOption } from '../options.ts';
+
+export const DEV_HELP = `mesh dev — run the mesh locally: simulated models, embedded store, local bus
+
+Usage: mesh dev [--port <n>] [--samples <dir>] [--skip-samples]
+
+Loads mesh.yaml and the routes, serves the EventBridge PutEvents API at http://127.0.0.1:<port>
+and CloudEvents at /cloudevents, pushes every file in the samples directory through the
+pipeline once, then serves until Ctrl-C (requests in flight finish before it exits).
+
+  --port <n>         port on 127.0.0.1 (env MESH_PORT; default 4010; 0 picks a free one)
+  --samples <dir>    sample events to process at start (default events/samples)
+  --skip-samples     do not process the samples
+${COMMON_HELP}`;
+
+export async function devCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand(args, {
+    port: { type: 'string' },
+    samples: { type: 'string' },
+    'skip-samples': { type: 'boolean', default: false },
+  });
+  if (values.help) return (console.log(DEV_HELP), 0);
+  const opts = commonOptions(values);
+  const port = portOption(values.port);
+  const running = await findRunningDev(opts.home);
+  if (running) {
+    console.error(`mesh dev is already running for ${opts.home} (pid ${running.pid}, ${running.url}). Stop it with Ctrl-C, or set MESH_HOME to run a second one.`);
+    return 1;
+  }
+
+  const logger = jsonLogger({ level: (process.env.MESH_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'error' });
+  const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger });
+  console.log(`nearmesh dev — local mesh (simulated models unless configured otherwise; store in ${relative(process.cwd(), opts.home) || '.'})`);
+  console.log(describeConfig(mesh.config, mesh.routes, relative(process.cwd(), opts.config), relative(process.cwd(), opts.routes)));
+
+  const server = new DevServer({
+    mesh,
+    port,
+    logger,
+    onOutcome: (outcome: EventOutcome, via: string) => {
+      if (via !== 'samples') printOutcome(outcome, via);
+    },
+  });
+  let bound: number;
+  try {
+    bound = await server.listen();
+  } catch (err) {
+    await mesh.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(`port ${port} on 127.0.0.1 is in use: pass --port <n> or set MESH_PORT (0 picks a free port)`);
+      return 1;
+    }
+    throw err;
+  }
+  const url = `http://127.0.0.1:${bound}`;
+  await writeDevInfo(opts.home, { pid: process.pid, port: bound, url, startedAt: new Date().toISOString() });
+  console.log(`PutEvents endpoint: ${url}`);
+  console.log(`CloudEvents endpoint: ${url}/cloudevents`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      console.log(`\n${signal}: finishing requests in flight, then closing the store…`);
+      await server.close();
+      await removeDevInfo(opts.home);
+      await mesh.close();
+      console.log('mesh dev stopped; nothing in flight was dropped.');
+    })();
+    return stopping;
+  };
+  const done = new Promise<void>((resolveDone) => {
+    process.once('SIGINT', () => void stop('SIGINT').then(resolveDone));
+    process.once('SIGTERM', () => void stop('SIGTERM').then(resolveDone));
+  });
+
+  if (!values['skip-samples']) {
+    const dir = resolve(String(values.samples ?? process.env.MESH_SAMPLES_DIR ?? 'events/samples'));
+    await processSamples(server, mesh.config.sources, dir);
+  }
+  console.log(`\nServing on ${url} — send events with \`npm run mesh -- emit <file>\` or the AWS CLI/SDK (see README). Ctrl-C to stop.`);
+  await done;
+  return 0;
+}
+
+async function processSamples(server: DevServer, sources: Parameters<typeof decodeAny>[1]['sources'], dir: string): Promise<void> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    console.log(`\nNo samples directory at ${dir}; skipping samples.`);
+    return;
+  }
+  console.log(`\nSamples (${relative(process.cwd(), dir)}, ${files.length} files):`);
+  const totals = { emitted: 0, duplicate: 0, failed: 0, unmatched: 0, invalid: 0 };
+  for (const file of files) {
+    let envelopes;
+    try {
+      const doc = parseJson(await readFile(join(dir, file), 'utf8'), file);
+      envelopes = decodeAny(doc, {
+        sources,
+        putEvents: { id: randomIds.newId(), now: systemClock.now(), region: 'us-east-1', account: '000000000000' },
+        httpOrigin: { transport: 'http', cloud: 'local' },
+      });
+    } catch (err) {
+      totals.invalid++;
+      console.log(`  ${file}\n    ✗ not a valid event: ${(err as Error).message}`);
+      continue;
+    }
+    for (const outcome of await server.ingest(envelopes, 'samples')) {
+      console.log(`  ${file}: ${outcomeLines(outcomeToJson(outcome)).join('\n')}`);
+      if (outcome.routes.length === 0) totals.unmatched++;
+      for (const r of outcome.routes) {
+        if (r.status === 'emitted') totals.emitted++;
+        else if (r.status === 'duplicate') totals.duplicate++;
+        else if (r.status === 'failed') totals.failed++;
+      }
+    }
+  }
+  console.log(
+    `Samples done: ${totals.emitted} results emitted, ${totals.duplicate} duplicates skipped, ${totals.failed} failed (see \`npm run mesh -- failed\`), ${totals.unmatched} unmatched${totals.invalid ? `, ${totals.invalid} invalid files` : ''}.`,
+  );
+}
+
+function printOutcome(outcome: EventOutcome, via: string): void {
+  console.log(`[${via}] ${outcomeLines(outcomeToJson(outcome)).join('\n')}`);
+}

@@ -1,0 +1,104 @@
+import type { EventLogEntry, FailureRecord, MeshConfig, Route } from '../../shared/core/index.ts';
+
+/** Fixed-width table: the on-call view that fits a terminal. Long cells are cut with `…`. */
+export function table(headers: string[], rows: string[][], maxWidth = 60): string {
+  const cut = (s: string) => (s.length > maxWidth ? s.slice(0, maxWidth - 1) + '…' : s);
+  const cells = rows.map((r) => r.map(cut));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+export function describeConfig(config: MeshConfig, routes: Route[], configFile: string, routesDir: string): string {
+  const lines = [
+    `Loaded ${configFile}: ${config.models.length} model endpoints, ${Object.keys(config.residency).length} residency classes, ${Object.keys(config.destinations).length} destinations`,
+    '  Model endpoints:',
+    ...config.models.map((m) => `    ${m.id.padEnd(28)} ${m.provider.padEnd(10)} ${m.cloud} ${m.region ?? '(global)'} · scope ${m.scope}`),
+    '  Residency:',
+    ...Object.entries(config.residency).map(([k, r]) => `    ${k.padEnd(14)} cloud ${r.cloud}, geography ${r.geography}, region ${r.region}`),
+    '  Destinations:',
+    ...Object.values(config.destinations).map((d) => `    ${d.name.padEnd(20)} ${d.kind}${d.bus ? ` bus ${d.bus}` : ''}${d.entity ? ` ${d.namespace}/${d.entity}` : ''}`),
+    `Loaded ${routes.length} routes from ${routesDir}:`,
+    ...routes.map((r) => `    ${r.id.padEnd(20)} ${r.data.classification.padEnd(13)} → ${r.emit.detailType} (${r.emit.to.length ? r.emit.to.join(', ') : 'back to origin'})`),
+  ];
+  return lines.join('\n');
+}
+
+export function eventsTable(entries: EventLogEntry[]): string {
+  return table(
+    ['#', 'at', 'kind', 'type', 'id', 'route', 'destination'],
+    entries.map((e) => [String(e.seq ?? ''), e.at, e.kind, e.type, e.eventId, e.routeId ?? '', e.destination ?? '']),
+  );
+}
+
+export function failuresTable(records: FailureRecord[]): string {
+  return table(
+    ['at', 'failure id', 'event id', 'route', 'error', 'tries', 'endpoint', 'status', 'reason'],
+    records.map((f) => [
+      f.at,
+      f.id,
+      f.eventId,
+      f.routeId ?? '',
+      f.errorCode,
+      String(f.attempts.length),
+      f.attempts.at(-1)?.endpoint ?? '-',
+      f.status,
+      f.message,
+    ]),
+    48,
+  );
+}
+
+export function failureDetail(f: FailureRecord): string {
+  const lines = [
+    `Failure ${f.id} (${f.status}, failed ${f.failures}×)`,
+    `  at:        ${f.at}`,
+    `  event:     ${f.eventId}  ${f.envelope.event.type} from ${f.envelope.event.source}`,
+    `  route:     ${f.routeId ?? '-'}`,
+    `  error:     ${f.errorCode}${f.retryable ? ' (retryable)' : ''}`,
+    `  reason:    ${f.message}`,
+    `  attempts:  ${f.attempts.length === 0 ? 'none (no model call was made)' : ''}`,
+    ...f.attempts.map(
+      (a) => `    ${a.startedAt} ${a.endpoint} ${a.region ?? ''} #${a.attempt} ${a.latencyMs} ms ${a.error ? `${a.error.code}: ${a.error.message}` : 'ok'}`,
+    ),
+  ];
+  if (f.placement) {
+    lines.push(`  placement: data at ${f.placement.location.cloud}${f.placement.location.region ? ' ' + f.placement.location.region : ''} (from ${f.placement.location.from}); policy ${f.placement.policy}`);
+    for (const r of f.placement.ranked) lines.push(`    allowed  ${r.endpoint.id}: ${r.reason}`);
+    for (const r of f.placement.rejected) lines.push(`    rejected ${r.endpointId}: ${r.reason}`);
+  }
+  lines.push('  original event:', indent(JSON.stringify(f.envelope.event, null, 2), 4));
+  return lines.join('\n');
+}
+
+function indent(text: string, n: number): string {
+  return text.replace(/^/gm, ' '.repeat(n));
+}
+
+/** One event's outcome, as `mesh dev` and `mesh emit` print it. */
+export function outcomeLines(o: Record<string, unknown>): string[] {
+  const routes = (o.routes as Array<Record<string, unknown>>) ?? [];
+  const head = `${String(o.type)} ${String(o.eventId)} from ${String(o.source)}`;
+  if (routes.length === 0) return [`${head}`, '    · no route matched'];
+  const lines = [head];
+  for (const r of routes) {
+    const ms = `${String(r.latencyMs)} ms`;
+    if (r.status === 'emitted') {
+      const placement = r.placement as { ranked?: Array<{ endpoint: { id: string }; reason: string }> } | undefined;
+      const why = placement?.ranked?.find((x) => x.endpoint.id === r.endpoint)?.reason ?? '';
+      const result = r.result as { type?: string } | undefined;
+      const tries = (r.attempts as unknown[]).length;
+      lines.push(`    ✓ ${String(r.routeId)} → ${String(r.endpoint)} (${why})${tries > 1 ? ` after ${tries} attempts` : ''}`);
+      lines.push(`      emitted ${result?.type ?? ''} ${String(r.resultId)} to ${(r.destinations as string[]).join(', ')} · ${ms}`);
+    } else if (r.status === 'duplicate') {
+      lines.push(`    = ${String(r.routeId)}: already processed; result ${String(r.resultId)} was emitted before (not emitted again)`);
+    } else if (r.status === 'in-progress') {
+      lines.push(`    … ${String(r.routeId)}: another delivery of this event is being processed`);
+    } else {
+      const err = r.error as { code: string; message: string };
+      lines.push(`    ✗ ${String(r.routeId)} failed: ${err.code}: ${err.message}`);
+      lines.push(`      kept in the failure ledger: mesh failed show ${String(r.failureId)}`);
+    }
+  }
+  return lines;
+}

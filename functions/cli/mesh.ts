@@ -1,0 +1,75 @@
+import { ConfigError, formatConfigIssue, MeshError } from '../../shared/core/index.ts';
+import { devCommand, DEV_HELP } from './commands/dev.ts';
+import { emitCommand } from './commands/emit.ts';
+import { eventsCommand } from './commands/events.ts';
+import { failedCommand } from './commands/failed.ts';
+import { validateCommand } from './commands/validate.ts';
+import { UsageError } from './options.ts';
+
+const HELP = `mesh — the nearmesh command
+
+Usage: mesh <command> [options]   (mesh <command> --help for details)
+
+Commands:
+  dev         run the mesh locally: PutEvents + CloudEvents ingress, samples, admin API
+  emit        send event files through the mesh
+  events      list the local event log (inputs and results)
+  failed      list failed events with their reason; \`failed show <id>\` for one
+  validate    check mesh.yaml and the route files
+
+With npm: \`npm start\` runs \`mesh dev\`; \`npm run mesh -- <command>\` runs any command.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  dev: devCommand,
+  emit: emitCommand,
+  events: eventsCommand,
+  failed: failedCommand,
+  validate: validateCommand,
+};
+
+/** Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`mesh: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    return report(err, name);
+  }
+}
+
+function report(err: unknown, name: string): number {
+  if (err instanceof UsageError) {
+    console.error(`mesh ${name}: ${err.message}\nRun \`mesh ${name} --help\` for usage.`);
+    return 2;
+  }
+  if (err instanceof ConfigError) {
+    console.error(`Configuration is invalid (${err.issues.length} problem${err.issues.length === 1 ? '' : 's'}):`);
+    for (const issue of err.issues) console.error(`  ${formatConfigIssue(issue)}`);
+    return 1;
+  }
+  if (err instanceof MeshError) {
+    console.error(`mesh ${name}: ${err.code}: ${err.message}`);
+    return 1;
+  }
+  console.error(`mesh ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return 1;
+}
+
+// Run when executed directly (tsx functions/cli/mesh.ts … or bin/mesh.js), not when imported by tests.
+const invoked = process.argv[1] ?? '';
+if (invoked.endsWith('mesh.ts') || invoked.endsWith('mesh.js') || invoked.endsWith('/mesh')) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+export { DEV_HELP };

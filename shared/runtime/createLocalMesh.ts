@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { Pipeline, systemClock, type Clock, type Logger, type MeshConfig, type Route, type Store, silentLogger } from '../core/index.ts';
+import { LocalBus } from '../buses/index.ts';
+import { loadMesh } from '../config/index.ts';
+import { defaultProviders } from '../models/index.ts';
+import { createPlacer, summarizePlacement } from '../placement/index.ts';
+import { compilePatterns } from '../rules/index.ts';
+import { openLocalStore } from '../store/index.ts';
+
+export interface LocalMeshOptions {
+  configFile: string;
+  routesDir: string;
+  /** Where the embedded store lives (`.mesh/` by default, or `$MESH_HOME`). */
+  home: string;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface LocalMesh {
+  config: MeshConfig;
+  routes: Route[];
+  pipeline: Pipeline;
+  store: Store;
+  bus: LocalBus;
+  close(): Promise<void>;
+}
+
+/**
+ * The local mesh: config and routes from disk, the embedded store, simulated models, the
+ * local bus — composed around the same Pipeline that the Lambda and Azure handlers use.
+ */
+export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalMesh> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const { config, routes } = await loadMesh({ configFile: options.configFile, routesDir: options.routesDir });
+  const store = await openLocalStore({ dir: options.home, clock });
+  const bus = new LocalBus(store.events, clock);
+  const pipeline = new Pipeline({
+    config,
+    routes,
+    matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
+    placer: createPlacer(config),
+    providers: defaultProviders({ seed: config.seed, clock }),
+    publisher: bus,
+    store,
+    summarizePlacement,
+    clock,
+    logger,
+  });
+  return { config, routes, pipeline, store, bus, close: () => store.close() };
+}
+
+/** `.mesh/` beside the config, unless MESH_HOME says otherwise. */
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MESH_HOME ?? join(process.cwd(), '.mesh');
+}
