@@ -46,7 +46,7 @@ function compileField(key: string, value: unknown, path: string): CompiledPatter
 
 function compileOr(value: unknown, path: string): CompiledPattern {
   if (!Array.isArray(value) || value.length < 2) {
-    throw new InvalidPatternError(`$or expects an array of at least 2 pattern objects, got ${describeValue(value)}`, path);
+    throw new InvalidPatternError(`must be an array of at least 2 pattern objects, got ${describeValue(value)}`, path);
   }
   const alternatives = value.map((alternative, i) => {
     const at = indexPath(path, i);

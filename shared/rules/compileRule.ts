@@ -76,9 +76,7 @@ function anythingButTest(argument: unknown, at: string): (leaf: Leaf) => boolean
       return (leaf) => typeof leaf === 'string' && !test(leaf);
     }
     if (operator === IGNORE_CASE) {
-      const values = Array.isArray(value) ? value : [value];
-      if (values.length === 0) throw new InvalidPatternError(`${IGNORE_CASE} expects a string or a non-empty list of strings`, inner);
-      const excluded = new Set(values.map((v, i) => lower(requireString(v, Array.isArray(value) ? indexPath(inner, i) : inner, `${IGNORE_CASE} expects strings`))));
+      const excluded = new Set(ignoreCaseList(value, inner).map(lower));
       return (leaf) => typeof leaf === 'string' && !excluded.has(lower(leaf));
     }
     if (NOT_YET.has(operator)) throw notYet(operator, inner);
@@ -103,6 +101,14 @@ function anythingButTest(argument: unknown, at: string): (leaf: Leaf) => boolean
   // Set membership is SameValueZero: 5 and 5.0 are one number, "5" and 5 stay apart.
   const excluded = new Set<unknown>(values);
   return (leaf) => !excluded.has(leaf);
+}
+
+/** `"a"` or `["a", "B"]`: anything-but may exclude several strings regardless of case. */
+function ignoreCaseList(value: unknown, path: string): string[] {
+  const expected = `${IGNORE_CASE} expects a string or a non-empty list of strings`;
+  if (!Array.isArray(value)) return [requireString(value, path, expected)];
+  if (value.length === 0) throw new InvalidPatternError(`${expected}, got an empty array`, path);
+  return value.map((v, i) => requireString(v, indexPath(path, i), expected));
 }
 
 function singleEntry(object: Record<string, unknown>, path: string, what: string): [string, unknown] {

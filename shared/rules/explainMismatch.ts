@@ -49,15 +49,17 @@ function explainLeaf(rules: unknown[], field: unknown, at: string): string | und
   if (leafMatches(rules, field)) return undefined;
   const leaves = leavesOf(field);
   if (leaves.length === 0) return `${at}: ${absence(field)}`;
-  const [rule] = rules;
-  const expected =
-    rules.length === 1 && isPlainObject(rule) ? `satisfy ${describeOperator(rule)}` : `match ${formatJson(rules)}`;
   if (rules.some((r) => isPlainObject(r) && r.exists === false)) {
     return `${at}: field is present (${preview(field)}) but the pattern requires it to be absent`;
   }
+  const [rule] = rules;
+  const [verb, verbs, object] =
+    rules.length === 1 && isPlainObject(rule)
+      ? ['satisfy', 'satisfies', describeOperator(rule)]
+      : ['match', 'matches', formatJson(rules)];
   return Array.isArray(field)
-    ? `${at}: no element of ${preview(field)} does ${expected}`
-    : `${at}: ${preview(field)} does not ${expected}`;
+    ? `${at}: no element of ${preview(field)} ${verbs} ${object}`
+    : `${at}: ${preview(field)} does not ${verb} ${object}`;
 }
 
 /** Why a field offers no leaf value to compare. */

@@ -19,7 +19,7 @@ interface Comparison {
 export function compileNumericRange(argument: unknown, path: string): (value: number) => boolean {
   const comparisons = parseComparisons(argument, path);
   const [first, second] = comparisons;
-  if (first === undefined) throw invalid('expects at least one comparison', argument, path);
+  if (first === undefined) throw invalid('numeric expects at least one comparison', argument, path);
   if (second === undefined) return predicate(first);
   if (first.comparator === '=' || second.comparator === '=') throw invalid('"=" cannot be combined with another comparison', argument, path);
   const lower = LOWER.has(first.comparator) ? first : second;
@@ -28,7 +28,7 @@ export function compileNumericRange(argument: unknown, path: string): (value: nu
     throw invalid('a range needs one lower bound (">" or ">=") and one upper bound ("<" or "<=")', argument, path);
   }
   if (!(lower.operand < upper.operand)) {
-    throw invalid(`range is empty: lower bound ${lower.operand} is not below upper bound ${upper.operand}`, argument, path);
+    throw invalid(`bad range: the lower bound ${lower.operand} must be below the upper bound ${upper.operand}`, argument, path);
   }
   const above = predicate(lower);
   const below = predicate(upper);
@@ -37,14 +37,14 @@ export function compileNumericRange(argument: unknown, path: string): (value: nu
 
 function parseComparisons(argument: unknown, path: string): Comparison[] {
   if (!Array.isArray(argument) || (argument.length !== 2 && argument.length !== 4)) {
-    throw invalid('expects [comparator, number] or [comparator, number, comparator, number]', argument, path);
+    throw invalid('numeric expects [comparator, number] or [comparator, number, comparator, number]', argument, path);
   }
   const out: Comparison[] = [];
   for (let i = 0; i < argument.length; i += 2) {
     const comparator: unknown = argument[i];
     const operand: unknown = argument[i + 1];
     if (typeof comparator !== 'string' || !COMPARATORS.includes(comparator)) {
-      throw invalid(`unknown comparator ${describeValue(comparator)}; expected one of ${COMPARATORS.join(' ')}`, argument, path);
+      throw invalid(`unknown comparator ${preview(comparator)}; expected one of ${COMPARATORS.map((c) => `"${c}"`).join(', ')}`, argument, path);
     }
     if (typeof operand !== 'number' || !Number.isFinite(operand)) {
       throw invalid(`the operand of "${comparator}" must be a number, got ${describeValue(operand)}`, argument, path);
@@ -70,5 +70,5 @@ function predicate({ comparator, operand }: Comparison): (value: number) => bool
 }
 
 function invalid(problem: string, argument: unknown, path: string): InvalidPatternError {
-  return new InvalidPatternError(`numeric ${problem} (in ${preview(argument)})`, path);
+  return new InvalidPatternError(`${problem} (in ${preview(argument)})`, path);
 }

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidPatternError } from '../../../shared/core/errors.ts';
+import { validatePattern } from '../../../shared/rules/index.ts';
+
+function rejection(pattern: unknown): InvalidPatternError {
+  try {
+    validatePattern(pattern);
+  } catch (error) {
+    if (error instanceof InvalidPatternError) return error;
+    throw error;
+  }
+  throw new Error('expected the pattern to be rejected');
+}
+
+// The path of each rejection is pinned by the invalid-pattern table; these pin the wording,
+// which is what an integrator reads when a route file does not load.
+describe('validatePattern', () => {
+  it('accepts a pattern using every supported operator', () => {
+    const pattern = {
+      source: ['shop', { prefix: 'shop.' }, { suffix: { 'equals-ignore-case': '.ORDERS' } }],
+      detail: {
+        state: [{ 'anything-but': ['stopped', 'failed'] }, { 'equals-ignore-case': 'RUNNING' }],
+        amount: [{ numeric: ['>', 0, '<=', 5000] }],
+        note: [null, '', { exists: false }],
+        $or: [{ paid: [true] }, { region: [{ 'anything-but': { prefix: 'us-' } }] }],
+      },
+    };
+
+    expect(() => validatePattern(pattern)).not.toThrow();
+  });
+
+  it('rejects a leaf that is not an array, naming the path and what it got', () => {
+    const error = rejection({ detail: { amount: 5 } });
+
+    expect(error.message).toBe('detail.amount: a pattern leaf must be an array of values or operators, got number 5');
+    expect(error.path).toBe('detail.amount');
+    expect(error.code).toBe('InvalidPattern');
+    expect(error.retryable).toBe(false);
+  });
+
+  it('rejects wildcard as not supported yet rather than never matching', () => {
+    expect(rejection({ source: [{ wildcard: 'shop.*' }] }).message).toBe(
+      'source[0].wildcard: the "wildcard" operator is not supported yet; use exact values, prefix, suffix or equals-ignore-case',
+    );
+  });
+
+  it('rejects cidr as not supported yet', () => {
+    expect(rejection({ detail: { ip: [{ cidr: '10.0.0.0/8' }] } }).message).toContain('"cidr" operator is not supported yet');
+  });
+
+  it('lists the known operators when it meets an unknown one', () => {
+    expect(rejection({ source: [{ contains: 'shop' }] }).message).toBe(
+      'source[0].contains: unknown operator "contains"; expected one of prefix, suffix, equals-ignore-case, anything-but, numeric, exists',
+    );
+  });
+
+  it('names the keys of an operator object with more than one', () => {
+    expect(rejection({ source: [{ prefix: 'a', suffix: 'b' }] }).message).toBe(
+      'source[0]: an operator object must have exactly one key, got 2 (prefix, suffix)',
+    );
+  });
+
+  it('explains a numeric range whose bounds are in the wrong order', () => {
+    expect(rejection({ detail: { amount: [{ numeric: ['>', 10, '<', 5] }] } }).message).toBe(
+      'detail.amount[0].numeric: bad range: the lower bound 10 must be below the upper bound 5 (in [">", 10, "<", 5])',
+    );
+  });
+
+  it('accepts a numeric range written upper bound first', () => {
+    expect(() => validatePattern({ detail: { amount: [{ numeric: ['<=', 5, '>', 0] }] } })).not.toThrow();
+  });
+
+  it('names the allowed comparators when it meets an unknown one', () => {
+    expect(rejection({ detail: { amount: [{ numeric: ['!=', 5] }] } }).message).toContain(
+      'unknown comparator "!="; expected one of "=", "<", "<=", ">", ">="',
+    );
+  });
+
+  it('rejects a numeric operand that is a string', () => {
+    expect(rejection({ detail: { amount: [{ numeric: ['>', '5'] }] } }).message).toContain(
+      'the operand of ">" must be a number, got string "5"',
+    );
+  });
+
+  it('rejects an exists that is not a boolean', () => {
+    expect(rejection({ detail: { x: [{ exists: 'true' }] } }).message).toBe(
+      'detail.x[0].exists: exists expects true or false, got string "true"',
+    );
+  });
+
+  it('rejects an anything-but list mixing strings and numbers', () => {
+    expect(rejection({ detail: { x: [{ 'anything-but': ['a', 1] }] } }).message).toBe(
+      'detail.x[0].anything-but: an anything-but list must hold only strings or only numbers, got array ["a", 1]',
+    );
+  });
+
+  it('rejects an $or with a single alternative', () => {
+    expect(rejection({ $or: [{ source: ['a'] }] }).message).toBe(
+      '$or: must be an array of at least 2 pattern objects, got array [{"source": ["a"]}]',
+    );
+  });
+
+  it('rejects a pattern that is not an object, with an empty path', () => {
+    const error = rejection('source');
+
+    expect(error.message).toBe('an event pattern must be a JSON object, got string "source"');
+    expect(error.path).toBe('');
+  });
+});
