@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * The dependency rule of the architecture: the core and the pure folders import no cloud
+ * SDK or database client; only adapters do; shared/core imports nothing outside itself.
+ */
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const SDK = /^(@aws-sdk\/|@azure\/|@smithy\/|openai$|openai\/|@electric-sql\/|pg$|ioredis$|redis$|@aws-lambda-powertools\/)/;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return sourceFiles(p);
+    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2] ?? '');
+}
+
+describe('dependency rule', () => {
+  for (const folder of ['shared/core', 'shared/rules', 'shared/placement', 'shared/config']) {
+    it(`${folder} imports no cloud SDK or database client`, () => {
+      const offenders = sourceFiles(join(ROOT, folder)).flatMap((f) => imports(f).filter((i) => SDK.test(i)).map((i) => `${relative(ROOT, f)} → ${i}`));
+      expect(offenders).toEqual([]);
+    });
+  }
+
+  it('shared/core imports nothing from the other shared folders', () => {
+    const offenders = sourceFiles(join(ROOT, 'shared/core')).flatMap((f) =>
+      imports(f)
+        .filter((i) => i.startsWith('.') && !join(f, '..', i).startsWith(join(ROOT, 'shared/core')))
+        .map((i) => `${relative(ROOT, f)} → ${i}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('only adapter folders import SDKs (shared/models/*, shared/buses/*, shared/store/*)', () => {
+    const offenders = sourceFiles(join(ROOT, 'shared')).flatMap((f) => {
+      const rel = relative(ROOT, f);
+      const isAdapter = /^shared\/(models|buses|store)\/[^/]+\//.test(rel);
+      return isAdapter ? [] : imports(f).filter((i) => SDK.test(i)).map((i) => `${rel} → ${i}`);
+    });
+    expect(offenders).toEqual([]);
+  });
+
+  it('detects an SDK import when one is there (the check itself works)', () => {
+    expect(SDK.test('@aws-sdk/client-eventbridge')).toBe(true);
+    expect(SDK.test('@electric-sql/pglite')).toBe(true);
+    expect(SDK.test('yaml')).toBe(false);
+  });
+});
