@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/*
+ * The closed shape of mesh.yaml, as written by people (short forms allowed). Cross-field
+ * rules (cloud implied by provider, region required unless global, faults summing to ≤ 1)
+ * live in loadMeshConfig, where they can name the exact field.
+ */
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected a name of letters, digits, ".", "_" or "-"' });
+const nonEmpty = z.string().min(1);
+const probability = z.number().min(0).max(1);
+
+export const PROVIDERS = ['simulated', 'bedrock', 'azure-openai', 'openai'] as const;
+export const CLOUDS = ['aws', 'azure', 'onprem', 'openai'] as const;
+export const SCOPES = ['region', 'geography', 'global'] as const;
+export const RESIDENCY_SHORTHANDS = ['anywhere', 'same-geography', 'same-cloud', 'same-region'] as const;
+
+const simulatedSchema = z.strictObject({
+  latencyMs: z
+    .union([z.number().min(0), z.tuple([z.number().min(0), z.number().min(0)])], { error: 'expected milliseconds as a number or [min, max]' })
+    .default([40, 120]),
+  faults: z
+    .strictObject({
+      throttle: probability.default(0),
+      error: probability.default(0),
+      timeout: probability.default(0),
+      malformed: probability.default(0),
+    })
+    .default({ throttle: 0, error: 0, timeout: 0, malformed: 0 }),
+  retryAfterMs: z.number().int().min(0).default(200),
+});
+
+export const modelSchema = z.strictObject({
+  id: name,
+  provider: z.enum(PROVIDERS),
+  cloud: z.enum(CLOUDS).optional(),
+  region: nonEmpty.optional(),
+  scope: z.enum(SCOPES).default('region'),
+  model: nonEmpty.optional(),
+  price: z.strictObject({ input: z.number().min(0).default(0), output: z.number().min(0).default(0) }).default({ input: 0, output: 0 }),
+  capabilities: z.array(nonEmpty).default(['json']),
+  options: z.record(z.string(), z.unknown()).default({}),
+  simulated: simulatedSchema.optional(),
+});
+
+const same = z.enum(['same', 'any']);
+const residencyRuleSchema = z.union([z.enum(RESIDENCY_SHORTHANDS), z.strictObject({ cloud: same, geography: same, region: same })], {
+  error: `expected one of ${RESIDENCY_SHORTHANDS.join(' | ')} or { cloud, geography, region: same | any }`,
+});
+
+const destinationSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('local') }),
+  z.strictObject({ kind: z.literal('eventbridge'), bus: nonEmpty, region: nonEmpty.optional() }),
+  z.strictObject({ kind: z.literal('servicebus'), namespace: nonEmpty, entity: nonEmpty, region: nonEmpty.optional() }),
+]);
+
+export const meshSchema = z.strictObject({
+  seed: z.number().int().default(42),
+  models: z.array(modelSchema).min(1),
+  residency: z.record(name, residencyRuleSchema),
+  sources: z.record(name, z.strictObject({ cloud: z.enum(['aws', 'azure', 'onprem']), region: nonEmpty })).default({}),
+  sites: z
+    .record(name, z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), geography: nonEmpty }))
+    .default({}),
+  destinations: z.record(name, destinationSchema).default({}),
+});
+
+export type MeshFile = z.output<typeof meshSchema>;
+export type ModelEntry = z.output<typeof modelSchema>;

@@ -1,0 +1,93 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { PathSegment } from './describe.ts';
+
+/*
+ * Route output schemas are JSON Schema (draft-07) compiled with ajv in strict mode: an
+ * unknown keyword (`maxLenght`) or a `required` property that is not declared is a load
+ * error, not a schema that silently accepts anything. Annotation keywords such as
+ * `description` and `examples` are allowed; `format` (date, email, uri) comes from ajv-formats.
+ */
+
+// ajv-formats is CommonJS; under ESM its default export may arrive wrapped once more.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+
+function newAjv(): Ajv {
+  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+  addFormats(ajv);
+  return ajv;
+}
+
+const shared = newAjv();
+
+export interface SchemaProblem {
+  /** Path inside the schema, e.g. ['properties', 'score', 'maximum']. */
+  path: PathSegment[];
+  message: string;
+}
+
+export type CompiledOutput = { validate: (value: unknown) => string[] } | { problems: SchemaProblem[] };
+
+/**
+ * Compile a route's output schema. Returns the validator, or the problems with the schema
+ * itself (each at its path inside the schema).
+ *
+ * @example
+ * const out = compileOutputSchema({ type: 'object', properties: { score: { type: 'number', maximum: 100 } } });
+ * if ('validate' in out) out.validate({ score: 120 }) // → ['/score: must be <= 100']
+ */
+export function compileOutputSchema(schema: Record<string, unknown>): CompiledOutput {
+  const problems: SchemaProblem[] = [];
+  if (schema.type !== 'object') {
+    problems.push({ path: ['type'], message: `expected "object" (a model answer is a JSON object), got ${JSON.stringify(schema.type) ?? 'nothing'}` });
+  }
+  if (!shared.validateSchema(schema)) {
+    for (const err of shared.errors ?? []) problems.push({ path: pointerToPath(err.instancePath), message: `not a valid JSON Schema: ${describeError(err)}` });
+    return { problems };
+  }
+  let validator: ValidateFunction;
+  try {
+    // A fresh instance per schema: ids (`$id`) in two route schemas must not collide.
+    validator = newAjv().compile(schema);
+  } catch (err) {
+    const message = (err as Error).message;
+    const keyword = /unknown keyword: "([^"]+)"/.exec(message)?.[1];
+    problems.push({ path: keyword === undefined ? [] : (findKey(schema, keyword) ?? []), message: `not a usable JSON Schema: ${message}` });
+    return { problems };
+  }
+  if (problems.length > 0) return { problems };
+  return { validate: (value: unknown) => (validator(value) ? [] : (validator.errors ?? []).map(formatOutputError)) };
+}
+
+/** `"/score: must be <= 100"` — where in the answer, then what is wrong. */
+export function formatOutputError(err: ErrorObject): string {
+  return `${err.instancePath || '/'}: ${describeError(err)}`;
+}
+
+function describeError(err: ErrorObject): string {
+  const params = err.params as Record<string, unknown>;
+  if (err.keyword === 'additionalProperties') return `${err.message ?? 'must NOT have additional properties'} (${JSON.stringify(params.additionalProperty)})`;
+  if (err.keyword === 'enum' && Array.isArray(params.allowedValues)) return `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(' | ')}`;
+  return err.message ?? err.keyword;
+}
+
+function pointerToPath(pointer: string): PathSegment[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** Where a key first occurs in a schema, so a strict-mode complaint can point at its line. */
+function findKey(node: unknown, key: string, path: PathSegment[] = []): PathSegment[] | undefined {
+  if (node === null || typeof node !== 'object') return undefined;
+  for (const [k, v] of Object.entries(node)) {
+    const at = [...path, Array.isArray(node) ? Number(k) : k];
+    if (k === key && !Array.isArray(node)) return at;
+    const inner = findKey(v, key, at);
+    if (inner) return inner;
+  }
+  return undefined;
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/*
+ * The closed shape of a route file. References into mesh.yaml (classification, models,
+ * destinations), the pattern language, templates and the output schema are checked in
+ * loadRoutes, which knows the config and the file's location.
+ */
+
+export const ROUTE_ID = /^[a-z0-9][a-z0-9-]*$/;
+const nonEmpty = z.string().min(1);
+const mapping = z.record(z.string(), z.unknown());
+
+export const routeSchema = z.strictObject({
+  id: z.string().regex(ROUTE_ID, { error: 'expected a route id of lower-case letters, digits and "-" (like order-risk)' }),
+  description: z.string().optional(),
+  match: mapping,
+  data: z.strictObject({
+    classification: nonEmpty,
+    location: nonEmpty.optional(),
+  }),
+  task: z.strictObject({
+    system: z.string().optional(),
+    prompt: nonEmpty,
+    output: mapping,
+    maxTokens: z.number().int().positive(),
+    temperature: z.number().min(0).max(2).optional(),
+    models: z.array(nonEmpty).min(1).optional(),
+    timeoutMs: z.number().int().positive().default(20_000),
+    attemptsPerEndpoint: z.number().int().min(1).max(10).default(2),
+  }),
+  emit: z.strictObject({
+    source: nonEmpty,
+    detailType: nonEmpty,
+    to: z.array(nonEmpty).default([]),
+  }),
+});
+
+export type RouteFile = z.output<typeof routeSchema>;
