@@ -1,0 +1,135 @@
+import { systemClock, type Clock } from '../../core/clock.ts';
+import type {
+  EventLog,
+  EventLogEntry,
+  EventLogFilter,
+  FailureFilter,
+  FailureLedger,
+  FailureRecord,
+  IdempotencyBegin,
+  IdempotencyStore,
+  Store,
+} from '../../core/ports/Store.ts';
+import { checkLimit, instantMs, jsonCopy } from '../storeInput.ts';
+
+export interface MemoryStoreOptions {
+  /** Decides whether an idempotency claim has expired. Defaults to the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * A Store that lives in this process only, with the same semantics as the embedded store
+ * (one contract suite runs against both). For unit tests and throwaway runs.
+ *
+ * @example
+ * const store = createMemoryStore({ clock: new FakeClock() });
+ * await store.idempotency.begin('route-a/evt-1', new Date(Date.now() + 60_000)); // { state: 'claimed' }
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const clock = options.clock ?? systemClock;
+  return {
+    idempotency: memoryIdempotency(clock),
+    failures: memoryFailureLedger(),
+    events: memoryEventLog(),
+    close: async () => {},
+  };
+}
+
+interface Claim {
+  status: 'in-progress' | 'completed';
+  resultId?: string;
+  expiresAtMs: number;
+}
+
+function memoryIdempotency(clock: Clock): IdempotencyStore {
+  const claims = new Map<string, Claim>();
+  return {
+    async begin(key, expiresAt): Promise<IdempotencyBegin> {
+      const held = claims.get(key);
+      if (held?.status === 'completed') return { state: 'completed', resultId: held.resultId ?? '' };
+      if (held && held.expiresAtMs > clock.now().getTime()) return { state: 'in-progress' };
+      claims.set(key, { status: 'in-progress', expiresAtMs: expiresAt.getTime() });
+      return { state: 'claimed' };
+    },
+    async complete(key, resultId) {
+      const expiresAtMs = claims.get(key)?.expiresAtMs ?? clock.now().getTime();
+      claims.set(key, { status: 'completed', resultId, expiresAtMs });
+    },
+    async release(key) {
+      if (claims.get(key)?.status === 'in-progress') claims.delete(key);
+    },
+  };
+}
+
+function memoryFailureLedger(): FailureLedger {
+  const records = new Map<string, { record: FailureRecord; atMs: number }>();
+  return {
+    async recordFailure(input) {
+      const atMs = instantMs(input.at, 'at');
+      const record = jsonCopy(input);
+      const earlier = records.get(record.id)?.record;
+      if (!earlier) {
+        records.set(record.id, { record, atMs });
+        return;
+      }
+      // The same route + event failed again: the latest error wins, the original event and the count stay.
+      const updated: FailureRecord = {
+        ...earlier,
+        at: record.at,
+        errorCode: record.errorCode,
+        message: record.message,
+        retryable: record.retryable,
+        attempts: record.attempts,
+        status: 'open',
+        failures: earlier.failures + 1,
+      };
+      if (record.placement) updated.placement = record.placement;
+      else delete updated.placement;
+      records.set(record.id, { record: updated, atMs });
+    },
+    async listFailures(filter: FailureFilter = {}) {
+      const limit = checkLimit(filter.limit);
+      const sinceMs = filter.since === undefined ? undefined : instantMs(filter.since, 'since');
+      const untilMs = filter.until === undefined ? undefined : instantMs(filter.until, 'until');
+      const found = [...records.values()]
+        .filter(({ record: r, atMs }) =>
+          (filter.routeId === undefined || r.routeId === filter.routeId) &&
+          (filter.errorCode === undefined || r.errorCode === filter.errorCode) &&
+          (filter.status === undefined || r.status === filter.status) &&
+          (sinceMs === undefined || atMs >= sinceMs) &&
+          (untilMs === undefined || atMs <= untilMs),
+        )
+        // Newest first; equal instants by id descending, as the embedded store orders them.
+        .sort((a, b) => b.atMs - a.atMs || (a.record.id < b.record.id ? 1 : a.record.id > b.record.id ? -1 : 0))
+        .map(({ record }) => jsonCopy(record));
+      return limit === undefined ? found : found.slice(0, limit);
+    },
+    async getFailure(id) {
+      const found = records.get(id);
+      return found ? jsonCopy(found.record) : undefined;
+    },
+    async resolveFailure(id) {
+      const found = records.get(id);
+      if (found) found.record.status = 'resolved';
+    },
+  };
+}
+
+function memoryEventLog(): EventLog {
+  const entries: EventLogEntry[] = [];
+  return {
+    async append(entry) {
+      entries.push({ ...jsonCopy(entry), seq: entries.length + 1 });
+    },
+    async listEvents(filter: EventLogFilter = {}) {
+      const limit = checkLimit(filter.limit);
+      const found = entries.filter(
+        (e) =>
+          (filter.afterSeq === undefined || e.seq! > filter.afterSeq) &&
+          (filter.kind === undefined || e.kind === filter.kind) &&
+          (filter.routeId === undefined || e.routeId === filter.routeId),
+      );
+      return (limit === undefined ? found : found.slice(0, limit)).map(jsonCopy);
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export type { MemoryStoreOptions } from './createMemoryStore.ts';
+export { createMemoryStore } from './createMemoryStore.ts';
