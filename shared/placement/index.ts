@@ -1,0 +1,11 @@
+// Placement: where an event's data lives, what its residency rule allows, and the nearest endpoints.
+export { createPlacer } from './createPlacer.ts';
+export { describeLocation, formatPlacement, summarizePlacement } from './explain.ts';
+export type { Place, ResolvedLocation } from './location.ts';
+export { findPlace, resolveDataLocation } from './location.ts';
+export type { Screened } from './rank.ts';
+export { rankEndpoints, screenEndpoints } from './rank.ts';
+export type { Coordinates, RegionCloud, RegionInfo } from './regions.ts';
+export { GEOGRAPHIES, greatCircleKm, lookupRegion, REGIONS } from './regions.ts';
+export type { Allowed, Classification } from './residency.ts';
+export { allows, classify, describeRule, guaranteedGeography } from './residency.ts';
