@@ -1,7 +1,7 @@
 import { ConfigError } from '../core/errors.ts';
 import type { Cloud, Destination, MeshConfig, ModelEndpoint, ProviderKind, ResidencyRule, Site } from '../core/catalogue.ts';
 import type { PathSegment } from './describe.ts';
-import { meshSchema, type MeshFile, type ModelEntry } from './meshSchema.ts';
+import { meshSchema, modelSchema, type MeshFile, type ModelEntry } from './meshSchema.ts';
 import { reportSecrets } from './secrets.ts';
 import { readYamlSource, type YamlSource } from './YamlSource.ts';
 import { parseWith } from './zodIssues.ts';
@@ -39,7 +39,11 @@ export async function loadMeshConfig(file: string): Promise<MeshConfig> {
   }
   const secrets = reportSecrets(source, { hint: (path) => credentialsHint(source, path) });
   const parsed = parseWith(meshSchema, source, source.data, secrets);
-  if (parsed === undefined || source.issues.length > 0) throw new ConfigError(source.issues);
+  if (parsed === undefined) {
+    // Still check the entries that are well formed, so one run reports everything it can.
+    checkModels(source.data as Record<string, unknown>, source);
+    throw new ConfigError(source.issues);
+  }
   const config = normalize(parsed, file, source);
   if (source.issues.length > 0) throw new ConfigError(source.issues);
   return config;
@@ -56,19 +60,30 @@ function credentialsHint(source: YamlSource, path: readonly PathSegment[]): stri
 }
 
 function normalize(file: MeshFile, path: string, source: YamlSource): MeshConfig {
-  const seen = new Map<string, number>();
-  const models = file.models.map((entry, i) => {
-    const first = seen.get(entry.id);
-    if (first !== undefined) source.report(['models', i, 'id'], `duplicate model id "${entry.id}" (first used by models[${first}])`);
-    else seen.set(entry.id, i);
-    return normalizeModel(entry, ['models', i], source);
-  });
-  if (Object.keys(file.residency).length === 0) source.report(['residency'], 'expected at least one classification, e.g. public: anywhere');
+  const models = checkModels(file, source);
 
   const residency = Object.fromEntries(Object.entries(file.residency).map(([k, rule]) => [k, typeof rule === 'string' ? { ...RESIDENCY[rule] } as ResidencyRule : rule]));
   const sites = Object.fromEntries(Object.entries(file.sites).map(([name, s]): [string, Site] => [name, { name, ...s }]));
   const destinations = Object.fromEntries(Object.entries(file.destinations).map(([name, d]): [string, Destination] => [name, { name, ...d }]));
   return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations };
+}
+
+/** Cross-field checks of every model entry that has the right shape (all of them, once parsed). */
+function checkModels(raw: { models?: unknown; residency?: unknown }, source: YamlSource): ModelEndpoint[] {
+  const seen = new Map<string, number>();
+  const models: ModelEndpoint[] = [];
+  (Array.isArray(raw.models) ? (raw.models as unknown[]) : []).forEach((item, i) => {
+    const entry = modelSchema.safeParse(item);
+    if (!entry.success) return;
+    const first = seen.get(entry.data.id);
+    if (first !== undefined) source.report(['models', i, 'id'], `duplicate model id "${entry.data.id}" (first used by models[${first}])`);
+    else seen.set(entry.data.id, i);
+    models.push(normalizeModel(entry.data, ['models', i], source));
+  });
+  if (raw.residency !== null && typeof raw.residency === 'object' && Object.keys(raw.residency).length === 0) {
+    source.report(['residency'], 'expected at least one classification, e.g. public: anywhere');
+  }
+  return models;
 }
 
 function normalizeModel(entry: ModelEntry, at: PathSegment[], source: YamlSource): ModelEndpoint {

@@ -37,12 +37,18 @@ export type CompiledOutput = { validate: (value: unknown) => string[] } | { prob
  * if ('validate' in out) out.validate({ score: 120 }) // → ['/score: must be <= 100']
  */
 export function compileOutputSchema(schema: Record<string, unknown>): CompiledOutput {
-  const problems: SchemaProblem[] = [];
   if (schema.type !== 'object') {
-    problems.push({ path: ['type'], message: `expected "object" (a model answer is a JSON object), got ${JSON.stringify(schema.type) ?? 'nothing'}` });
+    return { problems: [{ path: ['type'], message: `expected "object" (a model answer is a JSON object), got ${JSON.stringify(schema.type) ?? 'nothing'}` }] };
   }
   if (!shared.validateSchema(schema)) {
-    for (const err of shared.errors ?? []) problems.push({ path: pointerToPath(err.instancePath), message: `not a valid JSON Schema: ${describeError(err)}` });
+    const problems: SchemaProblem[] = [];
+    // The meta-schema reports one mistake several times (enum, type, anyOf); the first says it best.
+    const seen = new Set<string>();
+    for (const err of shared.errors ?? []) {
+      if (seen.has(err.instancePath)) continue;
+      seen.add(err.instancePath);
+      problems.push({ path: pointerToPath(err.instancePath), message: `not a valid JSON Schema: ${describeError(err)}` });
+    }
     return { problems };
   }
   let validator: ValidateFunction;
@@ -52,10 +58,8 @@ export function compileOutputSchema(schema: Record<string, unknown>): CompiledOu
   } catch (err) {
     const message = (err as Error).message;
     const keyword = /unknown keyword: "([^"]+)"/.exec(message)?.[1];
-    problems.push({ path: keyword === undefined ? [] : (findKey(schema, keyword) ?? []), message: `not a usable JSON Schema: ${message}` });
-    return { problems };
+    return { problems: [{ path: keyword === undefined ? [] : (findKey(schema, keyword) ?? []), message: `not a usable JSON Schema: ${message}` }] };
   }
-  if (problems.length > 0) return { problems };
   return { validate: (value: unknown) => (validator(value) ? [] : (validator.errors ?? []).map(formatOutputError)) };
 }
 
