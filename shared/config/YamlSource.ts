@@ -25,6 +25,11 @@ export class YamlSource {
     this.issues.push({ file: this.file, path: formatPath(path), message, ...this.locate(path, at) });
   }
 
+  /** The issues in file order (the order an editor shows them); issues without a line come first. */
+  issuesInOrder(): ConfigIssue[] {
+    return [...this.issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  }
+
   /** Line and column (1-based) of the node at `path`, or of its nearest ancestor in the file. */
   locate(path: readonly PathSegment[], at: 'key' | 'value' = 'value'): { line?: number; column?: number } {
     let node: unknown = this.doc.contents;

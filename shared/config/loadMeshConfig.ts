@@ -35,17 +35,17 @@ export async function loadMeshConfig(file: string): Promise<MeshConfig> {
   const source = await readYamlSource(file, 'create mesh.yaml or pass --config <file>');
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     source.report([], 'expected a mapping with models, residency, sources, sites and destinations');
-    throw new ConfigError(source.issues);
+    throw new ConfigError(source.issuesInOrder());
   }
   const secrets = reportSecrets(source, { hint: (path) => credentialsHint(source, path) });
   const parsed = parseWith(meshSchema, source, source.data, secrets);
   if (parsed === undefined) {
     // Still check the entries that are well formed, so one run reports everything it can.
     checkModels(source.data as Record<string, unknown>, source);
-    throw new ConfigError(source.issues);
+    throw new ConfigError(source.issuesInOrder());
   }
   const config = normalize(parsed, file, source);
-  if (source.issues.length > 0) throw new ConfigError(source.issues);
+  if (source.issues.length > 0) throw new ConfigError(source.issuesInOrder());
   return config;
 }
 

@@ -8,7 +8,7 @@ import { checkTemplate } from './checkTemplate.ts';
 import { oneOf, type PathSegment } from './describe.ts';
 import { didYouMean } from './didYouMean.ts';
 import { compileOutputSchema } from './outputSchema.ts';
-import { routeSchema, type RouteFile } from './routeSchema.ts';
+import { routeSchema } from './routeSchema.ts';
 import { reportSecrets } from './secrets.ts';
 import { readYamlSource, type YamlSource } from './YamlSource.ts';
 import { parseWith } from './zodIssues.ts';
@@ -46,7 +46,7 @@ export async function loadRoutes(dir: string, config: MeshConfig): Promise<Route
     }
     const schemaIssues: ConfigIssue[] = [];
     const route = await loadRoute(source, config, schemaIssues);
-    issues.push(...source.issues, ...schemaIssues);
+    issues.push(...source.issuesInOrder(), ...schemaIssues);
     if (route === undefined) continue;
     const first = firstFile.get(route.id);
     if (first !== undefined) {
@@ -68,17 +68,19 @@ async function loadRoute(source: YamlSource, config: MeshConfig, schemaIssues: C
   // Keys under match and task.output name event and answer fields, not settings.
   const secrets = reportSecrets(source, { exempt: [['match'], ['task', 'output']], hint: () => 'set it in the environment, where the adapter that needs it reads it' });
   const file = parseWith(routeSchema, source, source.data, secrets);
-  if (file === undefined) return undefined;
 
-  checkId(source, file.id);
-  checkPattern(source, file.match);
-  checkReferences(source, file, config);
+  // The checks below also run when the shape check failed, on whatever fields have the right
+  // type, so that one `mesh validate` lists every problem in the file.
+  const loose = looseRoute(source.data as Record<string, unknown>);
+  if (loose.id !== undefined) checkId(source, loose.id);
+  if (loose.match !== undefined) checkPattern(source, loose.match);
+  checkReferences(source, loose, config);
   for (const field of ['system', 'prompt'] as const) {
-    for (const problem of checkTemplate(file.task[field] ?? '')) source.report(['task', field], problem);
+    for (const problem of checkTemplate(loose.task[field] ?? '')) source.report(['task', field], problem);
   }
-  if (file.data.location !== undefined) checkLocation(source, file.data.location, config);
-  const validateOutput = await loadOutputSchema(source, file, schemaIssues);
-  if (validateOutput === undefined || source.issues.length > 0) return undefined;
+  if (loose.location !== undefined) checkLocation(source, loose.location, config);
+  const validateOutput = loose.task.output === undefined ? undefined : await loadOutputSchema(source, loose.id ?? '?', loose.task.output, schemaIssues);
+  if (file === undefined || validateOutput === undefined || source.issues.length > 0) return undefined;
 
   const { system, temperature, models, ...limits } = file.task;
   return {
@@ -122,16 +124,42 @@ function patternPath(path: string): PathSegment[] {
   return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] === undefined ? (m[1] ?? '') : Number(m[2])));
 }
 
-function checkReferences(source: YamlSource, file: RouteFile, config: MeshConfig): void {
-  const mustExist = (path: PathSegment[], value: string, known: string[], what: string) => {
-    if (known.includes(value)) return;
+/** The fields of a route file that have the expected type, whatever else is wrong with it. */
+interface LooseRoute {
+  id?: string;
+  match?: Record<string, unknown>;
+  classification?: string;
+  location?: string;
+  task: { system?: string; prompt?: string; output?: Record<string, unknown>; models?: unknown[] };
+  to?: unknown[];
+}
+
+function looseRoute(raw: Record<string, unknown>): LooseRoute {
+  const obj = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const list = (v: unknown) => (Array.isArray(v) ? (v as unknown[]) : undefined);
+  const data = obj(raw.data) ?? {};
+  const task = obj(raw.task) ?? {};
+  return {
+    id: str(raw.id),
+    match: obj(raw.match),
+    classification: str(data.classification),
+    location: str(data.location),
+    task: { system: str(task.system), prompt: str(task.prompt), output: obj(task.output), models: list(task.models) },
+    to: list(obj(raw.emit)?.to),
+  };
+}
+
+function checkReferences(source: YamlSource, route: LooseRoute, config: MeshConfig): void {
+  const mustExist = (path: PathSegment[], value: unknown, known: string[], what: string) => {
+    if (typeof value !== 'string' || known.includes(value)) return;
     const guess = didYouMean(value, known);
     source.report(path, `unknown ${what} "${value}"${guess ? ` (did you mean "${guess}"?)` : ''}: expected one of ${oneOf(known) || '(none declared)'} from ${config.file}`);
   };
-  mustExist(['data', 'classification'], file.data.classification, Object.keys(config.residency), 'classification');
+  mustExist(['data', 'classification'], route.classification, Object.keys(config.residency), 'classification');
   const modelIds = config.models.map((m) => m.id);
-  file.task.models?.forEach((id, i) => mustExist(['task', 'models', i], id, modelIds, 'model'));
-  file.emit.to.forEach((name, i) => mustExist(['emit', 'to', i], name, Object.keys(config.destinations), 'destination'));
+  route.task.models?.forEach((id, i) => mustExist(['task', 'models', i], id, modelIds, 'model'));
+  route.to?.forEach((name, i) => mustExist(['emit', 'to', i], name, Object.keys(config.destinations), 'destination'));
 }
 
 function checkLocation(source: YamlSource, location: string, config: MeshConfig): void {
@@ -149,10 +177,10 @@ function checkLocation(source: YamlSource, location: string, config: MeshConfig)
 
 async function loadOutputSchema(
   source: YamlSource,
-  file: RouteFile,
+  routeId: string,
+  output: Record<string, unknown>,
   schemaIssues: ConfigIssue[],
 ): Promise<{ schema: Record<string, unknown>; validate: (value: unknown) => string[] } | undefined> {
-  const output = file.task.output;
   const ref = output.$ref;
   let schemaSource: YamlSource | undefined;
   let prefix: PathSegment[] = ['task', 'output'];
@@ -172,7 +200,7 @@ async function loadOutputSchema(
       return undefined;
     }
     if (schemaSource.data === null || typeof schemaSource.data !== 'object' || Array.isArray(schemaSource.data)) {
-      schemaSource.report([], `expected a JSON Schema object (output schema of route ${file.id})`);
+      schemaSource.report([], `expected a JSON Schema object (output schema of route ${routeId})`);
       schemaIssues.push(...schemaSource.issues);
       return undefined;
     }
@@ -182,7 +210,7 @@ async function loadOutputSchema(
   const compiled = compileOutputSchema(schema);
   if ('problems' in compiled) {
     for (const p of compiled.problems) {
-      if (schemaSource) schemaSource.report(p.path, `${p.message} (output schema of route ${file.id})`);
+      if (schemaSource) schemaSource.report(p.path, `${p.message} (output schema of route ${routeId})`);
       else source.report([...prefix, ...p.path], p.message);
     }
     if (schemaSource) schemaIssues.push(...schemaSource.issues);

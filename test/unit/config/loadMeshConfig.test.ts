@@ -102,8 +102,8 @@ destinations:
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'seed: expected a number, got "forty-two"',
       'models[0].provider: expected one of simulated | bedrock | azure-openai | openai, got "vertex"',
-      'destinations.q.kind: expected one of local | eventbridge | servicebus, got "sqs"',
       'residency: expected at least one classification, e.g. public: anywhere',
+      'destinations.q.kind: expected one of local | eventbridge | servicebus, got "sqs"',
     ]);
   });
 
@@ -116,7 +116,7 @@ residency: { public: anywhere }
 
     const issues = await configIssues(loadMeshConfig(file));
 
-    expect(issues.map((i) => i.path)).toEqual(['models[1].scope', 'models[0].cloud']);
+    expect(issues.map((i) => i.path)).toEqual(['models[0].cloud', 'models[1].scope']);
   });
 
   it('checks the rules that span fields: cloud, region, simulated block, latency, faults, duplicate ids', async () => {
@@ -136,8 +136,8 @@ residency: {}
 
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'models[0].cloud: missing: a simulated endpoint must say which cloud it imitates (expected one of aws | azure | onprem | openai)',
-      'models[1].cloud: expected "aws" (provider bedrock always runs there) or no cloud at all, got "azure"',
       'models[1].region: missing: expected a region for scope region (only scope global may omit it)',
+      'models[1].cloud: expected "aws" (provider bedrock always runs there) or no cloud at all, got "azure"',
       'models[2].simulated: only allowed with provider simulated, got provider openai',
       'models[3].id: duplicate model id "a" (first used by models[0])',
       'models[3].simulated.latencyMs: expected [min, max] with min <= max, got [200, 100]',

@@ -79,6 +79,16 @@ describe('loadRoutes', () => {
     ]);
   });
 
+  it('still checks references and templates when the file also has shape errors', async () => {
+    const route = MINIMAL_ROUTE.replace('maxTokens: 100', 'maxTokens: many').replace('classification: public', 'classification: publik');
+    const { dir, config } = await routesIn({ 'r1.yaml': route });
+
+    const issues = await configIssues(loadRoutes(dir, config));
+
+    expect(issues.map((i) => i.path)).toEqual(['data.classification', 'task.maxTokens']);
+    expect(issues[0]?.message).toContain('(did you mean "public"?)');
+  });
+
   it('reports a pattern the rules reject at its path under match', async () => {
     const { dir, config } = await routesIn({ 'r1.yaml': MINIMAL_ROUTE.replace('source: [com.acme.orders]', 'source: [{ wildcard: "com.*" }]') });
 
@@ -99,9 +109,9 @@ describe('loadRoutes', () => {
     const issues = await configIssues(loadRoutes(dir, config));
 
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'data.location: unbalanced braces: "{{" at "aws:{{region}" is not closed by "}}"',
       'task.prompt: slot "{{detial.orderId}}" must start with one of version | id | detail-type | source | account | time | region | resources | detail, got "detial"',
       'task.prompt: slot "{{}}" is empty: expected a path such as detail.orderId',
-      'data.location: unbalanced braces: "{{" at "aws:{{region}" is not closed by "}}"',
     ]);
   });
 
