@@ -1,0 +1,184 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  ModelAuthError,
+  ModelThrottledError,
+  Pipeline,
+  resultId,
+  type Route,
+  type Store,
+} from '../../../shared/core/index.ts';
+import { createMemoryStore } from '../../../shared/store/index.ts';
+import { FakeClock } from '../../fakes/fakeClock.ts';
+import { ScriptedProvider, type Step } from '../../fakes/scriptedProvider.ts';
+import { config, fakePlacer, orderEvent, RecordingPublisher, route } from './fixtures.ts';
+
+let clock: FakeClock;
+let store: Store;
+let publisher: RecordingPublisher;
+
+beforeEach(() => {
+  clock = new FakeClock();
+  store = createMemoryStore({ clock });
+  publisher = new RecordingPublisher();
+});
+
+function pipelineWith(scripts: Record<string, Step[]>, routes: Route[] = [route()]) {
+  const provider = new ScriptedProvider(scripts);
+  const pipeline = new Pipeline({
+    config: config(),
+    routes,
+    matcher: { matches: (e) => routes.filter((r) => (e as { source: string }).source === (r.match.source as string[])[0]).map((r) => r.id) },
+    placer: fakePlacer,
+    providers: { get: () => provider },
+    publisher,
+    store,
+    summarizePlacement: (d) => `summary of ${d.routeId}`,
+    clock,
+    random: () => 0.5,
+  });
+  return { pipeline, provider };
+}
+
+describe('Pipeline', () => {
+  it('emits a result with a deterministic id, correlation, causation and provenance, back to the origin bus', async () => {
+    // Prepare
+    const { pipeline, provider } = pipelineWith({ near: [{ output: { score: 87 } }] });
+    // Act
+    const outcome = await pipeline.process(orderEvent('e-1'));
+    // Assess
+    expect(outcome.routes).toHaveLength(1);
+    const r = outcome.routes[0]!;
+    expect(r.status).toBe('emitted');
+    expect(r.resultId).toBe(resultId('order-risk', 'e-1'));
+    expect(provider.calls[0]!.prompt).toBe('Score order "A-1" of 120');
+    expect(provider.calls[0]!.system).toBe('You score orders.');
+    const [published] = publisher.published;
+    expect(published!.destination).toMatchObject({ kind: 'eventbridge', bus: 'orders', region: 'us-east-1' });
+    const result = published!.envelope.event;
+    expect(result).toMatchObject({ id: r.resultId, source: 'nearmesh.order-risk', type: 'OrderRiskScored' });
+    expect(result.extensions).toMatchObject({ correlationid: 'e-1', causationid: 'e-1', meshendpoint: 'near' });
+    expect(result.data).toMatchObject({
+      result: { score: 87 },
+      provenance: { route: 'order-risk', endpoint: 'near', region: 'us-east-1', tokens: { input: 100, output: 20 }, latencyMs: 42, placement: 'summary of order-risk', costUsd: 0.00014 },
+    });
+  });
+
+  it('keeps the input correlation id when the event carries one', async () => {
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 1 } }] });
+    const input = orderEvent('e-2');
+    input.event.extensions.correlationid = 'checkout-77';
+    await pipeline.process(input);
+    expect(publisher.published[0]!.envelope.event.extensions).toMatchObject({ correlationid: 'checkout-77', causationid: 'e-2' });
+  });
+
+  it('yields one result when the same event is delivered twice', async () => {
+    const { pipeline, provider } = pipelineWith({ near: [{ output: { score: 5 } }] });
+    const first = await pipeline.process(orderEvent('dup'));
+    const second = await pipeline.process(orderEvent('dup'));
+    expect(second.routes[0]).toMatchObject({ status: 'duplicate', resultId: first.routes[0]!.resultId });
+    expect(publisher.published).toHaveLength(1);
+    expect(provider.calls).toHaveLength(1);
+  });
+
+  it('waits for Retry-After on a throttle, then fails over to the next endpoint when throttling persists', async () => {
+    const throttle = { error: new ModelThrottledError('slow down', { retryAfterMs: 750 }) };
+    const { pipeline, provider } = pipelineWith({ near: [throttle, throttle], far: [{ output: { score: 9 } }] });
+    const outcome = await pipeline.process(orderEvent());
+    expect(outcome.routes[0]).toMatchObject({ status: 'emitted', endpoint: 'far' });
+    expect(clock.sleeps).toEqual([750]);
+    expect(provider.callsTo('near')).toBe(2);
+    expect(outcome.routes[0]!.attempts.map((a) => [a.endpoint, a.attempt, a.error?.code])).toEqual([
+      ['near', 1, 'ModelThrottled'],
+      ['near', 2, 'ModelThrottled'],
+      ['far', 1, undefined],
+    ]);
+  });
+
+  it('fails over at once on a non-retryable endpoint error', async () => {
+    const { pipeline, provider } = pipelineWith({ near: [{ error: new ModelAuthError('403') }], far: [{ output: { score: 3 } }] });
+    const outcome = await pipeline.process(orderEvent());
+    expect(outcome.routes[0]!.status).toBe('emitted');
+    expect(provider.callsTo('near')).toBe(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('dead-letters the event when the output fails its schema on every attempt, keeping each attempt', async () => {
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 'high' } }], far: [{ output: {} }] });
+    const outcome = await pipeline.process(orderEvent('bad-out'));
+    const r = outcome.routes[0]!;
+    expect(r.status).toBe('failed');
+    expect(r.error?.code).toBe('ModelOutputInvalid');
+    const record = await store.failures.getFailure(r.failureId!);
+    expect(record).toMatchObject({ eventId: 'bad-out', routeId: 'order-risk', errorCode: 'ModelOutputInvalid', status: 'open' });
+    expect(record!.attempts).toHaveLength(4);
+    expect(record!.envelope).toEqual(orderEvent('bad-out'));
+    expect(publisher.published).toHaveLength(0);
+  });
+
+  it('makes no model call when the residency policy allows no endpoint, and records why', async () => {
+    const secret = route({ data: { classification: 'secret' } });
+    const { pipeline, provider } = pipelineWith({ near: [{ output: { score: 1 } }] }, [secret]);
+    const outcome = await pipeline.process(orderEvent('pii-1'));
+    expect(provider.calls).toHaveLength(0);
+    expect(outcome.routes[0]!.error?.code).toBe('PolicyViolation');
+    const record = await store.failures.getFailure(outcome.routes[0]!.failureId!);
+    expect(record!.placement?.rejected).toEqual([
+      { endpointId: 'near', reason: 'secret stays home' },
+      { endpointId: 'far', reason: 'secret stays home' },
+    ]);
+  });
+
+  it('fails the event, not the mesh, when a template slot names a missing field', async () => {
+    const { pipeline, provider } = pipelineWith({ near: [{ output: { score: 1 } }] });
+    const outcome = await pipeline.process(orderEvent('no-total', { orderId: 'A-9' }));
+    expect(provider.calls).toHaveLength(0);
+    expect(outcome.routes[0]!.error).toMatchObject({ code: 'TemplateError' });
+    expect(outcome.routes[0]!.error!.message).toContain('{{detail.total}}');
+  });
+
+  it('closes the failure record when a later delivery of the same event succeeds, with the same result id', async () => {
+    const { pipeline } = pipelineWith({ near: [{ error: new ModelAuthError('403') }, { output: { score: 2 } }], far: [{ error: new ModelAuthError('403') }, { output: { score: 2 } }] });
+    const failed = await pipeline.process(orderEvent('again'));
+    expect(failed.routes[0]!.status).toBe('failed');
+    const retried = await pipeline.process(orderEvent('again'));
+    expect(retried.routes[0]).toMatchObject({ status: 'emitted', resultId: resultId('order-risk', 'again') });
+    const record = await store.failures.getFailure(failed.routes[0]!.failureId!);
+    expect(record!.status).toBe('resolved');
+  });
+
+  it('gives up with ModelTimeout when the route budget runs out, without waiting forever', async () => {
+    const r = route({}, { timeoutMs: 50 });
+    const { pipeline } = pipelineWith({ near: [{ hang: true }], far: [{ hang: true }] }, [r]);
+    const outcome = await pipeline.process(orderEvent('slow'));
+    expect(outcome.routes[0]!.error?.code).toBe('ModelTimeout');
+    expect(outcome.routes[0]!.attempts).toHaveLength(1);
+  });
+
+  it('records PublishFailed and lets the next delivery publish the same result', async () => {
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 4 } }] });
+    publisher.failNext = 1;
+    const first = await pipeline.process(orderEvent('pub'));
+    expect(first.routes[0]!.error?.code).toBe('PublishFailed');
+    const second = await pipeline.process(orderEvent('pub'));
+    expect(second.routes[0]!.status).toBe('emitted');
+    expect(publisher.published.map((p) => p.envelope.event.id)).toEqual([resultId('order-risk', 'pub')]);
+  });
+
+  it('logs the input and reports no routes for an event nothing matches', async () => {
+    const { pipeline } = pipelineWith({});
+    const input = orderEvent('other');
+    input.event.source = 'com.acme.unrelated';
+    const outcome = await pipeline.process(input);
+    expect(outcome.routes).toEqual([]);
+    const log = await store.events.listEvents({ kind: 'input' });
+    expect(log.map((e) => e.eventId)).toEqual(['other']);
+  });
+
+  it('publishes to the named destinations when the route has them', async () => {
+    const r = route({ emit: { source: 's', detailType: 'T', to: ['audit'] } });
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 1 } }] }, [r]);
+    const outcome = await pipeline.process(orderEvent());
+    expect(outcome.routes[0]!.destinations).toEqual(['audit']);
+    expect(publisher.published[0]!.destination.name).toBe('audit');
+  });
+});
