@@ -18,6 +18,8 @@ export interface ResolvedLocation extends DataLocation {
 /** A cloud region or an on-prem site: what we know of a place. */
 export interface Place extends Coordinates {
   geography: string;
+  /** A provider's cross-region zone wider than `geography` (see regions.ts). */
+  zone?: string;
 }
 
 /** Where a `cloud` + `region` pair is: the region table for aws/azure, `config.sites` for onprem. */

@@ -88,7 +88,7 @@ function rankOne(endpoint: ModelEndpoint, location: DataLocation, sites: Record<
     why = `${sameCloud ? 'same' : 'other'} cloud, same geography ${geography}`;
   } else {
     tier = sameCloud ? 3 : 4;
-    why = `${sameCloud ? 'same' : 'other'} cloud, other geography${geography ? ` ${geography}` : ''}`;
+    why = `${sameCloud ? 'same' : 'other'} cloud, ${geography ? `other geography ${geography}` : 'no geography guaranteed'}`;
   }
   const km = distanceKm === null ? 'distance unknown' : `${Math.round(distanceKm)} km`;
   return { endpoint, tier, distanceKm, reason: `tier ${tier}: ${why} (${where}), ${km}` };

@@ -1,5 +1,3 @@
-import type { Site } from '../core/catalogue.ts';
-
 /**
  * Where the public regions of AWS and Azure are, and which geography each belongs to.
  *
@@ -41,10 +39,28 @@ export interface RegionInfo {
   lon: number;
 }
 
-export interface GeoPoint {
+export interface Coordinates {
   lat: number;
   lon: number;
 }
+
+/** The geography codes the table uses, with what each covers. On-prem sites should use these too. */
+export const GEOGRAPHIES: Readonly<Record<string, string>> = {
+  us: 'United States',
+  ca: 'Canada',
+  latam: 'Mexico and Chile',
+  br: 'Brazil',
+  eu: 'EU member states and Norway (EEA); not the UK, not Switzerland',
+  uk: 'United Kingdom',
+  ch: 'Switzerland',
+  me: 'Israel, UAE, Bahrain, Qatar',
+  af: 'South Africa',
+  in: 'India',
+  jp: 'Japan',
+  kr: 'South Korea',
+  au: 'Australia',
+  apac: 'rest of Asia-Pacific: Singapore, Hong Kong, Taiwan, Indonesia, Malaysia, Thailand, New Zealand',
+};
 
 type Row = [name: string, geography: string, city: string, lat: number, lon: number, zone?: string];
 
@@ -184,24 +200,6 @@ export function cloudOfRegion(region: string): RegionCloud | undefined {
   return undefined;
 }
 
-/** A place a cloud region or an on-prem site names: its geography, zone and coordinates. */
-export interface Place extends GeoPoint {
-  geography: string;
-  zone?: string;
-}
-
-/**
- * Locate `cloud` + `region`: a cloud region from the table, or for `onprem` a site of
- * `mesh.yaml` (`region` is the site name). `undefined` when it is neither.
- */
-export function lookupPlace(cloud: string, region: string, sites: Record<string, Site> = {}): Place | undefined {
-  if (cloud === 'onprem') {
-    const site = Object.hasOwn(sites, region) ? sites[region] : undefined;
-    return site ? { geography: site.geography, lat: site.lat, lon: site.lon } : undefined;
-  }
-  return lookupRegion(cloud, region);
-}
-
 const EARTH_RADIUS_KM = 6371.0088;
 
 /**
@@ -210,7 +208,7 @@ const EARTH_RADIUS_KM = 6371.0088;
  * @example
  * greatCircleKm({ lat: 50.11, lon: 8.68 }, { lat: 52.37, lon: 4.9 }) // → ~364 (Frankfurt–Amsterdam)
  */
-export function greatCircleKm(a: GeoPoint, b: GeoPoint): number {
+export function greatCircleKm(a: Coordinates, b: Coordinates): number {
   const rad = Math.PI / 180;
   const dLat = (b.lat - a.lat) * rad;
   const dLon = (b.lon - a.lon) * rad;

@@ -65,6 +65,11 @@ export function guaranteedGeography(endpoint: ModelEndpoint, sites: Record<strin
   if (endpoint.scope === 'global') return { reason: 'scope global may be served anywhere, so it guarantees no geography' };
   const place = findPlace(endpoint.cloud, endpoint.region, sites);
   if (!place) return { reason: `its region ${endpoint.cloud} ${endpoint.region ?? '(none)'} is not in the region table, so its geography is unknown` };
+  // A cross-region profile homed where the provider's zone is wider than the geography (an apac
+  // profile homed in Tokyo) may run anywhere in that zone, across several geographies.
+  if (endpoint.scope === 'geography' && place.zone !== undefined && place.zone !== place.geography) {
+    return { reason: `scope geography homed in ${endpoint.region} may be served anywhere in zone ${place.zone}, beyond geography ${place.geography}` };
+  }
   return { geography: place.geography };
 }
 

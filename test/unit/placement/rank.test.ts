@@ -56,7 +56,7 @@ describe('rankEndpoints', () => {
     const global = endpoint('a-global', { cloud: 'azure', region: undefined, scope: 'global' });
     const ranked = rankEndpoints([global, endpoint('z-far', { cloud: 'azure', region: 'australiaeast' })], inUsEast1);
     expect(ranked.map((r) => [r.endpoint.id, r.tier, r.distanceKm === null])).toEqual([['z-far', 4, false], ['a-global', 4, true]]);
-    expect(ranked[1]!.reason).toBe('tier 4: other cloud, other geography (azure, scope global), distance unknown');
+    expect(ranked[1]!.reason).toBe('tier 4: other cloud, no geography guaranteed (azure, scope global), distance unknown');
   });
 
   it('puts everything in tier 4 when the data location is unknown, cheapest first', () => {
