@@ -43,9 +43,16 @@ export function createPlacer(config: MeshConfig): Placer {
 }
 
 function violation(decision: PlacementDecision, eventId: string): PolicyViolationError {
-  const why = decision.rejected.length === 0 ? 'the catalogue has no endpoints' : decision.rejected.map((r) => `${r.endpointId}: ${r.reason}`).join('; ');
+  const why = decision.rejected.length === 0 ? 'the catalogue has no endpoints' : groupByReason(decision.rejected);
   return new PolicyViolationError(
     `no model endpoint may serve route ${decision.routeId} for event ${eventId}: data at ${describeLocation(decision.location)}, policy ${decision.policy}; rejected ${why}`,
     { context: { routeId: decision.routeId, eventId, placement: decision } },
   );
+}
+
+/** `a, b: not in the route's allowlist; c: endpoint is on azure, data on aws` — one clause per distinct reason. */
+function groupByReason(rejected: PlacementDecision['rejected']): string {
+  const byReason = new Map<string, string[]>();
+  for (const r of rejected) byReason.set(r.reason, [...(byReason.get(r.reason) ?? []), r.endpointId]);
+  return [...byReason].map(([reason, ids]) => `${ids.join(', ')}: ${reason}`).join('; ');
 }

@@ -17,6 +17,8 @@ export interface ResolvedLocation extends DataLocation {
 
 /** A cloud region or an on-prem site: what we know of a place. */
 export interface Place extends Coordinates {
+  /** The region's canonical name (`westeurope` for `West Europe`), or the site's name. */
+  region: string;
   geography: string;
   /** A provider's cross-region zone wider than `geography` (see regions.ts). */
   zone?: string;
@@ -27,9 +29,10 @@ export function findPlace(cloud: string, region: string | undefined, sites: Reco
   if (region === undefined) return undefined;
   if (cloud === 'onprem') {
     const site = Object.hasOwn(sites, region) ? sites[region] : undefined;
-    return site && { lat: site.lat, lon: site.lon, geography: site.geography };
+    return site && { region, lat: site.lat, lon: site.lon, geography: site.geography };
   }
-  return lookupRegion(cloud, region);
+  const info = lookupRegion(cloud, region);
+  return info && { region: info.name, lat: info.lat, lon: info.lon, geography: info.geography, ...(info.zone === undefined ? {} : { zone: info.zone }) };
 }
 
 const SLOT = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -92,7 +95,7 @@ function parseLocation(text: string, from: DataLocation['from'], config: MeshCon
   if (cloud !== 'aws' && cloud !== 'azure' && cloud !== 'onprem') {
     return unknown(from, `${what} names cloud "${cloud}"; expected aws, azure or onprem`);
   }
-  return located(cloud, cloud === 'onprem' ? region : region.toLowerCase(), from, config, what);
+  return located(cloud, region, from, config, what);
 }
 
 function located(cloud: string, region: string, from: DataLocation['from'], config: MeshConfig, what: string): ResolvedLocation {
@@ -101,7 +104,7 @@ function located(cloud: string, region: string, from: DataLocation['from'], conf
     const known = cloud === 'onprem' ? `no site "${region}" in mesh.yaml sites` : `no ${cloud} region "${region}" in the region table`;
     return unknown(from, `${what}: ${known}`);
   }
-  return { cloud, region, geography: place.geography, from };
+  return { cloud, region: place.region, geography: place.geography, from };
 }
 
 function unknown(from: DataLocation['from'], problem: string): ResolvedLocation {

@@ -61,8 +61,11 @@ describe('createPlacer', () => {
     expect(err.message).toContain('data at azure:swedencentral (from event)');
     expect(err.message).toContain('policy pii: same-region');
     expect(err.message).toContain('sim-azure-westeurope: endpoint is in westeurope, data in swedencentral');
-    expect(err.message).toContain('sim-bedrock-us-east-1: endpoint is on aws, data on azure');
+
     expect(err.retryable).toBe(false);
+    // one clause per distinct reason, naming every endpoint it applies to
+    expect(err.message).toContain('sim-bedrock-eu-profile, sim-bedrock-eu-central-1, sim-bedrock-us-east-1: endpoint is on aws, data on azure');
+    expect(err.message.match(/data on aws|data on azure/g)).toHaveLength(2);
     expect(err.context).toMatchObject({ routeId: 'order-risk', eventId: 'e-1' });
     const placement = err.context.placement as PlacementDecision;
     expect(placement.ranked).toEqual([]);

@@ -52,6 +52,16 @@ describe('resolveDataLocation', () => {
     expect(resolveDataLocation(route(), e, config())).toEqual({ cloud: 'unknown', from: 'unknown' });
   });
 
+  it('accepts an Azure display name and reports the region as the API spells it', () => {
+    expect(resolveDataLocation(route(), envelope({ datalocation: 'azure:West Europe' }), config())).toMatchObject({ cloud: 'azure', region: 'westeurope', from: 'event' });
+  });
+
+  it('says unknown, with the reason, when the origin names a region the table does not know', () => {
+    const location = resolveDataLocation(route(), envelope({}, { region: 'us-gov-west-1' }), config());
+    expect(location).toMatchObject({ cloud: 'unknown', from: 'origin' });
+    expect(location.problem).toMatch(/us-gov-west-1/);
+  });
+
   it('resolves an on-prem site from mesh.yaml sites', () => {
     expect(resolveDataLocation(route(), envelope({ datalocation: 'onprem:fra-dc1' }), config())).toEqual({ cloud: 'onprem', region: 'fra-dc1', geography: 'eu', from: 'event' });
   });
