@@ -21,7 +21,8 @@ export const COMMON_HELP = `Common options:
   --routes <dir>    route files directory (env MESH_ROUTES_DIR; default events/routes)
   --json            machine-readable output
   -h, --help        this help
-Environment: MESH_HOME (embedded store, default .mesh), MESH_PORT (mesh dev port, default 4010)`;
+Environment: MESH_HOME (embedded store, default .mesh), MESH_PORT (mesh dev port, default 4010),
+  MESH_LOG_LEVEL (debug|info|warn|error: structured JSON logs on stderr; off by default in mesh dev)`;
 
 /** A mistake in how the command was called: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {}

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
-import { jsonLogger, randomIds, systemClock, type EventOutcome } from '../../../shared/core/index.ts';
+import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome } from '../../../shared/core/index.ts';
 import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
 import { findRunningDev, removeDevInfo, writeDevInfo } from '../devClient.ts';
 import { describeConfig, outcomeLines } from '../format.ts';
@@ -35,9 +35,11 @@ export async function devCommand(args: string[]): Promise<number> {
     return 1;
   }
 
-  const logger = jsonLogger({ level: (process.env.MESH_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'error' });
+  // The console lines below already say what happened to each event; structured logs are opt-in.
+  const level = process.env.MESH_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined;
+  const logger = level ? jsonLogger({ level }) : silentLogger;
   const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger });
-  console.log(`nearmesh dev — local mesh (simulated models unless configured otherwise; store in ${relative(process.cwd(), opts.home) || '.'})`);
+  console.log(`nearmesh dev — local mesh (simulated models unless configured otherwise; store in ${displayPath(opts.home)})`);
   console.log(describeConfig(mesh.config, mesh.routes, relative(process.cwd(), opts.config), relative(process.cwd(), opts.routes)));
 
   const server = new DevServer({
@@ -130,4 +132,10 @@ async function processSamples(server: DevServer, sources: Parameters<typeof deco
 
 function printOutcome(outcome: EventOutcome, via: string): void {
   console.log(`[${via}] ${outcomeLines(outcomeToJson(outcome)).join('\n')}`);
+}
+
+/** Paths under the working directory print relative, others absolute. */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') ? path : rel;
 }

@@ -1,0 +1,100 @@
+/**
+ * `npm run bench` — throughput of the local pipeline, measured side by side in one run so
+ * the figures are ratios, not absolute numbers from a noisy machine.
+ *
+ *  1. matcher: events/s of compilePatterns over the sample routes (EventBridge view in);
+ *  2. pipeline with the in-memory store vs the embedded PGlite store, the simulated
+ *     provider at 0 ms latency — what the store costs per event.
+ *
+ * Options: BENCH_EVENTS (default 2000).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalBus } from '../../shared/buses/index.ts';
+import { loadMesh } from '../../shared/config/index.ts';
+import { Pipeline, toEventBridgeEvent, type Envelope, type MeshConfig, type Route, type Store } from '../../shared/core/index.ts';
+import { defaultProviders } from '../../shared/models/index.ts';
+import { createPlacer, summarizePlacement } from '../../shared/placement/index.ts';
+import { compilePatterns } from '../../shared/rules/index.ts';
+import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
+
+const N = Number(process.env.BENCH_EVENTS ?? 2000);
+const REPO = join(import.meta.dirname, '..', '..');
+
+function orderEvent(i: number): Envelope {
+  return {
+    event: {
+      specversion: '1.0',
+      id: `bench-${i}`,
+      source: 'com.acme.orders',
+      type: 'OrderPlaced',
+      time: '2026-11-22T08:00:00Z',
+      data: {
+        orderId: `ORD-${i}`,
+        customer: { id: `C-${i % 97}`, tier: 'regular', accountAgeDays: i % 1000 },
+        total: (i % 500) + 1,
+        currency: 'USD',
+        paymentMethod: 'card',
+        shippingAddress: { country: 'US' },
+        billingAddress: { country: 'US' },
+        items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 10 }],
+      },
+      extensions: {},
+    },
+    origin: { transport: 'eventbridge', cloud: 'aws', region: 'us-east-1', account: '123456789012', bus: 'default' },
+  };
+}
+
+function pipelineFor(config: MeshConfig, routes: Route[], store: Store): Pipeline {
+  return new Pipeline({
+    config,
+    routes,
+    matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
+    placer: createPlacer(config),
+    providers: defaultProviders({ seed: config.seed }),
+    publisher: new LocalBus(store.events),
+    store,
+    summarizePlacement,
+  });
+}
+
+async function timeIt(label: string, events: Envelope[], pipeline: Pipeline): Promise<number> {
+  const started = performance.now();
+  for (const e of events) await pipeline.process(e);
+  const seconds = (performance.now() - started) / 1000;
+  const rate = events.length / seconds;
+  console.log(`  ${label.padEnd(28)} ${rate.toFixed(0).padStart(8)} events/s  (${events.length} events in ${seconds.toFixed(2)} s)`);
+  return rate;
+}
+
+const { config, routes } = await loadMesh({ configFile: join(REPO, 'mesh.yaml'), routesDir: join(REPO, 'events/routes') });
+for (const m of config.models) if (m.simulated) m.simulated = { ...m.simulated, latencyMs: { min: 0, max: 0 } };
+
+console.log(`nearmesh bench — ${N} OrderPlaced events, simulated models at 0 ms, Node ${process.version}`);
+
+// 1. Matcher
+const matcher = compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match])));
+const views = Array.from({ length: 10_000 }, (_, i) => toEventBridgeEvent(orderEvent(i)));
+let matched = 0;
+const mStart = performance.now();
+for (let round = 0; round < 20; round++) for (const v of views) matched += matcher.matches(v).length;
+const mRate = (views.length * 20) / ((performance.now() - mStart) / 1000);
+console.log(`  matcher (${routes.length} routes)${' '.repeat(10)} ${mRate.toFixed(0).padStart(8)} events/s  (${matched} matches)`);
+
+// 2. Pipeline, memory store vs embedded PGlite store (warm-up excluded from both)
+const memory = pipelineFor(config, routes, createMemoryStore());
+await timeIt('warm-up (memory)', Array.from({ length: 200 }, (_, i) => orderEvent(-1 - i)), memory);
+const memRate = await timeIt('pipeline, memory store', Array.from({ length: N }, (_, i) => orderEvent(i)), memory);
+
+const dir = await mkdtemp(join(tmpdir(), 'nearmesh-bench-'));
+const openStart = performance.now();
+const local = await openLocalStore({ dir });
+console.log(`  PGlite store open: ${(performance.now() - openStart).toFixed(0)} ms`);
+const pg = pipelineFor(config, routes, local);
+await timeIt('warm-up (PGlite)', Array.from({ length: 200 }, (_, i) => orderEvent(-1 - i)), pg);
+const pgRate = await timeIt('pipeline, PGlite store', Array.from({ length: N }, (_, i) => orderEvent(i)), pg);
+await local.close();
+await rm(dir, { recursive: true, force: true });
+
+console.log(`\nratio: PGlite store runs at ${(pgRate / memRate).toFixed(2)}× the in-memory throughput (same run, same events).`);
