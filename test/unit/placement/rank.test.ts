@@ -59,6 +59,13 @@ describe('rankEndpoints', () => {
     expect(ranked[1]!.reason).toBe('tier 4: other cloud, no geography guaranteed (azure, scope global), distance unknown');
   });
 
+  it('gives a global deployment no distance even when it names a resource region', () => {
+    // An Azure Global Standard deployment lives in a resource region but may be served anywhere
+    const globalInEastUs = endpoint('global-eastus', { cloud: 'azure', region: 'eastus', scope: 'global' });
+    const ranked = rankEndpoints([globalInEastUs, endpoint('sydney', { cloud: 'azure', region: 'australiaeast' })], inUsEast1);
+    expect(ranked.map((r) => [r.endpoint.id, r.distanceKm])).toEqual([['sydney', expect.any(Number)], ['global-eastus', null]]);
+  });
+
   it('puts everything in tier 4 when the data location is unknown, cheapest first', () => {
     const ranked = rankEndpoints(catalogue, { cloud: 'unknown', from: 'unknown' });
     expect(new Set(ranked.map((r) => r.tier))).toEqual(new Set([4]));

@@ -22,7 +22,7 @@ describe('lookupRegion', () => {
   });
 
   it('gives every region a documented geography and plausible coordinates', () => {
-    const codes = new Set(Array.isArray(GEOGRAPHIES) ? GEOGRAPHIES : Object.keys(GEOGRAPHIES));
+    const codes = new Set(Object.keys(GEOGRAPHIES));
     const bad = REGIONS.filter((r) => !codes.has(r.geography) || Math.abs(r.lat) > 90 || Math.abs(r.lon) > 180);
     expect(bad).toEqual([]);
     expect(REGIONS.filter((r) => r.cloud === 'aws').length).toBeGreaterThan(30);
