@@ -1,7 +1,7 @@
 import type { MeshConfig } from '../core/catalogue.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { PolicyViolationError } from '../core/errors.ts';
-import type { DataLocation, PlacementDecision, Placer } from '../core/ports/Placer.ts';
+import type { PlacementDecision, Placer } from '../core/ports/Placer.ts';
 import type { Route } from '../core/route.ts';
 import { describeLocation } from './explain.ts';
 import { resolveDataLocation } from './location.ts';
@@ -32,7 +32,7 @@ export function createPlacer(config: MeshConfig): Placer {
         allowlist: route.task.models,
         rule: classification.rule,
         ...(classification.note && !classification.rule ? { ruleProblem: classification.note } : {}),
-        location: location satisfies DataLocation,
+        location,
         sites: config.sites,
       });
       const decision: PlacementDecision = { routeId: route.id, classification: classification.name, location, policy, ranked, rejected };

@@ -6,6 +6,6 @@ export { findPlace, resolveDataLocation } from './location.ts';
 export type { Screened } from './rank.ts';
 export { rankEndpoints, screenEndpoints } from './rank.ts';
 export type { Coordinates, RegionCloud, RegionInfo } from './regions.ts';
-export { GEOGRAPHIES, greatCircleKm, lookupRegion, REGIONS } from './regions.ts';
+export { cloudOfRegion, GEOGRAPHIES, greatCircleKm, lookupRegion, REGIONS } from './regions.ts';
 export type { Allowed, Classification } from './residency.ts';
 export { allows, classify, describeRule, guaranteedGeography } from './residency.ts';
