@@ -79,6 +79,18 @@ describe('mesh dev, end to end', () => {
     expect(all.some((r) => r.envelope.event.extensions.causationid === shipped)).toBe(false);
   });
 
+  it('processes the PutEvents entries shown in the README', async () => {
+    // The README's AWS CLI example, sent with the SDK: if the snippet rots, this fails.
+    const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+    const entriesText = /--entries \\\n\s*'(\[.*\])'/.exec(readme)?.[1];
+    expect(entriesText, 'README has an `aws events put-events --entries` example').toBeDefined();
+    const client = new EventBridgeClient({ endpoint: dev.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const response = await client.send(new PutEventsCommand({ Entries: JSON.parse(entriesText!) as never }));
+    expect(response.FailedEntryCount).toBe(0);
+    const id = response.Entries![0]!.EventId!;
+    expect((await results()).some((r) => r.eventId === resultId('order-risk', id))).toBe(true);
+  });
+
   it('reports a malformed entry as a failed entry and still processes the good one', async () => {
     const client = new EventBridgeClient({ endpoint: dev.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const response = await client.send(
