@@ -1,0 +1,260 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../../shared/core/index.ts';
+import { FakeClock } from '../../fakes/fakeClock.ts';
+import { entry, envelope, failure, localAdapter, memoryAdapter, type Adapter } from './fixtures.ts';
+
+// One specification, every adapter: the pipeline must not be able to tell them apart.
+describe.each<Adapter>([memoryAdapter, localAdapter()])('Store contract: $name', (adapter) => {
+  let clock: FakeClock;
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let teardown: () => Promise<void>;
+
+  beforeAll(async () => {
+    teardown = await adapter.setup();
+  });
+  afterAll(() => teardown());
+  beforeEach(async () => {
+    clock = new FakeClock('2026-11-22T08:00:00.000Z');
+    ({ store, cleanup } = await adapter.open(clock));
+  });
+  afterEach(() => cleanup());
+
+  const inMs = (ms: number) => new Date(clock.now().getTime() + ms);
+
+  describe('idempotency', () => {
+    it('claims a new key once; a second caller sees it in progress, other keys are unaffected', async () => {
+      expect(await store.idempotency.begin('route-a/evt-1', inMs(60_000))).toEqual({ state: 'claimed' });
+
+      expect(await store.idempotency.begin('route-a/evt-1', inMs(60_000))).toEqual({ state: 'in-progress' });
+      expect(await store.idempotency.begin('route-b/evt-1', inMs(60_000))).toEqual({ state: 'claimed' });
+    });
+
+    it('lets exactly one of many simultaneous callers claim a key', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.idempotency.begin('k', inMs(60_000))));
+
+      expect(outcomes.filter((o) => o.state === 'claimed')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.state === 'in-progress')).toHaveLength(7);
+    });
+
+    it('takes over a claim once the clock reaches its expiry, and not a moment before', async () => {
+      await store.idempotency.begin('k', inMs(30_000));
+
+      clock.advance(29_999);
+      expect(await store.idempotency.begin('k', inMs(30_000))).toEqual({ state: 'in-progress' });
+      clock.advance(1);
+      expect(await store.idempotency.begin('k', inMs(30_000))).toEqual({ state: 'claimed' });
+      // The takeover is itself a fresh claim with the new expiry.
+      clock.advance(29_999);
+      expect(await store.idempotency.begin('k', inMs(30_000))).toEqual({ state: 'in-progress' });
+    });
+
+    it('reports a completed key with its result id, even long after the claim would have expired', async () => {
+      await store.idempotency.begin('k', inMs(1_000));
+      await store.idempotency.complete('k', 'result-42');
+
+      clock.advance(86_400_000);
+      expect(await store.idempotency.begin('k', inMs(1_000))).toEqual({ state: 'completed', resultId: 'result-42' });
+    });
+
+    it('release drops an in-progress claim so a retry can claim it again', async () => {
+      await store.idempotency.begin('k', inMs(60_000));
+
+      await store.idempotency.release('k');
+
+      expect(await store.idempotency.begin('k', inMs(60_000))).toEqual({ state: 'claimed' });
+    });
+
+    it('release leaves a completed key completed, and ignores unknown keys', async () => {
+      await store.idempotency.begin('k', inMs(60_000));
+      await store.idempotency.complete('k', 'result-1');
+
+      await store.idempotency.release('k');
+      await store.idempotency.release('never-seen');
+
+      expect(await store.idempotency.begin('k', inMs(60_000))).toEqual({ state: 'completed', resultId: 'result-1' });
+    });
+  });
+
+  describe('failure ledger', () => {
+    it('gives back a recorded failure exactly, and undefined for an unknown id', async () => {
+      const record = failure();
+
+      await store.failures.recordFailure(record);
+
+      const got = await store.failures.getFailure('f-1');
+      expect(got).toEqual(record);
+      expect(JSON.stringify(got?.envelope)).toBe(JSON.stringify(record.envelope));
+      expect(JSON.stringify(got?.placement)).toBe(JSON.stringify(record.placement));
+      expect(await store.failures.getFailure('f-unknown')).toBeUndefined();
+    });
+
+    it('leaves out routeId and placement when the record had none', async () => {
+      const { routeId: _r, placement: _p, ...bare } = failure();
+
+      await store.failures.recordFailure(bare);
+
+      const got = await store.failures.getFailure('f-1');
+      expect(got).not.toHaveProperty('routeId');
+      expect(got).not.toHaveProperty('placement');
+      expect(got).toEqual(bare);
+    });
+
+    it('a second failure of the same id keeps the original event, takes the latest error, reopens and counts', async () => {
+      await store.failures.recordFailure(failure());
+      await store.failures.resolveFailure('f-1');
+      const later = failure({
+        at: '2026-11-22T09:00:00.000Z',
+        errorCode: 'ModelOutputInvalid',
+        message: 'not JSON',
+        retryable: false,
+        attempts: [],
+        placement: undefined,
+        envelope: { ...envelope(), origin: { transport: 'eventbridge', deliveryCount: 3 } },
+      });
+
+      await store.failures.recordFailure(later);
+
+      const got = await store.failures.getFailure('f-1');
+      expect(got).toMatchObject({ at: later.at, errorCode: 'ModelOutputInvalid', message: 'not JSON', retryable: false, attempts: [], status: 'open', failures: 2 });
+      expect(got).not.toHaveProperty('placement');
+      expect(got?.envelope).toEqual(envelope());
+      await store.failures.recordFailure(later);
+      expect((await store.failures.getFailure('f-1'))?.failures).toBe(3);
+    });
+
+    it('resolves a failure and keeps it; resolving an unknown id does nothing', async () => {
+      await store.failures.recordFailure(failure());
+
+      await store.failures.resolveFailure('f-1');
+      await store.failures.resolveFailure('f-unknown');
+
+      expect(await store.failures.getFailure('f-1')).toEqual({ ...failure(), status: 'resolved' });
+      expect(await store.failures.getFailure('f-unknown')).toBeUndefined();
+    });
+
+    it('lists newest first, equal instants by id descending, up to the limit', async () => {
+      await store.failures.recordFailure(failure({ id: 'f-a', at: '2026-11-22T08:00:01.000Z' }));
+      await store.failures.recordFailure(failure({ id: 'f-c', at: '2026-11-22T08:00:03.000Z' }));
+      await store.failures.recordFailure(failure({ id: 'f-b1', at: '2026-11-22T08:00:02.000Z' }));
+      await store.failures.recordFailure(failure({ id: 'f-b2', at: '2026-11-22T08:00:02.000Z' }));
+
+      const ids = async (limit?: number) => (await store.failures.listFailures(limit === undefined ? {} : { limit })).map((f) => f.id);
+
+      expect(await ids()).toEqual(['f-c', 'f-b2', 'f-b1', 'f-a']);
+      expect(await ids(2)).toEqual(['f-c', 'f-b2']);
+      expect(await ids(0)).toEqual([]);
+    });
+
+    it('orders by instant, not by how the time was written', async () => {
+      await store.failures.recordFailure(failure({ id: 'f-utc', at: '2026-11-22T08:30:00Z' }));
+      await store.failures.recordFailure(failure({ id: 'f-offset', at: '2026-11-22T09:00:00.000+01:00' }));
+
+      const got = await store.failures.listFailures();
+
+      expect(got.map((f) => [f.id, f.at])).toEqual([
+        ['f-utc', '2026-11-22T08:30:00Z'],
+        ['f-offset', '2026-11-22T09:00:00.000+01:00'],
+      ]);
+    });
+
+    it('filters by route, error code and status together', async () => {
+      await store.failures.recordFailure(failure({ id: 'f-1', routeId: 'r1', errorCode: 'ModelThrottled' }));
+      await store.failures.recordFailure(failure({ id: 'f-2', routeId: 'r1', errorCode: 'PolicyViolation' }));
+      await store.failures.recordFailure(failure({ id: 'f-3', routeId: 'r2', errorCode: 'ModelThrottled' }));
+      await store.failures.recordFailure(failure({ id: 'f-4', routeId: 'r1', errorCode: 'ModelThrottled' }));
+      await store.failures.resolveFailure('f-4');
+
+      const ids = async (filter: Parameters<Store['failures']['listFailures']>[0]) => (await store.failures.listFailures(filter)).map((f) => f.id).sort();
+
+      expect(await ids({ routeId: 'r1' })).toEqual(['f-1', 'f-2', 'f-4']);
+      expect(await ids({ errorCode: 'ModelThrottled' })).toEqual(['f-1', 'f-3', 'f-4']);
+      expect(await ids({ status: 'resolved' })).toEqual(['f-4']);
+      expect(await ids({ routeId: 'r1', errorCode: 'ModelThrottled', status: 'open' })).toEqual(['f-1']);
+      expect(await ids({ routeId: 'nope' })).toEqual([]);
+    });
+
+    it('filters by time with since and until both inclusive', async () => {
+      for (const [id, at] of [['f-7', '07'], ['f-8', '08'], ['f-9', '09'], ['f-10', '10']] as const) {
+        await store.failures.recordFailure(failure({ id, at: `2026-11-22T${at}:00:00.000Z` }));
+      }
+
+      const got = await store.failures.listFailures({ since: '2026-11-22T08:00:00.000Z', until: '2026-11-22T09:00:00Z' });
+
+      expect(got.map((f) => f.id)).toEqual(['f-9', 'f-8']);
+    });
+
+    it('refuses a time that is not an ISO instant and a negative limit, saying which', async () => {
+      await expect(store.failures.recordFailure(failure({ at: 'yesterday' }))).rejects.toThrow(/at must be an ISO 8601 instant/);
+      await expect(store.failures.listFailures({ since: 'soon' })).rejects.toThrow(/since must be/);
+      await expect(store.failures.listFailures({ limit: -1 })).rejects.toThrow(/limit must be/);
+    });
+
+    it('hands out copies: changing a returned record does not change the ledger', async () => {
+      await store.failures.recordFailure(failure());
+      const got = (await store.failures.getFailure('f-1'))!;
+
+      got.status = 'resolved';
+      got.attempts.push(got.attempts[0]!);
+
+      expect(await store.failures.getFailure('f-1')).toEqual(failure());
+    });
+  });
+
+  describe('event log', () => {
+    it('numbers entries from 1 in append order, ignoring any seq the caller sent', async () => {
+      await store.events.append(entry({ eventId: 'a', seq: 99 }));
+      await store.events.append(entry({ eventId: 'b' }));
+      await store.events.append(entry({ eventId: 'c' }));
+
+      const got = await store.events.listEvents();
+
+      expect(got.map((e) => [e.seq, e.eventId])).toEqual([[1, 'a'], [2, 'b'], [3, 'c']]);
+    });
+
+    it('gives back entries exactly, without routeId or destination when they had none', async () => {
+      const input = entry();
+      const result = entry({ kind: 'result', eventId: 'r-1', routeId: 'score-order', destination: 'orders-bus', envelope: envelope('r-1') });
+      await store.events.append(input);
+      await store.events.append(result);
+
+      const [gotInput, gotResult] = await store.events.listEvents();
+
+      expect(gotInput).toEqual({ ...input, seq: 1 });
+      expect(gotInput).not.toHaveProperty('routeId');
+      expect(gotInput).not.toHaveProperty('destination');
+      expect(gotResult).toEqual({ ...result, seq: 2 });
+      expect(JSON.stringify(gotResult?.envelope)).toBe(JSON.stringify(result.envelope));
+    });
+
+    it('filters by kind and route', async () => {
+      await store.events.append(entry({ eventId: 'in-1' }));
+      await store.events.append(entry({ kind: 'result', eventId: 'out-1', routeId: 'r1' }));
+      await store.events.append(entry({ kind: 'result', eventId: 'out-2', routeId: 'r2' }));
+
+      const ids = async (filter: Parameters<Store['events']['listEvents']>[0]) => (await store.events.listEvents(filter)).map((e) => e.eventId);
+
+      expect(await ids({ kind: 'input' })).toEqual(['in-1']);
+      expect(await ids({ kind: 'result' })).toEqual(['out-1', 'out-2']);
+      expect(await ids({ routeId: 'r2' })).toEqual(['out-2']);
+      expect(await ids({ kind: 'input', routeId: 'r1' })).toEqual([]);
+    });
+
+    it('pages forward: limit takes the first entries after afterSeq', async () => {
+      for (const id of ['a', 'b', 'c', 'd', 'e']) await store.events.append(entry({ eventId: id }));
+
+      const page = async (afterSeq: number) => (await store.events.listEvents({ afterSeq, limit: 2 })).map((e) => e.eventId);
+
+      expect(await page(0)).toEqual(['a', 'b']);
+      expect(await page(2)).toEqual(['c', 'd']);
+      expect(await page(4)).toEqual(['e']);
+      expect(await page(5)).toEqual([]);
+      await expect(store.events.listEvents({ limit: 1.5 })).rejects.toThrow(/limit must be/);
+    });
+  });
+
+  it('close can be called more than once', async () => {
+    await store.close();
+    await expect(store.close()).resolves.toBeUndefined();
+  });
+});
