@@ -1,0 +1,2 @@
+export type { LocalStoreOptions } from './openLocalStore.ts';
+export { openLocalStore } from './openLocalStore.ts';

@@ -1,0 +1,98 @@
+import type { FailureFilter, FailureLedger, FailureRecord } from '../../core/ports/Store.ts';
+import { checkLimit, instantMs } from '../storeInput.ts';
+import type { SqlQueryable } from './SqlClient.ts';
+import { SqlWhere } from './sqlWhere.ts';
+
+interface FailureRow {
+  id: string;
+  at: string;
+  event_id: string;
+  route_id: string | null;
+  error_code: string;
+  message: string;
+  retryable: boolean;
+  attempts: string;
+  placement: string | null;
+  envelope: string;
+  status: FailureRecord['status'];
+  failures: number;
+}
+
+// JSON columns are read as text and parsed here, so what comes back is exactly what went in.
+const COLUMNS = `id, at, event_id, route_id, error_code, message, retryable,
+  attempts::text AS attempts, placement::text AS placement, envelope::text AS envelope, status, failures`;
+
+/** The failure ledger in the `failures` table; one row per ledger id (route + event). */
+export function sqlFailureLedger(db: SqlQueryable): FailureLedger {
+  return {
+    async recordFailure(record) {
+      const atMs = instantMs(record.at, 'at');
+      // A repeat failure keeps the original event, route and event id (the replayable
+      // original) and takes the latest error, attempts and placement.
+      await db.query(
+        `INSERT INTO failures (id, at, at_ms, event_id, route_id, error_code, message, retryable,
+                               attempts, placement, envelope, status, failures)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10::json, $11::json, $12, $13)
+         ON CONFLICT (id) DO UPDATE SET
+           at = EXCLUDED.at, at_ms = EXCLUDED.at_ms, error_code = EXCLUDED.error_code,
+           message = EXCLUDED.message, retryable = EXCLUDED.retryable, attempts = EXCLUDED.attempts,
+           placement = EXCLUDED.placement, status = 'open', failures = failures.failures + 1`,
+        [
+          record.id,
+          record.at,
+          atMs,
+          record.eventId,
+          record.routeId ?? null,
+          record.errorCode,
+          record.message,
+          record.retryable,
+          JSON.stringify(record.attempts),
+          record.placement === undefined ? null : JSON.stringify(record.placement),
+          JSON.stringify(record.envelope),
+          record.status,
+          record.failures,
+        ],
+      );
+    },
+
+    async listFailures(filter: FailureFilter = {}) {
+      const limit = checkLimit(filter.limit);
+      const where = new SqlWhere();
+      if (filter.routeId !== undefined) where.add('route_id = ?', filter.routeId);
+      if (filter.errorCode !== undefined) where.add('error_code = ?', filter.errorCode);
+      if (filter.status !== undefined) where.add('status = ?', filter.status);
+      if (filter.since !== undefined) where.add('at_ms >= ?', instantMs(filter.since, 'since'));
+      if (filter.until !== undefined) where.add('at_ms <= ?', instantMs(filter.until, 'until'));
+      const sql = `SELECT ${COLUMNS} FROM failures ${where} ORDER BY at_ms DESC, id DESC ${where.limit(limit)}`;
+      const { rows } = await db.query<FailureRow>(sql, where.params);
+      return rows.map(toRecord);
+    },
+
+    async getFailure(id) {
+      const { rows } = await db.query<FailureRow>(`SELECT ${COLUMNS} FROM failures WHERE id = $1`, [id]);
+      return rows[0] && toRecord(rows[0]);
+    },
+
+    async resolveFailure(id) {
+      await db.query(`UPDATE failures SET status = 'resolved' WHERE id = $1`, [id]);
+    },
+  };
+}
+
+function toRecord(row: FailureRow): FailureRecord {
+  const record: FailureRecord = {
+    id: row.id,
+    at: row.at,
+    eventId: row.event_id,
+    errorCode: row.error_code,
+    message: row.message,
+    retryable: row.retryable,
+    attempts: JSON.parse(row.attempts) as FailureRecord['attempts'],
+    envelope: JSON.parse(row.envelope) as FailureRecord['envelope'],
+    status: row.status,
+    failures: row.failures,
+  };
+  if (row.route_id !== null) record.routeId = row.route_id;
+  if (row.placement !== null) record.placement = JSON.parse(row.placement) as FailureRecord['placement'];
+  return record;
+}
