@@ -67,10 +67,11 @@ export async function devCommand(args: string[]): Promise<number> {
   console.log(`CloudEvents endpoint: ${url}/cloudevents`);
 
   let stopping: Promise<void> | undefined;
+  let samples: Promise<void> = Promise.resolve();
   const stop = (signal: string) => {
     stopping ??= (async () => {
       console.log(`\n${signal}: finishing requests in flight, then closing the store…`);
-      await server.close();
+      await Promise.allSettled([samples, server.close()]);
       await removeDevInfo(opts.home);
       await mesh.close();
       console.log('mesh dev stopped; nothing in flight was dropped.');
@@ -84,14 +85,17 @@ export async function devCommand(args: string[]): Promise<number> {
 
   if (!values['skip-samples']) {
     const dir = resolve(String(values.samples ?? process.env.MESH_SAMPLES_DIR ?? 'events/samples'));
-    await processSamples(server, mesh.config.sources, dir);
+    // A Ctrl-C during the samples lets the current event finish and skips the rest.
+    samples = processSamples(server, mesh.config.sources, dir, () => stopping !== undefined);
+    await samples;
   }
+  if (stopping) return (await done, 0);
   console.log(`\nServing on ${url} — send events with \`npm run mesh -- emit <file>\` or the AWS CLI/SDK (see README). Ctrl-C to stop.`);
   await done;
   return 0;
 }
 
-async function processSamples(server: DevServer, sources: Parameters<typeof decodeAny>[1]['sources'], dir: string): Promise<void> {
+async function processSamples(server: DevServer, sources: Parameters<typeof decodeAny>[1]['sources'], dir: string, stopped: () => boolean): Promise<void> {
   let files: string[];
   try {
     files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
@@ -102,6 +106,10 @@ async function processSamples(server: DevServer, sources: Parameters<typeof deco
   console.log(`\nSamples (${relative(process.cwd(), dir)}, ${files.length} files):`);
   const totals = { emitted: 0, duplicate: 0, failed: 0, unmatched: 0, invalid: 0 };
   for (const file of files) {
+    if (stopped()) {
+      console.log('  (stopping: remaining samples skipped)');
+      return;
+    }
     let envelopes;
     try {
       const doc = parseJson(await readFile(join(dir, file), 'utf8'), file);
