@@ -140,6 +140,13 @@ describe('generateFromSchema', () => {
     expect(prompt.toLowerCase()).toContain(words.join(' '));
   });
 
+  it('fills plain strings by what their names suggest: a company for vendor, a code for invoiceNumber', () => {
+    const schema = { type: 'object', required: ['vendor', 'invoiceNumber'], properties: { vendor: { type: 'string' }, invoiceNumber: { type: 'string' } } };
+    const out = generateFromSchema(schema, seededRng('n')) as { vendor: string; invoiceNumber: string };
+    expect(out.vendor).toMatch(/ (GmbH|Traders|Ltd|SA|Inc|BV|AG)$/);
+    expect(out.invoiceNumber).toMatch(/^INV-\d{4,5}$/);
+  });
+
   it('returns copies of enum and const values, not the schema objects themselves', () => {
     const schema = { type: 'object', required: ['c'], properties: { c: { const: { k: 1 } } } };
     const out = generateFromSchema(schema, seededRng('c')) as { c: { k: number } };
