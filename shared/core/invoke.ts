@@ -60,7 +60,6 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
 
   for (const candidate of opts.ranked) {
     const endpoint = candidate.endpoint;
-    const provider = opts.providers.get(endpoint.provider);
     for (let attempt = 1; attempt <= route.task.attemptsPerEndpoint; attempt++) {
       if (signal.aborted) break;
       const startedAt = clock.now();
@@ -77,7 +76,8 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
       };
       const context = { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id };
       try {
-        const response = await provider.invoke(request, signal);
+        // Inside the try: an endpoint whose provider is unavailable fails over like any other.
+        const response = await opts.providers.get(endpoint.provider).invoke(request, signal);
         const problems = route.task.validateOutput(response.output);
         if (problems.length > 0) {
           throw new ModelOutputInvalidError(`output of ${endpoint.id} does not match the route's output schema: ${problems.join('; ')}`, {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Pipeline, systemClock, type Clock, type Logger, type MeshConfig, type Route, type Store, silentLogger } from '../core/index.ts';
+import { ConfigError, Pipeline, systemClock, type Clock, type Logger, type MeshConfig, type Route, type Store, silentLogger } from '../core/index.ts';
 import { LocalBus } from '../buses/index.ts';
 import { loadMesh } from '../config/index.ts';
 import { defaultProviders } from '../models/index.ts';
@@ -33,6 +33,10 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const { config, routes } = await loadMesh({ configFile: options.configFile, routesDir: options.routesDir });
+  // A catalogue entry no provider can serve fails at start, not on the first event at 3 a.m.
+  const providers = defaultProviders({ seed: config.seed, clock });
+  const issues = providers.configIssues(config.models, config.file);
+  if (issues.length > 0) throw new ConfigError(issues);
   const store = await openLocalStore({ dir: options.home, clock });
   const bus = new LocalBus(store.events, clock);
   const pipeline = new Pipeline({
@@ -40,7 +44,7 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
     routes,
     matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
     placer: createPlacer(config),
-    providers: defaultProviders({ seed: config.seed, clock }),
+    providers,
     publisher: bus,
     store,
     summarizePlacement,

@@ -22,14 +22,19 @@ beforeEach(() => {
   publisher = new RecordingPublisher();
 });
 
-function pipelineWith(scripts: Record<string, Step[]>, routes: Route[] = [route()]) {
+function pipelineWith(scripts: Record<string, Step[]>, routes: Route[] = [route()], unavailable: string[] = []) {
   const provider = new ScriptedProvider(scripts);
   const pipeline = new Pipeline({
     config: config(),
     routes,
     matcher: { matches: (e) => routes.filter((r) => (e as { source: string }).source === (r.match.source as string[])[0]).map((r) => r.id) },
     placer: fakePlacer,
-    providers: { get: () => provider },
+    providers: {
+      get: (kind) => {
+        if (unavailable.includes(kind)) throw new ModelAuthError(`provider ${kind} is not available`);
+        return provider;
+      },
+    },
     publisher,
     store,
     summarizePlacement: (d) => `summary of ${d.routeId}`,
@@ -100,6 +105,15 @@ describe('Pipeline', () => {
     expect(outcome.routes[0]!.status).toBe('emitted');
     expect(provider.callsTo('near')).toBe(1);
     expect(clock.sleeps).toEqual([]);
+  });
+
+  it('records an unavailable provider as a failed attempt on each endpoint instead of crashing', async () => {
+    const r = route();
+    const { pipeline } = pipelineWith({ far: [{ output: { score: 6 } }] }, [r], ['scripted']);
+    const outcome = await pipeline.process(orderEvent('no-provider'));
+    expect(outcome.routes[0]!.status).toBe('failed');
+    expect(outcome.routes[0]!.attempts.map((a) => a.endpoint)).toEqual(['near', 'far']);
+    expect(outcome.routes[0]!.error?.message).toContain('provider scripted is not available');
   });
 
   it('dead-letters the event when the output fails its schema on every attempt, keeping each attempt', async () => {
