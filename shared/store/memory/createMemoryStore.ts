@@ -100,9 +100,9 @@ function memoryFailureLedger(): FailureLedger {
           (untilMs === undefined || atMs <= untilMs),
         )
         // Newest first; equal instants by id descending, as the embedded store orders them.
-        .sort((a, b) => b.atMs - a.atMs || (a.record.id < b.record.id ? 1 : a.record.id > b.record.id ? -1 : 0))
-        .map(({ record }) => jsonCopy(record));
-      return limit === undefined ? found : found.slice(0, limit);
+        .sort((a, b) => b.atMs - a.atMs || (a.record.id < b.record.id ? 1 : a.record.id > b.record.id ? -1 : 0));
+      // Copy only what is returned: copying the whole ledger made a `limit` cost as much as none.
+      return (limit === undefined ? found : found.slice(0, limit)).map(({ record }) => jsonCopy(record));
     },
     async getFailure(id) {
       const found = records.get(id);
