@@ -1,14 +1,27 @@
-import { mkdtemp, mkdir, writeFile, cp } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, runMesh } from './devProcess.ts';
 
 /* The `mesh` commands as an on-call engineer runs them, with no `mesh dev` running. */
 
+const homes: string[] = [];
+
+/** A fresh MESH_HOME; each costs a store creation (seconds), so tests share one where they can. */
 async function home(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'nearmesh-cli-'));
+  const dir = await mkdtemp(join(tmpdir(), 'nearmesh-cli-'));
+  homes.push(dir);
+  return dir;
 }
+
+afterAll(async () => {
+  await Promise.all(homes.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+// Each test spawns several `mesh` processes, each opening the embedded store: generous
+// limits, because a loaded 2-core CI machine makes a store creation take up to ~10 s.
+const SLOW = 120_000;
 
 describe('mesh validate', () => {
   it('accepts the repository configuration', async () => {
@@ -57,8 +70,11 @@ describe('mesh validate', () => {
 });
 
 describe('mesh emit, events and failed without mesh dev', () => {
+  let shared: string;
+
   it('processes an event file in-process, then lists it and its failure from the embedded store', async () => {
-    const env = { MESH_HOME: await home() };
+    shared = await home();
+    const env = { MESH_HOME: shared };
     // Act: one event that succeeds and one that violates residency
     const ok = await runMesh(['emit', 'events/samples/01-order-placed.eventbridge.json'], env);
     const bad = await runMesh(['emit', 'events/samples/06-ticket-opened-stockholm.servicebus.json', '--json'], env);
@@ -83,15 +99,15 @@ describe('mesh emit, events and failed without mesh dev', () => {
     expect(show.stdout).toContain('attempts:  none (no model call was made)');
     expect(show.stdout).toMatch(/rejected sim-azure-westeurope: .*swedencentral/);
     expect(show.stdout).toContain('"id": "TCK-88419"');
-  });
+  }, SLOW);
 
   it('exits 2 with usage for a bad option, and 1 for an unknown failure id', async () => {
-    const env = { MESH_HOME: await home() };
+    const env = { MESH_HOME: shared ?? (await home()) };
     const usage = await runMesh(['failed', '--status', 'closed'], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--status: expected open, resolved or all, got "closed"');
     const missing = await runMesh(['failed', 'show', 'nope'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No failure with id nope');
-  });
+  }, SLOW);
 });

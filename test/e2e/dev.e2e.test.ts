@@ -36,7 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await dev?.stop('SIGKILL');
+  await dev?.dispose();
 });
 
 describe('mesh dev, end to end', () => {

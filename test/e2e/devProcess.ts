@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,10 +15,13 @@ export interface DevProcess {
   /** Resolves when stdout matches. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Stop if running, and delete the store it used (when the test created it). */
+  dispose(): Promise<void>;
 }
 
 /** Start `mesh dev` as a user would (bin/mesh.js), on a free port, with its own store. */
 export async function startDev(args: string[] = [], env: Record<string, string> = {}): Promise<DevProcess> {
+  const ownHome = env.MESH_HOME === undefined;
   const home = env.MESH_HOME ?? (await mkdtemp(join(tmpdir(), 'nearmesh-e2e-')));
   const child = spawn(process.execPath, [MESH, 'dev', '--port', '0', ...args], {
     cwd: REPO,
@@ -53,6 +56,11 @@ export async function startDev(args: string[] = [], env: Record<string, string> 
     stop: async (signal = 'SIGINT') => {
       if (child.exitCode === null) child.kill(signal);
       return exited;
+    },
+    dispose: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      if (ownHome) await rm(home, { recursive: true, force: true });
     },
   };
 }
