@@ -1,7 +1,9 @@
 import { InvalidPatternError } from '../core/errors.ts';
 import { isPlainObject, type Leaf } from './eventValues.ts';
 import { describeValue, indexPath, joinPath } from './format.ts';
+import { cidrMatcher, parseCidr } from './cidr.ts';
 import { compileNumericRange } from './numericRange.ts';
+import { parseWildcard, wildcardMatcher } from './wildcard.ts';
 
 /**
  * One element of a pattern leaf, validated and turned into what matching needs, with the
@@ -12,11 +14,11 @@ export type CompiledRule =
   | { kind: 'exists'; present: boolean }
   | { kind: 'test'; test: (leaf: Leaf) => boolean };
 
-/** Operators the mesh understands today, in the order error messages list them. */
-export const OPERATORS = ['prefix', 'suffix', 'equals-ignore-case', 'anything-but', 'numeric', 'exists'] as const;
+/** The EventBridge operators, in the order error messages list them. */
+export const OPERATORS = ['prefix', 'suffix', 'equals-ignore-case', 'wildcard', 'anything-but', 'numeric', 'exists', 'cidr'] as const;
 
-/** Real EventBridge operators we have not built yet: refusing them beats silently never matching. */
-const NOT_YET = new Set(['wildcard', 'cidr']);
+/** What anything-but accepts as an object, besides a value or a list of values. */
+const ANYTHING_BUT_OPERATORS = ['prefix', 'suffix', 'equals-ignore-case', 'wildcard'];
 
 const IGNORE_CASE = 'equals-ignore-case';
 
@@ -38,6 +40,14 @@ export function compileRule(rule: unknown, path: string): CompiledRule {
     case IGNORE_CASE: {
       const wanted = lower(requireString(argument, at, `${IGNORE_CASE} expects a string`));
       return { kind: 'test', test: (leaf) => typeof leaf === 'string' && lower(leaf) === wanted };
+    }
+    case 'wildcard': {
+      const matches = wildcardMatcher(parseWildcard(requireString(argument, at, 'wildcard expects a string'), at));
+      return { kind: 'test', test: (leaf) => typeof leaf === 'string' && matches(leaf) };
+    }
+    case 'cidr': {
+      const inBlock = cidrMatcher(parseCidr(requireString(argument, at, 'cidr expects a string'), at));
+      return { kind: 'test', test: (leaf) => typeof leaf === 'string' && inBlock(leaf) };
     }
     case 'anything-but':
       return { kind: 'test', test: anythingButTest(argument, at) };
@@ -71,19 +81,17 @@ function anythingButTest(argument: unknown, at: string): (leaf: Leaf) => boolean
   if (isPlainObject(argument)) {
     const [operator, value] = singleEntry(argument, at, 'the anything-but object');
     const inner = joinPath(at, operator);
-    if (operator === 'prefix' || operator === 'suffix') {
-      const test = affixTest(operator, value, inner);
-      return (leaf) => typeof leaf === 'string' && !test(leaf);
+    if (!ANYTHING_BUT_OPERATORS.includes(operator)) {
+      throw new InvalidPatternError(
+        `anything-but accepts a value, a list of values, or one of ${ANYTHING_BUT_OPERATORS.join(', ')}; got operator "${operator}"`,
+        inner,
+      );
     }
-    if (operator === IGNORE_CASE) {
-      const excluded = new Set(ignoreCaseList(value, inner).map(lower));
-      return (leaf) => typeof leaf === 'string' && !excluded.has(lower(leaf));
-    }
-    if (NOT_YET.has(operator)) throw notYet(operator, inner);
-    throw new InvalidPatternError(
-      `anything-but accepts a value, a list of values, or one of prefix, suffix, ${IGNORE_CASE}; got operator "${operator}"`,
-      inner,
-    );
+    // Each of these is a string operator: a non-string value is never "anything but" it.
+    const values = stringList(value, inner, `anything-but ${operator}`);
+    const where = (i: number) => (Array.isArray(value) ? indexPath(inner, i) : inner);
+    const excluded = excludedStrings(operator, values, where);
+    return (leaf) => typeof leaf === 'string' && !excluded(leaf);
   }
   const values = Array.isArray(argument) ? argument : [argument];
   if (values.length === 0) throw new InvalidPatternError('anything-but expects a non-empty list, got an empty array', at);
@@ -103,9 +111,27 @@ function anythingButTest(argument: unknown, at: string): (leaf: Leaf) => boolean
   return (leaf) => !excluded.has(leaf);
 }
 
-/** `"a"` or `["a", "B"]`: anything-but may exclude several strings regardless of case. */
-function ignoreCaseList(value: unknown, path: string): string[] {
-  const expected = `${IGNORE_CASE} expects a string or a non-empty list of strings`;
+/** A predicate for "is excluded" by anything-but's prefix, suffix, equals-ignore-case or wildcard list. */
+function excludedStrings(operator: string, values: string[], where: (i: number) => string): (leaf: string) => boolean {
+  switch (operator) {
+    case 'prefix':
+      return (leaf) => values.some((v) => leaf.startsWith(v));
+    case 'suffix':
+      return (leaf) => values.some((v) => leaf.endsWith(v));
+    case IGNORE_CASE: {
+      const lowered = new Set(values.map(lower));
+      return (leaf) => lowered.has(lower(leaf));
+    }
+    default: {
+      const matchers = values.map((v, i) => wildcardMatcher(parseWildcard(v, where(i))));
+      return (leaf) => matchers.some((matches) => matches(leaf));
+    }
+  }
+}
+
+/** `"a"` or `["a", "B"]`: anything-but's string operators may exclude several strings. */
+function stringList(value: unknown, path: string, what: string): string[] {
+  const expected = `${what} expects a string or a non-empty list of strings`;
   if (!Array.isArray(value)) return [requireString(value, path, expected)];
   if (value.length === 0) throw new InvalidPatternError(`${expected}, got an empty array`, path);
   return value.map((v, i) => requireString(v, indexPath(path, i), expected));
@@ -122,15 +148,7 @@ function singleEntry(object: Record<string, unknown>, path: string, what: string
 }
 
 function unknownOperator(operator: string, at: string): InvalidPatternError {
-  if (NOT_YET.has(operator)) return notYet(operator, at);
   return new InvalidPatternError(`unknown operator "${operator}"; expected one of ${OPERATORS.join(', ')}`, at);
-}
-
-function notYet(operator: string, at: string): InvalidPatternError {
-  return new InvalidPatternError(
-    `the "${operator}" operator is not supported yet; use exact values, prefix, suffix or equals-ignore-case`,
-    at,
-  );
 }
 
 function requireString(value: unknown, path: string, expected: string): string {

@@ -46,3 +46,25 @@ export function objectsOf(value: unknown): Record<string, unknown>[] {
   if (!Array.isArray(value)) return [];
   return value.flatMap((element) => objectsOf(element));
 }
+
+/**
+ * Every leaf value found at `path`, through any arrays of objects on the way: what a leaf
+ * pattern at that path could possibly compare against. The compiled matcher uses it to find
+ * candidate routes, before their full patterns decide.
+ */
+export function leavesAtPath(event: unknown, path: readonly string[]): Leaf[] {
+  let level: unknown[] = [event];
+  for (const key of path) {
+    const next: unknown[] = [];
+    for (const value of level) {
+      if (isPlainObject(value)) {
+        if (Object.hasOwn(value, key)) next.push(value[key]);
+      } else if (Array.isArray(value)) {
+        for (const object of objectsOf(value)) if (Object.hasOwn(object, key)) next.push(object[key]);
+      }
+    }
+    if (next.length === 0) return [];
+    level = next;
+  }
+  return level.length === 1 ? leavesOf(level[0]) : leavesOf(level);
+}

@@ -1,3 +1,4 @@
+import { parseIp } from './cidr.ts';
 import { fieldOf, isPlainObject, leavesOf, objectsOf, type Leaf } from './eventValues.ts';
 
 /*
@@ -58,6 +59,10 @@ export function ruleMatches(rule: unknown, leaf: Leaf): boolean {
       return typeof leaf === 'string' && caseAware(argument, leaf, (s, a) => s.endsWith(a));
     case 'equals-ignore-case':
       return typeof leaf === 'string' && leaf.toLowerCase() === String(argument).toLowerCase();
+    case 'wildcard':
+      return typeof leaf === 'string' && wildcardRegExp(String(argument)).test(leaf);
+    case 'cidr':
+      return typeof leaf === 'string' && inCidr(String(argument), leaf);
     case 'anything-but':
       return anythingBut(argument, leaf);
     case 'numeric':
@@ -79,14 +84,36 @@ function anythingBut(argument: unknown, leaf: Leaf): boolean {
     const excluded: unknown[] = Array.isArray(argument) ? argument : [argument];
     return !excluded.includes(leaf);
   }
-  // {prefix}, {suffix} and {equals-ignore-case} are string operators: they never match non-strings.
+  // {prefix}, {suffix}, {equals-ignore-case} and {wildcard} are string operators: they never match non-strings.
   if (typeof leaf !== 'string') return false;
-  const ignoreCase = argument['equals-ignore-case'];
-  if (ignoreCase !== undefined) {
-    const excluded = (Array.isArray(ignoreCase) ? ignoreCase : [ignoreCase]).map((v) => String(v).toLowerCase());
-    return !excluded.includes(leaf.toLowerCase());
+  const [operator, value] = Object.entries(argument)[0] ?? [];
+  const excluded = Array.isArray(value) ? value : [value];
+  return !excluded.some((v) => ruleMatches({ [operator as string]: v }, leaf));
+}
+
+/** `*` is any run of characters; `\*` and `\\` stand for a literal `*` and `\`. */
+function wildcardRegExp(wildcard: string): RegExp {
+  let source = '';
+  for (let i = 0; i < wildcard.length; i++) {
+    const char = wildcard[i] as string;
+    if (char === '\\') source += escapeRegExp(wildcard[++i] ?? '');
+    else source += char === '*' ? '.*' : escapeRegExp(char);
   }
-  return !ruleMatches(argument, leaf);
+  return new RegExp(`^${source}$`, 's');
+}
+
+function escapeRegExp(char: string): string {
+  return /[.*+?^${}()|[\]\\/-]/.test(char) ? `\\${char}` : char;
+}
+
+/** Compares the first `length` bits of the two addresses, written out as binary digits. */
+function inCidr(block: string, text: string): boolean {
+  const [address = '', length = ''] = block.split('/');
+  const network = parseIp(address);
+  const ip = parseIp(text);
+  if (network === undefined || ip === undefined || network.bits !== ip.bits) return false;
+  const bits = (value: bigint) => value.toString(2).padStart(ip.bits, '0');
+  return bits(ip.value).slice(0, Number(length)) === bits(network.value).slice(0, Number(length));
 }
 
 function inRange(comparisons: unknown[], value: number): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventBridgeToEnvelope, toEventBridgeEvent } from '../../../shared/core/eventbridge.ts';
-import { InvalidPatternError } from '../../../shared/core/errors.ts';
+import { InvalidEventError, InvalidPatternError } from '../../../shared/core/errors.ts';
 import type { RouteMatcher } from '../../../shared/core/ports/RouteMatcher.ts';
 import { compilePatterns } from '../../../shared/rules/index.ts';
 
@@ -55,8 +55,21 @@ describe('compilePatterns', () => {
   it('treats an event that is not an object as having no fields', () => {
     const matcher = compilePatterns({ present: { source: ['shop'] }, absent: { source: [{ exists: false }] } });
 
-    expect(matcher.matches('shop')).toEqual(['absent']);
+    expect(matcher.matches(42)).toEqual(['absent']);
     expect(matcher.matches(null)).toEqual(['absent']);
+  });
+
+  it('accepts the event as JSON text and parses it', () => {
+    const matcher = compilePatterns({ shop: { source: ['shop'] }, big: { detail: { amount: [{ numeric: ['>', 100] }] } } });
+
+    expect(matcher.matches('{"source": "shop", "detail": {"amount": 250}}')).toEqual(['shop', 'big']);
+    expect(matcher.matches('"shop"')).toEqual([]);
+  });
+
+  it('rejects event text that is not JSON with InvalidEventError', () => {
+    const matcher = compilePatterns({ shop: { source: ['shop'] } });
+
+    expect(() => matcher.matches('{"source": ')).toThrow(InvalidEventError);
   });
 
   it('names the pattern in front of the path of an invalid pattern', () => {

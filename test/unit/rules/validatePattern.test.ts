@@ -38,19 +38,44 @@ describe('validatePattern', () => {
     expect(error.retryable).toBe(false);
   });
 
-  it('rejects wildcard as not supported yet rather than never matching', () => {
-    expect(rejection({ source: [{ wildcard: 'shop.*' }] }).message).toBe(
-      'source[0].wildcard: the "wildcard" operator is not supported yet; use exact values, prefix, suffix or equals-ignore-case',
+  it('accepts wildcard, cidr and every anything-but form', () => {
+    const pattern = {
+      source: [{ wildcard: 'shop.*.orders' }, { wildcard: 'literal\\*star\\\\' }],
+      detail: {
+        ip: [{ cidr: '10.0.0.0/8' }, { cidr: '2001:db8::/32' }],
+        path: [{ 'anything-but': { wildcard: ['*/lib/*', '*.jar'] } }, { 'anything-but': { prefix: ['tmp', 'cache'] } }],
+        state: [{ 'anything-but': { suffix: '.bak' } }, { 'anything-but': { 'equals-ignore-case': ['Stopped', 'FAILED'] } }],
+      },
+    };
+
+    expect(() => validatePattern(pattern)).not.toThrow();
+  });
+
+  it('rejects consecutive wildcards, quoting the value', () => {
+    expect(rejection({ source: [{ wildcard: 'shop.**' }] }).message).toBe(
+      'source[0].wildcard: consecutive wildcard characters ("**") are not allowed, in "shop.**"',
     );
   });
 
-  it('rejects cidr as not supported yet', () => {
-    expect(rejection({ detail: { ip: [{ cidr: '10.0.0.0/8' }] } }).message).toContain('"cidr" operator is not supported yet');
+  it('rejects a backslash that escapes anything but * or a backslash', () => {
+    expect(rejection({ source: [{ wildcard: 'a\\b' }] }).message).toContain('a backslash in a wildcard may only escape');
+  });
+
+  it('rejects a cidr prefix length beyond the address family', () => {
+    expect(rejection({ detail: { ip: [{ cidr: '10.0.0.0/33' }] } }).message).toBe(
+      'detail.ip[0].cidr: cidr needs a prefix length from 0 to 32 after "/", got "10.0.0.0/33"',
+    );
+  });
+
+  it('rejects a cidr that is not an IP block', () => {
+    expect(rejection({ detail: { ip: [{ cidr: 'example.com/8' }] } }).message).toBe(
+      'detail.ip[0].cidr: cidr expects an IPv4 or IPv6 block such as "10.0.0.0/24", got "example.com/8"',
+    );
   });
 
   it('lists the known operators when it meets an unknown one', () => {
     expect(rejection({ source: [{ contains: 'shop' }] }).message).toBe(
-      'source[0].contains: unknown operator "contains"; expected one of prefix, suffix, equals-ignore-case, anything-but, numeric, exists',
+      'source[0].contains: unknown operator "contains"; expected one of prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists, cidr',
     );
   });
 
