@@ -22,7 +22,7 @@ const conformance = JSON.parse(readFileSync(new URL('conformance.json', fixtures
 const invalid = JSON.parse(readFileSync(new URL('invalid.json', fixtures), 'utf8')) as InvalidCase[];
 
 describe('EventBridge pattern conformance', () => {
-  it('keeps at least 80 cases, with unique names, both outcomes and every operator', () => {
+  it('keeps at least 150 cases, with unique names, both outcomes and every operator', () => {
     const names = new Set(conformance.map((c) => c.name));
     const used = new Set<string>();
     const collect = (value: unknown): void => {
@@ -36,10 +36,10 @@ describe('EventBridge pattern conformance', () => {
     };
     conformance.forEach((c) => collect(c.pattern));
 
-    expect(conformance.length).toBeGreaterThanOrEqual(80);
+    expect(conformance.length).toBeGreaterThanOrEqual(150);
     expect(names.size).toBe(conformance.length);
     expect(conformance.some((c) => c.matches) && conformance.some((c) => !c.matches)).toBe(true);
-    for (const operator of ['prefix', 'suffix', 'equals-ignore-case', 'anything-but', 'numeric', 'exists', '$or']) {
+    for (const operator of ['prefix', 'suffix', 'equals-ignore-case', 'anything-but', 'numeric', 'exists', 'wildcard', 'cidr', '$or']) {
       expect(used, `no case uses ${operator}`).toContain(operator);
     }
   });
