@@ -65,7 +65,7 @@ function normalize(file: MeshFile, path: string, source: YamlSource): MeshConfig
   const residency = Object.fromEntries(Object.entries(file.residency).map(([k, rule]) => [k, typeof rule === 'string' ? { ...RESIDENCY[rule] } as ResidencyRule : rule]));
   const sites = Object.fromEntries(Object.entries(file.sites).map(([name, s]): [string, Site] => [name, { name, ...s }]));
   const destinations = Object.fromEntries(Object.entries(file.destinations).map(([name, d]): [string, Destination] => [name, { name, ...d }]));
-  return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations };
+  return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations, placement: file.placement };
 }
 
 /** Cross-field checks of every model entry that has the right shape (all of them, once parsed). */

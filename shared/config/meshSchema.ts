@@ -54,6 +54,28 @@ const destinationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('servicebus'), namespace: nonEmpty, entity: nonEmpty, region: nonEmpty.optional() }),
 ]);
 
+export const PLACEMENT_STRATEGIES = ['data-gravity', 'nearest'] as const;
+const DEFAULT_CIRCUIT = { failures: 5, windowMs: 60_000, cooldownMs: 30_000 };
+
+const placementSchema = z
+  .strictObject({
+    strategy: z.enum(PLACEMENT_STRATEGIES).default('data-gravity'),
+    crossCloudPenaltyKm: z.number().min(0).default(0),
+    circuit: z
+      .strictObject({
+        failures: z.number().int().min(1).default(DEFAULT_CIRCUIT.failures),
+        windowMs: z.number().int().min(1).default(DEFAULT_CIRCUIT.windowMs),
+        cooldownMs: z.number().int().min(1).default(DEFAULT_CIRCUIT.cooldownMs),
+      })
+      .default(DEFAULT_CIRCUIT),
+  })
+  // A penalty that data-gravity would silently ignore is a misunderstanding worth reporting.
+  .refine((p) => p.strategy === 'nearest' || p.crossCloudPenaltyKm === 0, {
+    path: ['crossCloudPenaltyKm'],
+    error: 'only used by strategy nearest (data-gravity ranks by tier first); set strategy: nearest or remove it',
+  })
+  .default({ strategy: 'data-gravity', crossCloudPenaltyKm: 0, circuit: DEFAULT_CIRCUIT });
+
 export const meshSchema = z.strictObject({
   seed: z.number().int().default(42),
   models: z.array(modelSchema).min(1),
@@ -63,6 +85,7 @@ export const meshSchema = z.strictObject({
     .record(name, z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), geography: nonEmpty }))
     .default({}),
   destinations: z.record(name, destinationSchema).default({}),
+  placement: placementSchema,
 });
 
 export type MeshFile = z.output<typeof meshSchema>;

@@ -70,6 +70,23 @@ export interface Site {
   geography: string;
 }
 
+/** How allowed endpoints are ordered: by tier then distance (`data-gravity`), or by distance alone (`nearest`). */
+export type PlacementStrategy = 'data-gravity' | 'nearest';
+
+/** When an endpoint's circuit opens: `failures` consecutive retryable failures within `windowMs`; it half-opens after `cooldownMs`. */
+export interface CircuitSettings {
+  failures: number;
+  windowMs: number;
+  cooldownMs: number;
+}
+
+export interface PlacementSettings {
+  strategy: PlacementStrategy;
+  /** `nearest` only: kilometres added to an endpoint on another cloud than the data's. */
+  crossCloudPenaltyKm: number;
+  circuit: CircuitSettings;
+}
+
 export interface MeshConfig {
   /** The file it was loaded from. */
   file: string;
@@ -83,4 +100,6 @@ export interface MeshConfig {
   sites: Record<string, Site>;
   /** Seed for the simulated provider: same seed, same answers. */
   seed: number;
+  /** Ranking strategy and circuit breaker; defaults (data-gravity, 5 failures in 60 s, 30 s cooldown) when absent. */
+  placement?: PlacementSettings;
 }

@@ -2,7 +2,7 @@ import type { Clock } from './clock.ts';
 import { ModelOutputInvalidError, ModelTimeoutError, ModelsExhaustedError, toMeshError, type MeshError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { ModelProvider, ModelRequest, ModelResponse } from './ports/ModelProvider.ts';
-import type { RankedEndpoint } from './ports/Placer.ts';
+import type { EndpointHealth, RankedEndpoint } from './ports/Placer.ts';
 import type { Attempt } from './ports/Store.ts';
 import type { Route } from './route.ts';
 
@@ -40,6 +40,8 @@ export interface InvokeOptions {
   signal: AbortSignal;
   /** Random in [0,1) for jitter; injected so tests are deterministic. */
   random?: () => number;
+  /** Told the outcome of every call; an endpoint whose circuit opens meanwhile is not called again. */
+  health?: EndpointHealth;
 }
 
 const BASE_BACKOFF_MS = 100;
@@ -50,24 +52,34 @@ const MAX_BACKOFF_MS = 5_000;
  * invalid output) are retried on the same endpoint up to `attemptsPerEndpoint`, waiting for
  * the server's Retry-After when it gave one, else capped exponential backoff with full
  * jitter. Non-retryable errors (request rejected, auth) fail over at once. Everything stops
- * when the budget signal aborts: the attempts so far go to the failure ledger.
+ * when the budget signal aborts: the attempts so far go to the failure ledger. Only the
+ * endpoints in `ranked` are ever called, so failover never reaches one the policy forbids.
  */
 export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuccess> {
-  const { route, clock, logger, signal } = opts;
+  const { route, clock, logger, signal, health } = opts;
   const random = opts.random ?? Math.random;
   const attempts: Attempt[] = [];
   let lastError: MeshError | undefined;
+  const circuitOpen: string[] = [];
 
   for (const candidate of opts.ranked) {
     const endpoint = candidate.endpoint;
     for (let attempt = 1; attempt <= route.task.attemptsPerEndpoint; attempt++) {
       if (signal.aborted) break;
+      // Another call may have opened the circuit since placement, or our own failures just did.
+      const openUntil = health?.openUntil(endpoint.id);
+      if (openUntil) {
+        logger.warn('endpoint skipped: circuit open', { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id, until: openUntil.toISOString() });
+        if (attempt === 1) circuitOpen.push(`${endpoint.id} until ${openUntil.toISOString()}`);
+        break;
+      }
       const startedAt = clock.now();
       const request: ModelRequest = {
         endpoint,
         ...(opts.system === undefined ? {} : { system: opts.system }),
         prompt: opts.prompt,
         outputSchema: route.task.output,
+        validate: (output) => route.task.validateOutput(output),
         maxTokens: route.task.maxTokens,
         ...(route.task.temperature === undefined ? {} : { temperature: route.task.temperature }),
         routeId: route.id,
@@ -86,15 +98,18 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
           });
         }
         attempts.push(attemptRecord(candidate, attempt, startedAt, clock, response.latencyMs));
+        health?.succeeded(endpoint.id);
         return { response, chosen: candidate, attempts };
       } catch (err) {
         const error = signal.aborted && !(err instanceof ModelOutputInvalidError)
           ? new ModelTimeoutError(`route ${route.id} ran out of its ${route.task.timeoutMs} ms budget while calling ${endpoint.id}`, { cause: err, context })
           : toMeshError(err, context);
         lastError = error;
+        health?.failed(endpoint.id, error);
         attempts.push(attemptRecord(candidate, attempt, startedAt, clock, undefined, error));
         logger.warn('model call failed', { ...context, attempt, code: error.code, retryable: error.retryable, message: error.message });
-        if (!error.retryable || signal.aborted) break;
+        // No point waiting to retry an endpoint whose circuit this failure has just opened.
+        if (!error.retryable || signal.aborted || health?.openUntil(endpoint.id)) break;
         if (attempt < route.task.attemptsPerEndpoint) {
           const hinted = 'retryAfterMs' in error && typeof error.retryAfterMs === 'number' ? error.retryAfterMs : undefined;
           const backoff = hinted ?? Math.floor(random() * Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1)));
@@ -110,10 +125,11 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
   }
 
   const tried = [...new Set(attempts.map((a) => a.endpoint))];
-  const error =
-    lastError === undefined
-      ? new ModelsExhaustedError(`route ${route.id}: no endpoint could be tried within the budget`, { context: { routeId: route.id, eventId: opts.eventId } })
-      : lastError;
+  const untried =
+    circuitOpen.length > 0
+      ? `route ${route.id}: no endpoint could be tried: circuit open (${circuitOpen.join('; ')})`
+      : `route ${route.id}: no endpoint could be tried within the budget`;
+  const error = lastError ?? new ModelsExhaustedError(untried, { context: { routeId: route.id, eventId: opts.eventId } });
   if (tried.length > 1 && lastError !== undefined) {
     error.context.triedEndpoints = tried;
   }

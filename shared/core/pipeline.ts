@@ -6,7 +6,7 @@ import { toEventBridgeEvent } from './eventbridge.ts';
 import { nameUuid } from './ids.ts';
 import { InvokeFailure, invokeWithFailover, type ProviderLookup } from './invoke.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import type { PlacementDecision, Placer } from './ports/Placer.ts';
+import type { EndpointHealth, PlacementDecision, Placer } from './ports/Placer.ts';
 import type { Publisher } from './ports/Publisher.ts';
 import type { RouteMatcher } from './ports/RouteMatcher.ts';
 import type { Attempt, Store } from './ports/Store.ts';
@@ -27,6 +27,8 @@ export interface PipelineOptions {
   clock?: Clock;
   logger?: Logger;
   random?: () => number;
+  /** Endpoint circuits, told the outcome of every model call (the placer reads the same instance). */
+  health?: EndpointHealth;
 }
 
 export type RouteStatus = 'emitted' | 'duplicate' | 'in-progress' | 'failed';
@@ -144,6 +146,7 @@ export class Pipeline {
         logger: this.logger,
         signal,
         ...(this.opts.random ? { random: this.opts.random } : {}),
+        ...(this.opts.health ? { health: this.opts.health } : {}),
       });
       attempts = invoked.attempts;
       const result = buildResultEnvelope({

@@ -1,9 +1,14 @@
 // Placement: where an event's data lives, what its residency rule allows, and the nearest endpoints.
+export type { CircuitBreaker, CircuitState } from './circuitBreaker.ts';
+export { createCircuitBreaker, DEFAULT_CIRCUIT } from './circuitBreaker.ts';
+export type { PlacerOptions } from './createPlacer.ts';
 export { createPlacer } from './createPlacer.ts';
-export { describeLocation, formatPlacement, summarizePlacement } from './explain.ts';
+export { classificationSource, describeLocation, formatPlacement, summarizePlacement } from './explain.ts';
+export type { RouteExplanation, RouteExplanationJson } from './explainRoute.ts';
+export { explainRoute, explanationToJson } from './explainRoute.ts';
 export type { Place, ResolvedLocation } from './location.ts';
 export { findPlace, resolveDataLocation } from './location.ts';
-export type { Screened } from './rank.ts';
+export type { RankingOptions, Screened } from './rank.ts';
 export { rankEndpoints, screenEndpoints } from './rank.ts';
 export type { Coordinates, RegionCloud, RegionInfo } from './regions.ts';
 export { cloudOfRegion, GEOGRAPHIES, greatCircleKm, lookupRegion, REGIONS } from './regions.ts';

@@ -1,4 +1,4 @@
-import type { ModelEndpoint, ResidencyRule, Site } from '../core/catalogue.ts';
+import type { ModelEndpoint, PlacementStrategy, ResidencyRule, Site } from '../core/catalogue.ts';
 import type { DataLocation, RankedEndpoint, RejectedEndpoint } from '../core/ports/Placer.ts';
 import { findPlace } from './location.ts';
 import { greatCircleKm } from './regions.ts';
@@ -8,10 +8,25 @@ import { allows, guaranteedGeography } from './residency.ts';
  * Nearness tiers, best first. Cloud and geography come before raw distance because they are
  * what residency, egress cost and latency follow: a same-cloud endpoint 500 km away usually
  * beats another cloud's endpoint next door. A geography-scope endpoint (a cross-region
- * profile) is never tier 0: its home region is where it starts, not where it must run.
+ * profile) is never tier 0: its home region is where it starts, not where it must run. A
+ * global endpoint is always tier 4, even on the data's own cloud: it may be served anywhere,
+ * so nothing about it is near.
  *   0 same cloud and region   1 same cloud, same geography   2 other cloud, same geography
- *   3 same cloud, other geography   4 the rest, and everything when the data's location is unknown
+ *   3 same cloud, other geography   4 the rest: global endpoints, and everything when the data's location is unknown
+ *
+ * The `nearest` strategy ignores tiers and orders by distance alone, plus an optional penalty
+ * for crossing to another cloud (egress and a second identity to manage); tiers are still
+ * computed and shown. Either way an unknown distance (a global endpoint, an unknown location)
+ * counts as farthest, and price then id break ties, so the order never depends on the
+ * catalogue's order.
  */
+
+/** How to order the allowed endpoints; mesh.yaml `placement`. */
+export interface RankingOptions {
+  strategy?: PlacementStrategy;
+  /** `nearest` only: km added to endpoints on another cloud than the data's. */
+  crossCloudPenaltyKm?: number;
+}
 
 export interface Screened {
   ranked: RankedEndpoint[];
@@ -28,7 +43,16 @@ export interface Screened {
  */
 export function screenEndpoints(
   endpoints: readonly ModelEndpoint[],
-  opts: { allowlist?: readonly string[] | undefined; rule: ResidencyRule | undefined; ruleProblem?: string; location: DataLocation; sites: Record<string, Site> },
+  opts: {
+    allowlist?: readonly string[] | undefined;
+    /** Capabilities the route needs, e.g. `json` for an answer checked against a schema. */
+    requires?: readonly string[];
+    rule: ResidencyRule | undefined;
+    ruleProblem?: string;
+    location: DataLocation;
+    sites: Record<string, Site>;
+    ranking?: RankingOptions;
+  },
 ): Screened {
   const rejected: RejectedEndpoint[] = [];
   const allowed: ModelEndpoint[] = [];
@@ -36,6 +60,11 @@ export function screenEndpoints(
   for (const endpoint of endpoints) {
     if (allowlist && !allowlist.has(endpoint.id)) {
       rejected.push({ endpointId: endpoint.id, reason: "not in the route's allowlist" });
+      continue;
+    }
+    const missing = (opts.requires ?? []).filter((c) => !endpoint.capabilities.includes(c));
+    if (missing.length > 0) {
+      rejected.push({ endpointId: endpoint.id, reason: `lacks capability ${missing.join(', ')}, which the route needs` });
       continue;
     }
     if (!opts.rule) {
@@ -46,21 +75,41 @@ export function screenEndpoints(
     if (verdict.ok) allowed.push(endpoint);
     else rejected.push({ endpointId: endpoint.id, reason: verdict.reason });
   }
-  return { ranked: rankEndpoints(allowed, opts.location, opts.sites), rejected };
+  return { ranked: rankEndpoints(allowed, opts.location, opts.sites, opts.ranking), rejected };
 }
 
-/** Order endpoints by tier, then distance from the data (unknown last), then price, then id. */
-export function rankEndpoints(endpoints: readonly ModelEndpoint[], location: DataLocation, sites: Record<string, Site> = {}): RankedEndpoint[] {
-  return endpoints.map((e) => rankOne(e, location, sites)).sort(compareRanked);
+/**
+ * Order endpoints best first. `data-gravity` (default): tier, then distance from the data,
+ * then price, then id. `nearest`: distance plus the cross-cloud penalty, then price, then id.
+ *
+ * @example
+ * rankEndpoints(catalogue, { cloud: 'aws', region: 'us-east-1', geography: 'us', from: 'origin' }, {}, { strategy: 'nearest', crossCloudPenaltyKm: 500 })
+ */
+export function rankEndpoints(
+  endpoints: readonly ModelEndpoint[],
+  location: DataLocation,
+  sites: Record<string, Site> = {},
+  ranking: RankingOptions = {},
+): RankedEndpoint[] {
+  const penaltyKm = ranking.strategy === 'nearest' ? (ranking.crossCloudPenaltyKm ?? 0) : 0;
+  const scored = endpoints.map((e) => {
+    const ranked = rankOne(e, location, sites);
+    const penalty = penaltyKm > 0 && location.cloud !== 'unknown' && e.cloud !== location.cloud ? penaltyKm : 0;
+    if (penalty > 0 && ranked.distanceKm !== null) ranked.reason += ` + ${penaltyKm} km cross-cloud penalty`;
+    return { ranked, effectiveKm: ranked.distanceKm === null ? Infinity : ranked.distanceKm + penalty };
+  });
+  const byTier = ranking.strategy !== 'nearest';
+  scored.sort((a, b) => (byTier ? a.ranked.tier - b.ranked.tier : 0) || compareKm(a.effectiveKm, b.effectiveKm) || compareRest(a.ranked, b.ranked));
+  return scored.map((s) => s.ranked);
 }
 
-function compareRanked(a: RankedEndpoint, b: RankedEndpoint): number {
-  return (
-    a.tier - b.tier ||
-    (a.distanceKm ?? Infinity) - (b.distanceKm ?? Infinity) ||
-    totalPrice(a.endpoint) - totalPrice(b.endpoint) ||
-    (a.endpoint.id < b.endpoint.id ? -1 : a.endpoint.id > b.endpoint.id ? 1 : 0)
-  );
+/** Infinity - Infinity is NaN, which a comparator must never return. */
+function compareKm(a: number, b: number): number {
+  return a === b ? 0 : a - b;
+}
+
+function compareRest(a: RankedEndpoint, b: RankedEndpoint): number {
+  return totalPrice(a.endpoint) - totalPrice(b.endpoint) || (a.endpoint.id < b.endpoint.id ? -1 : a.endpoint.id > b.endpoint.id ? 1 : 0);
 }
 
 function totalPrice(e: ModelEndpoint): number {
@@ -80,7 +129,10 @@ function rankOne(endpoint: ModelEndpoint, location: DataLocation, sites: Record<
 
   let tier: number;
   let why: string;
-  if (sameCloud && endpoint.scope === 'region' && endpoint.region === location.region) {
+  if (endpoint.scope === 'global') {
+    tier = 4;
+    why = 'scope global may be served anywhere';
+  } else if (sameCloud && endpoint.scope === 'region' && endpoint.region === location.region) {
     tier = 0;
     why = 'same cloud and region';
   } else if (sameGeography) {

@@ -3,7 +3,7 @@ import { ConfigError, Pipeline, systemClock, type Clock, type Logger, type MeshC
 import { LocalBus } from '../buses/index.ts';
 import { loadMesh } from '../config/index.ts';
 import { defaultProviders } from '../models/index.ts';
-import { createPlacer, summarizePlacement } from '../placement/index.ts';
+import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
 import { compilePatterns } from '../rules/index.ts';
 import { openLocalStore } from '../store/index.ts';
 
@@ -39,17 +39,20 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   if (issues.length > 0) throw new ConfigError(issues);
   const store = await openLocalStore({ dir: options.home, clock });
   const bus = new LocalBus(store.events, clock);
+  // One circuit per endpoint for this process: the placer skips open ones, the invoke step feeds them.
+  const health = createCircuitBreaker({ clock, ...config.placement?.circuit });
   const pipeline = new Pipeline({
     config,
     routes,
     matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
-    placer: createPlacer(config),
+    placer: createPlacer(config, { health }),
     providers,
     publisher: bus,
     store,
     summarizePlacement,
     clock,
     logger,
+    health,
   });
   return { config, routes, pipeline, store, bus, close: () => store.close() };
 }

@@ -29,11 +29,28 @@ describe('formatPlacement', () => {
       '  allowed  2. sim-azure-eastus — tier 2: other cloud, same geography us (azure eastus), 276 km',
     ]);
     expect(lines).toContain('  rejected sim-azure-westeurope — data is in geography us; endpoint stays in eu');
-    expect(lines).toHaveLength(5 + 4);
+    expect(lines.at(-1)).toBe('  chosen   sim-bedrock-us-east-1');
+    expect(lines).toHaveLength(5 + 4 + 1);
+  });
+
+  it('says where the classification came from when given the route', () => {
+    const raised = createPlacer(config()).place(route({ classification: 'internal' }), envelope({ dataclassification: 'confidential' }));
+    expect(formatPlacement(usInternal(), route({ classification: 'internal' })).split('\n')[0]).toBe('route order-risk · classification internal (from route)');
+    expect(formatPlacement(raised, route({ classification: 'internal' })).split('\n')[0]).toBe("route order-risk · classification confidential (from the event's dataclassification)");
+  });
+
+  it('lists endpoints skipped for an open circuit apart from the rejected ones', () => {
+    const decision = usInternal();
+    const skipped = { ...decision, ranked: decision.ranked.slice(1), skipped: [{ endpointId: 'sim-bedrock-us-east-1', reason: 'circuit open until 2026-11-22T08:00:30.000Z', until: '2026-11-22T08:00:30.000Z' }] };
+    const lines = formatPlacement(skipped).split('\n');
+    expect(lines).toContain('  skipped  sim-bedrock-us-east-1 — circuit open until 2026-11-22T08:00:30.000Z');
+    expect(lines.at(-1)).toBe('  chosen   sim-azure-eastus');
+    expect(summarizePlacement(skipped)).toBe('data aws:us-east-1 (from origin) · internal: same-geography → sim-azure-eastus (tier 2, 276 km) (circuit open: sim-bedrock-us-east-1)');
   });
 
   it('says plainly when nothing is allowed', () => {
     const decision = { ...usInternal(), ranked: [] };
     expect(formatPlacement(decision)).toContain('allowed  none — no model call is made');
+    expect(formatPlacement(decision)).toContain('chosen   none');
   });
 });

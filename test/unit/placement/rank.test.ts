@@ -56,7 +56,13 @@ describe('rankEndpoints', () => {
     const global = endpoint('a-global', { cloud: 'azure', region: undefined, scope: 'global' });
     const ranked = rankEndpoints([global, endpoint('z-far', { cloud: 'azure', region: 'australiaeast' })], inUsEast1);
     expect(ranked.map((r) => [r.endpoint.id, r.tier, r.distanceKm === null])).toEqual([['z-far', 4, false], ['a-global', 4, true]]);
-    expect(ranked[1]!.reason).toBe('tier 4: other cloud, no geography guaranteed (azure, scope global), distance unknown');
+    expect(ranked[1]!.reason).toBe('tier 4: scope global may be served anywhere (azure, scope global), distance unknown');
+  });
+
+  it('puts a global endpoint in tier 4 even on the data’s own cloud, after a same-cloud endpoint on another continent', () => {
+    // Without the rule a global Bedrock profile would be tier 3 and tie with Sydney on tier
+    const ranked = rankEndpoints([endpoint('aws-global', { region: 'us-east-1', scope: 'global' }), endpoint('sydney', { region: 'ap-southeast-2' })], inUsEast1);
+    expect(ranked.map((r) => [r.endpoint.id, r.tier])).toEqual([['sydney', 3], ['aws-global', 4]]);
   });
 
   it('gives a global deployment no distance even when it names a resource region', () => {
@@ -87,7 +93,46 @@ describe('rankEndpoints', () => {
   });
 });
 
+describe('rankEndpoints with the nearest strategy', () => {
+  const azureNextDoor = endpoint('azure-eastus', { cloud: 'azure', region: 'eastus' });
+  const awsOhio = endpoint('aws-ohio', { region: 'us-east-2' });
+
+  it('orders by distance alone, ignoring tiers, and still reports each tier', () => {
+    // Prepare: azure eastus (≈ 276 km) is tier 2, aws us-east-2 (≈ 500 km) tier 1
+    // Act
+    const ranked = rankEndpoints([awsOhio, azureNextDoor], inUsEast1, {}, { strategy: 'nearest' });
+    // Assess
+    expect(ranked.map((r) => [r.endpoint.id, r.tier])).toEqual([['azure-eastus', 2], ['aws-ohio', 1]]);
+    expect(ids(rankEndpoints([awsOhio, azureNextDoor], inUsEast1))).toEqual(['aws-ohio', 'azure-eastus']);
+  });
+
+  it('adds the cross-cloud penalty to endpoints on another cloud, and says so', () => {
+    const ranked = rankEndpoints([azureNextDoor, awsOhio], inUsEast1, {}, { strategy: 'nearest', crossCloudPenaltyKm: 500 });
+    expect(ids(ranked)).toEqual(['aws-ohio', 'azure-eastus']);
+    expect(ranked[1]!.reason).toMatch(/^tier 2: other cloud, same geography us \(azure eastus\), 27\d km \+ 500 km cross-cloud penalty$/);
+    expect(ranked[1]!.distanceKm).toBeLessThan(300);
+  });
+
+  it('ignores the penalty under data-gravity', () => {
+    const ranked = rankEndpoints([azureNextDoor], inUsEast1, {}, { strategy: 'data-gravity', crossCloudPenaltyKm: 500 });
+    expect(ranked[0]!.reason).not.toContain('penalty');
+  });
+
+  it('puts endpoints with no distance last, cheapest first', () => {
+    const global = endpoint('global', { cloud: 'openai', region: undefined, scope: 'global', price: { input: 0, output: 0 } });
+    const ranked = rankEndpoints([global, endpoint('sydney', { region: 'ap-southeast-2' })], inUsEast1, {}, { strategy: 'nearest' });
+    expect(ids(ranked)).toEqual(['sydney', 'global']);
+  });
+});
+
 describe('screenEndpoints', () => {
+  it('rejects an endpoint that lacks a capability the route needs', () => {
+    const chatOnly = endpoint('chat-only', { capabilities: ['chat'] });
+    const out = screenEndpoints([chatOnly, endpoint('json')], { requires: ['json'], rule: rules.anywhere, location: inUsEast1, sites: {} });
+    expect(ids(out.ranked)).toEqual(['json']);
+    expect(out.rejected).toEqual([{ endpointId: 'chat-only', reason: 'lacks capability json, which the route needs' }]);
+  });
+
   it("rejects endpoints outside the route's allowlist before applying the rule", () => {
     const out = screenEndpoints(catalogue, { allowlist: ['sim-azure-eastus'], rule: rules.anywhere, location: inUsEast1, sites: {} });
     expect(ids(out.ranked)).toEqual(['sim-azure-eastus']);
