@@ -19,6 +19,8 @@ export type IdempotencyBegin =
 
 /** At-most-once side effects per key (route id + input event id). */
 export interface IdempotencyStore {
+  /** Look without claiming (for dry runs): completed, held by an unexpired claim, or nothing. */
+  peek(key: string): Promise<Exclude<IdempotencyBegin, { state: 'claimed' }> | undefined>;
   /** Claim `key` until `expiresAt`; a claim that expired may be taken over. */
   begin(key: string, expiresAt: Date): Promise<IdempotencyBegin>;
   complete(key: string, resultId: string): Promise<void>;
@@ -42,6 +44,20 @@ export interface FailureRecord {
   status: 'open' | 'resolved';
   /** How many times this event has failed on this route. */
   failures: number;
+  /** Every replay tried so far, oldest first. Only `getFailure` returns it; absent when none. */
+  replays?: ReplayRecord[];
+}
+
+/** One replay of a failed event: who, when, with what, and how it ended. */
+export interface ReplayRecord {
+  at: string;
+  /** The OS user or `--actor`. */
+  actor: string;
+  outcome: 'succeeded' | 'failed-again' | 'already-done' | 'not-replayed';
+  /** The result id on success, the new reason on failure. */
+  detail: string;
+  /** The options that changed how it ran (`--model`, `--route-override`), for the next engineer. */
+  options?: Record<string, string>;
 }
 
 export interface FailureFilter {
@@ -59,6 +75,8 @@ export interface FailureLedger {
   listFailures(filter?: FailureFilter): Promise<FailureRecord[]>;
   getFailure(id: string): Promise<FailureRecord | undefined>;
   resolveFailure(id: string): Promise<void>;
+  /** Append to a failure's replay history (a no-op for an unknown id). */
+  recordReplay(id: string, replay: ReplayRecord): Promise<void>;
 }
 
 export interface EventLogEntry {

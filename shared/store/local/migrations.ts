@@ -63,6 +63,18 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX events_route_seq ON events (route_id, seq);
     `,
   },
+  {
+    // Replay history: who replayed a failure, when, with what, and how it ended.
+    version: 2,
+    sql: `
+      CREATE TABLE replays (
+        seq         bigserial PRIMARY KEY,
+        failure_id  text COLLATE "C" NOT NULL REFERENCES failures (id),
+        record      json NOT NULL
+      );
+      CREATE INDEX replays_failure ON replays (failure_id, seq);
+    `,
+  },
 ];
 
 /** The newest schema this code knows. */

@@ -1,4 +1,4 @@
-import type { FailureFilter, FailureLedger, FailureRecord } from '../../core/ports/Store.ts';
+import type { FailureFilter, FailureLedger, FailureRecord, ReplayRecord } from '../../core/ports/Store.ts';
 import { checkLimit, instantMs } from '../storeInput.ts';
 import type { SqlQueryable } from './SqlClient.ts';
 import { SqlWhere } from './sqlWhere.ts';
@@ -70,7 +70,16 @@ export function sqlFailureLedger(db: SqlQueryable): FailureLedger {
 
     async getFailure(id) {
       const { rows } = await db.query<FailureRow>(`SELECT ${COLUMNS} FROM failures WHERE id = $1`, [id]);
-      return rows[0] && toRecord(rows[0]);
+      if (!rows[0]) return undefined;
+      const record = toRecord(rows[0]);
+      const history = await db.query<{ record: string }>('SELECT record::text AS record FROM replays WHERE failure_id = $1 ORDER BY seq', [id]);
+      if (history.rows.length > 0) record.replays = history.rows.map((r) => JSON.parse(r.record) as ReplayRecord);
+      return record;
+    },
+
+    async recordReplay(id, replay) {
+      // INSERT … SELECT: nothing is written for an unknown failure id.
+      await db.query('INSERT INTO replays (failure_id, record) SELECT id, $2::json FROM failures WHERE id = $1', [id, JSON.stringify(replay)]);
     },
 
     async resolveFailure(id) {

@@ -8,6 +8,17 @@ import type { SqlQueryable } from './SqlClient.ts';
  */
 export function sqlIdempotencyStore(db: SqlQueryable, clock: Clock): IdempotencyStore {
   return {
+    async peek(key) {
+      const { rows } = await db.query<{ status: string; result_id: string | null; expires_at: Date }>(
+        'SELECT status, result_id, expires_at FROM idempotency WHERE key = $1',
+        [key],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      if (row.status === 'completed') return { state: 'completed', resultId: row.result_id ?? '' };
+      return new Date(row.expires_at).getTime() > clock.now().getTime() ? { state: 'in-progress' } : undefined;
+    },
+
     async begin(key, expiresAt): Promise<IdempotencyBegin> {
       // One statement, so two callers cannot both claim: a new key is inserted, an expired
       // in-progress claim is taken over, and anything else is left alone (no row returned).

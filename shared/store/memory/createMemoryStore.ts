@@ -8,6 +8,7 @@ import type {
   FailureRecord,
   IdempotencyBegin,
   IdempotencyStore,
+  ReplayRecord,
   Store,
 } from '../../core/ports/Store.ts';
 import { checkLimit, instantMs, jsonCopy } from '../storeInput.ts';
@@ -44,6 +45,12 @@ interface Claim {
 function memoryIdempotency(clock: Clock): IdempotencyStore {
   const claims = new Map<string, Claim>();
   return {
+    async peek(key) {
+      const held = claims.get(key);
+      if (held?.status === 'completed') return { state: 'completed', resultId: held.resultId ?? '' };
+      if (held && held.expiresAtMs > clock.now().getTime()) return { state: 'in-progress' };
+      return undefined;
+    },
     async begin(key, expiresAt): Promise<IdempotencyBegin> {
       const held = claims.get(key);
       if (held?.status === 'completed') return { state: 'completed', resultId: held.resultId ?? '' };
@@ -63,6 +70,7 @@ function memoryIdempotency(clock: Clock): IdempotencyStore {
 
 function memoryFailureLedger(): FailureLedger {
   const records = new Map<string, { record: FailureRecord; atMs: number }>();
+  const replays = new Map<string, ReplayRecord[]>();
   return {
     async recordFailure(input) {
       const atMs = instantMs(input.at, 'at');
@@ -106,7 +114,13 @@ function memoryFailureLedger(): FailureLedger {
     },
     async getFailure(id) {
       const found = records.get(id);
-      return found ? jsonCopy(found.record) : undefined;
+      if (!found) return undefined;
+      const history = replays.get(id);
+      return jsonCopy(history ? { ...found.record, replays: history } : found.record);
+    },
+    async recordReplay(id, replay) {
+      if (!records.has(id)) return;
+      replays.set(id, [...(replays.get(id) ?? []), jsonCopy(replay)]);
     },
     async resolveFailure(id) {
       const found = records.get(id);

@@ -65,6 +65,17 @@ describe.each<Adapter>([memoryAdapter, localAdapter()])('Store contract: $name',
       expect(await store.idempotency.begin('k', inMs(60_000))).toEqual({ state: 'claimed' });
     });
 
+    it('peek reports without claiming: nothing, in progress until expiry, then completed with its result', async () => {
+      expect(await store.idempotency.peek('k')).toBeUndefined();
+      await store.idempotency.begin('k', inMs(1_000));
+      expect(await store.idempotency.peek('k')).toEqual({ state: 'in-progress' });
+      clock.advance(1_000);
+      expect(await store.idempotency.peek('k')).toBeUndefined();
+      expect(await store.idempotency.begin('k', inMs(1_000))).toEqual({ state: 'claimed' });
+      await store.idempotency.complete('k', 'result-1');
+      expect(await store.idempotency.peek('k')).toEqual({ state: 'completed', resultId: 'result-1' });
+    });
+
     it('release leaves a completed key completed, and ignores unknown keys', async () => {
       await store.idempotency.begin('k', inMs(60_000));
       await store.idempotency.complete('k', 'result-1');
@@ -130,6 +141,20 @@ describe.each<Adapter>([memoryAdapter, localAdapter()])('Store contract: $name',
       await store.failures.resolveFailure('f-unknown');
 
       expect(await store.failures.getFailure('f-1')).toEqual({ ...failure(), status: 'resolved' });
+      expect(await store.failures.getFailure('f-unknown')).toBeUndefined();
+    });
+
+    it('keeps every replay of a failure in order, returned by getFailure but not by listFailures', async () => {
+      await store.failures.recordFailure(failure());
+      const first = { at: '2026-11-22T09:00:00.000Z', actor: 'ana', outcome: 'failed-again' as const, detail: 'ModelThrottled: slow down' };
+      const second = { at: '2026-11-22T09:05:00.000Z', actor: 'ben', outcome: 'succeeded' as const, detail: 'result-9', options: { model: 'sim-a' } };
+
+      await store.failures.recordReplay('f-1', first);
+      await store.failures.recordReplay('f-1', second);
+      await store.failures.recordReplay('f-unknown', first);
+
+      expect((await store.failures.getFailure('f-1'))?.replays).toEqual([first, second]);
+      expect((await store.failures.listFailures())[0]).not.toHaveProperty('replays');
       expect(await store.failures.getFailure('f-unknown')).toBeUndefined();
     });
 

@@ -45,7 +45,7 @@ describe('embedded store schema', () => {
     await (await openLocalStore({ dir })).close();
     await (await openLocalStore({ dir })).close();
 
-    expect(await versions(dir)).toEqual([1]);
+    expect(await versions(dir)).toEqual([1, 2]);
   });
 
   it('refuses a store written by a newer mesh, naming it, and lets go of the directory', async () => {
@@ -57,7 +57,7 @@ describe('embedded store schema', () => {
     const refused = await openLocalStore({ dir }).catch((err: unknown) => err);
 
     expect(refused).toBeInstanceOf(MeshError);
-    expect((refused as Error).message).toMatch(/schema version 99, newer than this mesh knows \(1\)/);
+    expect((refused as Error).message).toMatch(/schema version 99, newer than this mesh knows \(2\)/);
     expect((refused as Error).message).toContain(dir);
     expect(existsSync(join(dir, 'store.lock'))).toBe(false);
   });
