@@ -2,6 +2,7 @@ import { ConfigError, formatConfigIssue, MeshError } from '../../shared/core/ind
 import { devCommand, DEV_HELP } from './commands/dev.ts';
 import { emitCommand } from './commands/emit.ts';
 import { eventsCommand } from './commands/events.ts';
+import { explainCommand } from './commands/explain.ts';
 import { failedCommand } from './commands/failed.ts';
 import { validateCommand } from './commands/validate.ts';
 import { UsageError } from './options.ts';
@@ -14,6 +15,7 @@ Commands:
   dev         run the mesh locally: PutEvents + CloudEvents ingress, samples, admin API
   emit        send event files through the mesh
   events      list the local event log (inputs and results)
+  explain     show where each matching route would send an event's data, and why
   failed      list failed events with their reason; \`failed show <id>\` for one
   validate    check mesh.yaml and the route files
 
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   dev: devCommand,
   emit: emitCommand,
   events: eventsCommand,
+  explain: explainCommand,
   failed: failedCommand,
   validate: validateCommand,
 };
