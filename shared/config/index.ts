@@ -2,7 +2,7 @@
 export { loadMesh } from './loadMesh.ts';
 export type { LoadMeshOptions } from './loadMesh.ts';
 export { loadMeshConfig } from './loadMeshConfig.ts';
-export { loadRoutes } from './loadRoutes.ts';
+export { loadRouteFile, loadRoutes } from './loadRoutes.ts';
 export { checkTemplate, VIEW_FIELDS } from './checkTemplate.ts';
 export { compileOutputSchema, formatOutputError } from './outputSchema.ts';
 export type { CompiledOutput, SchemaProblem } from './outputSchema.ts';

@@ -60,7 +60,29 @@ export async function loadRoutes(dir: string, config: MeshConfig): Promise<Route
   return routes;
 }
 
-async function loadRoute(source: YamlSource, config: MeshConfig, schemaIssues: ConfigIssue[]): Promise<Route | undefined> {
+/**
+ * Load one route file on its own, e.g. a fixed copy of a route for `mesh replay
+ * --route-override`. Same checks as `loadRoutes`, except that the file may be named
+ * differently from the id (a fixed copy usually is).
+ *
+ * @example const fixed = await loadRouteFile('order-risk.fixed.yaml', config);
+ * @throws ConfigError naming file, path, line and what was expected.
+ */
+export async function loadRouteFile(file: string, config: MeshConfig): Promise<Route> {
+  const source = await readYamlSource(file, 'route file not found: check the path');
+  const schemaIssues: ConfigIssue[] = [];
+  const route = await loadRoute(source, config, schemaIssues, { idMatchesFileName: false });
+  const issues = [...source.issuesInOrder(), ...schemaIssues];
+  if (issues.length > 0 || route === undefined) throw new ConfigError(issues);
+  return route;
+}
+
+async function loadRoute(
+  source: YamlSource,
+  config: MeshConfig,
+  schemaIssues: ConfigIssue[],
+  { idMatchesFileName = true } = {},
+): Promise<Route | undefined> {
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     source.report([], 'expected a route: a mapping with id, match, data, task and emit');
     return undefined;
@@ -72,7 +94,7 @@ async function loadRoute(source: YamlSource, config: MeshConfig, schemaIssues: C
   // The checks below also run when the shape check failed, on whatever fields have the right
   // type, so that one `mesh validate` lists every problem in the file.
   const loose = looseRoute(source.data as Record<string, unknown>);
-  if (loose.id !== undefined) checkId(source, loose.id);
+  if (loose.id !== undefined && idMatchesFileName) checkId(source, loose.id);
   if (loose.match !== undefined) checkPattern(source, loose.match);
   checkReferences(source, loose, config);
   for (const field of ['system', 'prompt'] as const) {

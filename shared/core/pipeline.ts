@@ -1,7 +1,7 @@
 import type { Destination, MeshConfig } from './catalogue.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Envelope } from './envelope.ts';
-import { PublishFailedError, toMeshError, type MeshError } from './errors.ts';
+import { PolicyViolationError, PublishFailedError, toMeshError, type MeshError } from './errors.ts';
 import { toEventBridgeEvent } from './eventbridge.ts';
 import { nameUuid } from './ids.ts';
 import { InvokeFailure, invokeWithFailover, type ProviderLookup } from './invoke.ts';
@@ -56,6 +56,15 @@ export interface EventOutcome {
   routes: RouteOutcome[];
 }
 
+export interface RouteRunOptions {
+  signal?: AbortSignal;
+  /**
+   * Use only this catalogue endpoint (`mesh replay --model`). It must still be one the
+   * residency policy allows: pinning never reaches a forbidden endpoint.
+   */
+  onlyEndpoint?: string;
+}
+
 export interface ProcessOptions {
   /** Aborts when the host's time is nearly up (Lambda remaining time); routes also have their own budget. */
   signal?: AbortSignal;
@@ -103,13 +112,14 @@ export class Pipeline {
     }
     const matched = this.opts.matcher.matches(toEventBridgeEvent(envelope));
     const routes = await Promise.all(
-      matched.map((id) => this.processRoute(this.routesById.get(id)!, envelope, options.signal)),
+      matched.map((id) => this.processRoute(this.routesById.get(id)!, envelope, options.signal ? { signal: options.signal } : {})),
     );
     return { eventId: event.id, type: event.type, source: event.source, routes };
   }
 
-  /** Run one route on one event, e.g. for a replay with `--route`. */
-  async processRoute(route: Route, envelope: Envelope, outer?: AbortSignal): Promise<RouteOutcome> {
+  /** Run one route on one event (a replay does, with its failure's route). */
+  async processRoute(route: Route, envelope: Envelope, options: RouteRunOptions = {}): Promise<RouteOutcome> {
+    const outer = options.signal;
     const started = this.clock.now().getTime();
     const eventId = envelope.event.id;
     const key = `${route.id}:${eventId}`;
@@ -131,6 +141,7 @@ export class Pipeline {
     const signal = outer ? AbortSignal.any([budget, outer]) : budget;
     try {
       placement = this.opts.placer.place(route, envelope);
+      if (options.onlyEndpoint !== undefined) placement = pinEndpoint(placement, options.onlyEndpoint, eventId);
       const view = toEventBridgeEvent(envelope);
       const ctx = { routeId: route.id, eventId };
       const system = route.task.system === undefined ? undefined : renderTemplate(route.task.system, view, { ...ctx, field: 'task.system' });
@@ -220,6 +231,17 @@ export class Pipeline {
     const earlier = await this.opts.store.failures.getFailure(id);
     if (earlier && earlier.status === 'open') await this.opts.store.failures.resolveFailure(id);
   }
+}
+
+/** Narrow a decision to one endpoint, or fail as a policy violation saying why it is not allowed. */
+function pinEndpoint(decision: PlacementDecision, endpointId: string, eventId: string): PlacementDecision {
+  const kept = decision.ranked.filter((r) => r.endpoint.id === endpointId);
+  if (kept.length > 0) return { ...decision, ranked: kept };
+  const rejected = decision.rejected.find((r) => r.endpointId === endpointId);
+  const why = rejected ? rejected.reason : 'it is not in the catalogue';
+  throw new PolicyViolationError(`endpoint ${endpointId} may not serve route ${decision.routeId} for event ${eventId}: ${why}`, {
+    context: { routeId: decision.routeId, eventId, endpoint: endpointId, placement: decision },
+  });
 }
 
 /** Results go back to the bus the event came from when a route names no destination. */

@@ -1,0 +1,159 @@
+import { systemClock, type Clock } from './clock.ts';
+import { MeshError } from './errors.ts';
+import type { Pipeline } from './pipeline.ts';
+import type { PlacementDecision, Placer } from './ports/Placer.ts';
+import type { FailureRecord, ReplayRecord, Store } from './ports/Store.ts';
+import type { Route } from './route.ts';
+
+export interface ReplayOptions {
+  /** Who is replaying (the OS user or `--actor`), kept in the failure's history. */
+  actor: string;
+  /** Say what would happen, including the placement each event would get now; change nothing. */
+  dryRun?: boolean;
+  /** Use only this catalogue endpoint; it must still be allowed by the residency policy. */
+  model?: string;
+  /** Replay through this route instead of the one loaded (it must have the failure's route id). */
+  routeOverride?: { route: Route; file: string };
+}
+
+export type ReplayOutcomeKind =
+  | ReplayRecord['outcome']
+  /** Dry run: it would run, and this is where. */
+  | 'would-replay'
+  /** Dry run: it would be skipped (already done, or cannot run). */
+  | 'would-skip';
+
+export interface ReplayOutcome {
+  failureId: string;
+  eventId?: string;
+  routeId?: string;
+  outcome: ReplayOutcomeKind;
+  /** Result id on success; otherwise why, in one line. */
+  detail: string;
+  resultId?: string;
+  /** The endpoint it ran on (or, in a dry run, would run on first). */
+  endpoint?: string;
+  placement?: PlacementDecision;
+}
+
+export interface ReplayerDeps {
+  pipeline: Pipeline;
+  placer: Placer;
+  store: Store;
+  clock?: Clock;
+}
+
+/**
+ * Replays failed events from the failure ledger through the same pipeline, unchanged.
+ *
+ * Safe to repeat and to interrupt: result ids are deterministic and idempotency is keyed by
+ * route + event, so an event whose result already exists is skipped as already done; a
+ * failure record is closed only by a replay that succeeded; a replay that fails again
+ * updates the record with the new reason; and every replay is appended to the record's
+ * history with who ran it, when, with which options and how it ended.
+ *
+ * @example
+ * const replayer = new Replayer({ pipeline, placer, store });
+ * await replayer.replay(failureId, { actor: 'ana' }) // → { outcome: 'succeeded', resultId: '…' }
+ */
+export class Replayer {
+  private readonly clock: Clock;
+  private readonly routes: Map<string, Route>;
+
+  constructor(private readonly deps: ReplayerDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.routes = new Map(deps.pipeline.routes.map((r) => [r.id, r]));
+  }
+
+  async replay(failureId: string, options: ReplayOptions): Promise<ReplayOutcome> {
+    const record = await this.deps.store.failures.getFailure(failureId);
+    if (!record) return { failureId, outcome: options.dryRun ? 'would-skip' : 'not-replayed', detail: 'no failure with this id' };
+    const base = { failureId, eventId: record.eventId, ...(record.routeId ? { routeId: record.routeId } : {}) };
+    if (record.status === 'resolved') {
+      return { ...base, outcome: options.dryRun ? 'would-skip' : 'not-replayed', detail: 'already resolved' };
+    }
+
+    const route = this.routeFor(record, options);
+    if (typeof route === 'string') return this.finish(record, options, { ...base, outcome: options.dryRun ? 'would-skip' : 'not-replayed', detail: route });
+
+    const key = `${route.id}:${record.eventId}`;
+    const done = await this.deps.store.idempotency.peek(key);
+    if (done?.state === 'completed') {
+      const detail = `result ${done.resultId} already exists`;
+      if (options.dryRun) return { ...base, outcome: 'would-skip', detail, resultId: done.resultId };
+      await this.deps.store.failures.resolveFailure(record.id);
+      return this.finish(record, options, { ...base, outcome: 'already-done', detail, resultId: done.resultId });
+    }
+
+    if (options.dryRun) return this.dryRun(record, route, options, base);
+
+    // A --model the policy forbids is refused before running, so the ledger keeps the event's own reason.
+    if (options.model) {
+      const check = this.dryRun(record, route, options, base);
+      if (check.outcome === 'would-skip' && check.detail.startsWith('--model')) {
+        return this.finish(record, options, { ...base, outcome: 'not-replayed', detail: check.detail });
+      }
+    }
+
+    const run = await this.deps.pipeline.processRoute(route, record.envelope, options.model ? { onlyEndpoint: options.model } : {});
+    const endpoint = run.endpoint ? { endpoint: run.endpoint } : {};
+    switch (run.status) {
+      case 'emitted':
+        return this.finish(record, options, { ...base, ...endpoint, outcome: 'succeeded', detail: run.resultId!, resultId: run.resultId! });
+      case 'duplicate':
+        await this.deps.store.failures.resolveFailure(record.id);
+        return this.finish(record, options, { ...base, outcome: 'already-done', detail: `result ${run.resultId} already exists`, resultId: run.resultId! });
+      case 'in-progress':
+        return this.finish(record, options, { ...base, outcome: 'not-replayed', detail: 'another delivery of this event is being processed right now' });
+      case 'failed':
+        return this.finish(record, options, {
+          ...base,
+          ...(run.attempts.at(-1) ? { endpoint: run.attempts.at(-1)!.endpoint } : {}),
+          outcome: 'failed-again',
+          detail: `${run.error!.code}: ${run.error!.message}`,
+        });
+    }
+  }
+
+  private routeFor(record: FailureRecord, options: ReplayOptions): Route | string {
+    if (!record.routeId) return 'the failure names no route';
+    if (options.routeOverride) {
+      const { route, file } = options.routeOverride;
+      return route.id === record.routeId ? route : `route override ${file} is route ${route.id}, but this failure is on route ${record.routeId}`;
+    }
+    return this.routes.get(record.routeId) ?? `route ${record.routeId} is no longer loaded; restore it or pass --route-override <file>`;
+  }
+
+  private dryRun(record: FailureRecord, route: Route, options: ReplayOptions, base: Omit<ReplayOutcome, 'outcome' | 'detail'>): ReplayOutcome {
+    try {
+      const placement = this.deps.placer.place(route, record.envelope);
+      const candidates = options.model ? placement.ranked.filter((r) => r.endpoint.id === options.model) : placement.ranked;
+      if (candidates.length === 0) {
+        const why = placement.rejected.find((r) => r.endpointId === options.model)?.reason ?? 'it is not in the catalogue';
+        return { ...base, outcome: 'would-skip', detail: `--model ${options.model} may not serve this event: ${why}`, placement };
+      }
+      const first = candidates[0]!;
+      return { ...base, outcome: 'would-replay', detail: `${first.endpoint.id}: ${first.reason}`, endpoint: first.endpoint.id, placement };
+    } catch (err) {
+      if (!(err instanceof MeshError)) throw err;
+      const placement = err.context.placement as PlacementDecision | undefined;
+      return { ...base, outcome: 'would-skip', detail: `would fail again: ${err.code}: ${err.message}`, ...(placement ? { placement } : {}) };
+    }
+  }
+
+  /** Append the replay to the failure's history (dry runs leave no trace). */
+  private async finish(record: FailureRecord, options: ReplayOptions, outcome: ReplayOutcome): Promise<ReplayOutcome> {
+    if (options.dryRun) return outcome;
+    const used: Record<string, string> = {};
+    if (options.model) used.model = options.model;
+    if (options.routeOverride) used.routeOverride = options.routeOverride.file;
+    await this.deps.store.failures.recordReplay(record.id, {
+      at: this.clock.now().toISOString(),
+      actor: options.actor,
+      outcome: outcome.outcome as ReplayRecord['outcome'],
+      detail: outcome.detail,
+      ...(Object.keys(used).length > 0 ? { options: used } : {}),
+    });
+    return outcome;
+  }
+}
