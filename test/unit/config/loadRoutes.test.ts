@@ -90,13 +90,13 @@ describe('loadRoutes', () => {
   });
 
   it('reports a pattern the rules reject at its path under match', async () => {
-    const { dir, config } = await routesIn({ 'r1.yaml': MINIMAL_ROUTE.replace('source: [com.acme.orders]', 'source: [{ wildcard: "com.*" }]') });
+    const { dir, config } = await routesIn({ 'r1.yaml': MINIMAL_ROUTE.replace('source: [com.acme.orders]', 'source: [{ wildcard: "com.**" }]') });
 
     const [issue, ...rest] = await configIssues(loadRoutes(dir, config));
 
     expect(rest).toEqual([]);
     expect(issue).toMatchObject({ path: 'match.source[0].wildcard', line: 3 });
-    expect(issue?.message).toContain('"wildcard" operator is not supported yet');
+    expect(issue?.message).toContain('consecutive wildcard characters ("**") are not allowed');
   });
 
   it('rejects malformed template slots, quoting the slot', async () => {
