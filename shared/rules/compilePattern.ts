@@ -22,7 +22,10 @@ function compileObject(pattern: Record<string, unknown>, path: string): Compiled
   const entries = Object.entries(pattern);
   if (entries.length === 0) throw new InvalidPatternError('a pattern object must name at least one field', path);
   const checks = entries.map(([key, value]) => compileField(key, value, joinPath(path, key)));
-  return (value) => checks.every((check) => check(value));
+  return (value) => {
+    for (const check of checks) if (!check(value)) return false;
+    return true;
+  };
 }
 
 function compileField(key: string, value: unknown, path: string): CompiledPattern {
@@ -34,7 +37,9 @@ function compileField(key: string, value: unknown, path: string): CompiledPatter
   if (isPlainObject(value)) {
     const nested = compileObject(value, path);
     return (container) => {
-      const objects = objectsOf(fieldOf(container, key));
+      const field = fieldOf(container, key);
+      if (isPlainObject(field)) return nested(field);
+      const objects = objectsOf(field);
       return objects.length === 0 ? nested(undefined) : objects.some(nested);
     };
   }
@@ -74,8 +79,18 @@ function compileLeaf(rules: unknown[], path: string): (field: unknown) => boolea
     else existsFalse = true;
   }
   // Exact values go through one Set lookup (SameValueZero: 5 = 5.0, "5" ≠ 5) instead of a scan.
-  const matchesLeaf = (leaf: Leaf) => exact.has(leaf) || tests.some((test) => test(leaf));
+  const matchesLeaf = (leaf: Leaf) => {
+    if (exact.has(leaf)) return true;
+    for (const test of tests) if (test(leaf)) return true;
+    return false;
+  };
   return (field) => {
+    if (field === undefined) return existsFalse;
+    // A scalar is its own only leaf; a non-finite number (never from JSON) is none.
+    if (field === null || typeof field !== 'object') {
+      if (typeof field === 'number' && !Number.isFinite(field)) return existsFalse;
+      return existsTrue || matchesLeaf(field as Leaf);
+    }
     const leaves = leavesOf(field);
     if (leaves.length === 0) return existsFalse;
     return existsTrue || leaves.some(matchesLeaf);

@@ -11,7 +11,7 @@ import { allKeys, cheapestOption, type Key, type KeyKind } from './routeKeys.ts'
  */
 
 /** Buckets larger than this are split by the routes' next filter, this many levels deep. */
-const SPLIT_ABOVE = 8;
+const SPLIT_ABOVE = 2;
 const MAX_DEPTH = 3;
 /** What a key costs beyond how many routes share it: an exact hit beats a prefix scan. */
 const KIND_COST: Record<KeyKind, number> = { exact: 0, lower: 0.25, prefix: 0.5, prefixLower: 0.75, suffix: 0.5, suffixLower: 0.75, numeric: 2 };
@@ -88,22 +88,39 @@ export function buildIndex(routes: readonly IndexedRoute[], members: number[], u
 export function candidates(node: IndexNode, event: unknown, visit: (route: number) => void): void {
   for (const r of node.scan) visit(r);
   for (const group of node.groups) {
-    const leaves = leavesAtPath(event, group.path);
-    for (const leaf of leaves) {
-      reach(group.exact?.get(leaf), event, visit);
-      if (typeof leaf === 'string') {
-        if (group.lower || group.prefixLower || group.suffixLower) {
-          const lowered = leaf.toLowerCase();
-          reach(group.lower?.get(lowered), event, visit);
-          affixes(group.prefixLower, lowered, true, event, visit);
-          affixes(group.suffixLower, lowered, false, event, visit);
-        }
-        affixes(group.prefix, leaf, true, event, visit);
-        affixes(group.suffix, leaf, false, event, visit);
-      } else if (typeof leaf === 'number' && group.numeric) {
-        reach(group.numeric.cells[cellOf(group.numeric.bounds, leaf)], event, visit);
-      }
+    // Most events hold one scalar at a path: look it up without building a list of leaves.
+    const value = scalarAt(event, group.path);
+    if (value === NOT_SCALAR) for (const leaf of leavesAtPath(event, group.path)) lookUp(group, leaf, event, visit);
+    else if (value !== undefined) lookUp(group, value as Leaf, event, visit);
+  }
+}
+
+const NOT_SCALAR = Symbol('not a scalar');
+
+/** The scalar at `path` when objects lead straight to it; undefined when absent; NOT_SCALAR otherwise. */
+function scalarAt(event: unknown, path: readonly string[]): Leaf | undefined | typeof NOT_SCALAR {
+  let value = event;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    if (Array.isArray(value)) return NOT_SCALAR;
+    value = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return typeof value === 'object' && value !== null ? NOT_SCALAR : (value as Leaf | undefined);
+}
+
+function lookUp(group: Group, leaf: Leaf, event: unknown, visit: (route: number) => void): void {
+  reach(group.exact?.get(leaf), event, visit);
+  if (typeof leaf === 'string') {
+    if (group.lower || group.prefixLower || group.suffixLower) {
+      const lowered = leaf.toLowerCase();
+      reach(group.lower?.get(lowered), event, visit);
+      affixes(group.prefixLower, lowered, true, event, visit);
+      affixes(group.suffixLower, lowered, false, event, visit);
     }
+    affixes(group.prefix, leaf, true, event, visit);
+    affixes(group.suffix, leaf, false, event, visit);
+  } else if (typeof leaf === 'number' && group.numeric) {
+    reach(group.numeric.cells[cellOf(group.numeric.bounds, leaf)], event, visit);
   }
 }
 

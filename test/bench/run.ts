@@ -2,7 +2,8 @@
  * `npm run bench` — throughput of the local pipeline, measured side by side in one run so
  * the figures are ratios, not absolute numbers from a noisy machine.
  *
- *  1. matcher: events/s of compilePatterns over the sample routes (EventBridge view in);
+ *  1. matcher: events/s of compilePatterns over the sample routes (EventBridge view in), then
+ *     the route-count workload of matcher.ts (JSON text in, against JSON.parse alone);
  *  2. pipeline with the in-memory store vs the embedded PGlite store, the simulated
  *     provider at 0 ms latency — what the store costs per event.
  *
@@ -18,6 +19,7 @@ import { defaultProviders } from '../../shared/models/index.ts';
 import { createPlacer, summarizePlacement } from '../../shared/placement/index.ts';
 import { compilePatterns } from '../../shared/rules/index.ts';
 import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
+import { benchMatcher } from './matcher.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 2000);
 const REPO = join(import.meta.dirname, '..', '..');
@@ -73,14 +75,15 @@ for (const m of config.models) if (m.simulated) m.simulated = { ...m.simulated, 
 
 console.log(`nearmesh bench — ${N} OrderPlaced events, simulated models at 0 ms, Node ${process.version}`);
 
-// 1. Matcher
+// 1. Matcher: the sample routes, then the issue's workload at 10 / 1,000 / 10,000 routes.
 const matcher = compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match])));
 const views = Array.from({ length: 10_000 }, (_, i) => toEventBridgeEvent(orderEvent(i)));
 let matched = 0;
 const mStart = performance.now();
 for (let round = 0; round < 20; round++) for (const v of views) matched += matcher.matches(v).length;
 const mRate = (views.length * 20) / ((performance.now() - mStart) / 1000);
-console.log(`  matcher (${routes.length} routes)${' '.repeat(10)} ${mRate.toFixed(0).padStart(8)} events/s  (${matched} matches)`);
+console.log(`  matcher (${routes.length} sample routes)${' '.repeat(3)} ${mRate.toFixed(0).padStart(8)} events/s  (${matched} matches)`);
+benchMatcher();
 
 // 2. Pipeline, memory store vs embedded PGlite store (warm-up excluded from both)
 const memory = pipelineFor(config, routes, createMemoryStore());
