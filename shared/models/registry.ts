@@ -8,6 +8,10 @@ import { MeshError, type ConfigIssue } from '../core/errors.ts';
 import type { ModelEndpoint } from '../core/catalogue.ts';
 import type { ProviderLookup } from '../core/invoke.ts';
 import type { ModelProvider } from '../core/ports/ModelProvider.ts';
+import type { BedrockProviderOptions } from './bedrock/BedrockProvider.ts';
+import { checkBedrockEndpoint } from './bedrock/bedrockOptions.ts';
+import { LazyProvider, type ProviderExtras } from './LazyProvider.ts';
+import { checkAzureEndpoint, checkOpenAIEndpoint } from './openai/openaiOptions.ts';
 import { SimulatedProvider } from './simulated/SimulatedProvider.ts';
 
 /** A catalogue names a provider kind this build has no adapter for. Retrying will not help. */
@@ -15,9 +19,6 @@ export class ProviderUnavailableError extends MeshError {
   readonly code = 'ProviderUnavailable';
   readonly retryable = false;
 }
-
-/** Kinds the catalogue accepts whose adapters are not written yet. */
-const PLANNED_KINDS = new Set(['bedrock', 'azure-openai', 'openai']);
 
 /**
  * A lookup of model providers by kind.
@@ -57,16 +58,20 @@ export class ProviderRegistry implements ProviderLookup {
    * if (issues.length > 0) throw new ConfigError(issues);
    */
   configIssues(models: readonly ModelEndpoint[], file: string): ConfigIssue[] {
-    return models.flatMap((m, i) =>
-      this.providers.has(m.provider) ? [] : [{ file, path: `models[${i}].provider`, message: this.describeMissing(m.provider, m.id) }],
-    );
+    return models.flatMap((m, i) => {
+      const provider = this.providers.get(m.provider) as (ModelProvider & ProviderExtras) | undefined;
+      if (provider === undefined) return [{ file, path: `models[${i}].provider`, message: this.describeMissing(m.provider, m.id) }];
+      return (provider.checkEndpoint?.(m) ?? []).map((issue) => ({ file, path: `models[${i}].${issue.path}`, message: issue.message }));
+    });
+  }
+
+  /** Closes the providers that hold connections (HTTP/2 sessions to Bedrock). */
+  async close(): Promise<void> {
+    await Promise.all([...this.providers.values()].map((p) => (p as ModelProvider & ProviderExtras).close?.()));
   }
 
   private describeMissing(kind: string, endpointId: string | undefined): string {
     const where = endpointId === undefined ? '' : ` (endpoint ${endpointId})`;
-    if (PLANNED_KINDS.has(kind)) {
-      return `provider "${kind}" is not available in this build yet${where}; use provider: simulated or see the model-provider issue`;
-    }
     const available = this.kinds();
     return `unknown provider "${kind}"${where}; available: ${available.length > 0 ? available.join(', ') : 'none'}`;
   }
@@ -81,15 +86,28 @@ export interface DefaultProvidersOptions {
   /** Seed of the simulated provider (mesh.yaml `seed`). */
   seed: number | string;
   clock?: Clock;
+  /** Where the real providers read their configuration and keys (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Bedrock credentials (default: the AWS SDK's default chain). */
+  awsCredentials?: BedrockProviderOptions['credentials'];
 }
 
 /**
- * The providers this build ships: today the simulated one only.
+ * The providers this build ships: simulated, bedrock, azure-openai and openai. The real ones
+ * load their SDK, make a client and read credentials only when an endpoint of theirs is first
+ * called, so a catalogue of simulated endpoints costs nothing; `configIssues` still checks
+ * their entries (options, resource URL, key) at start.
  *
  * @example
  * const providers = defaultProviders({ seed: config.seed, clock });
  * const provider = providers.get(endpoint.provider);
  */
 export function defaultProviders(options: DefaultProvidersOptions): ProviderRegistry {
-  return new ProviderRegistry().register('simulated', new SimulatedProvider({ seed: options.seed, clock: options.clock ?? systemClock }));
+  const env = options.env ?? process.env;
+  const aws = options.awsCredentials === undefined ? {} : { credentials: options.awsCredentials };
+  return new ProviderRegistry()
+    .register('simulated', new SimulatedProvider({ seed: options.seed, clock: options.clock ?? systemClock }))
+    .register('bedrock', new LazyProvider('bedrock', async () => new (await import('./bedrock/BedrockProvider.ts')).BedrockProvider({ env, ...aws }), checkBedrockEndpoint))
+    .register('azure-openai', new LazyProvider('azure-openai', async () => new (await import('./openai/AzureOpenAIProvider.ts')).AzureOpenAIProvider({ env }), (e) => checkAzureEndpoint(e, env)))
+    .register('openai', new LazyProvider('openai', async () => new (await import('./openai/OpenAIProvider.ts')).OpenAIProvider({ env }), (e) => checkOpenAIEndpoint(e, env)));
 }

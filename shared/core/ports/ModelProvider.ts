@@ -6,6 +6,12 @@ export interface ModelRequest {
   prompt: string;
   /** JSON Schema of the expected answer; providers use their native structured-output mechanism. */
   outputSchema: Record<string, unknown>;
+  /**
+   * The route's output validator (problems as `path: message`, empty when valid). Adapters
+   * that can converse send the problems back to the model once (a repair attempt) before
+   * throwing ModelOutputInvalidError; without it they validate against `outputSchema`.
+   */
+  validate?: (output: unknown) => string[];
   maxTokens: number;
   temperature?: number;
   /** For logs and deterministic simulation only. */
