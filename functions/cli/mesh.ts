@@ -4,6 +4,7 @@ import { emitCommand } from './commands/emit.ts';
 import { eventsCommand } from './commands/events.ts';
 import { explainCommand } from './commands/explain.ts';
 import { failedCommand } from './commands/failed.ts';
+import { testPatternCommand } from './commands/test-pattern.ts';
 import { validateCommand } from './commands/validate.ts';
 import { UsageError } from './options.ts';
 
@@ -18,6 +19,7 @@ Commands:
   explain     show where each matching route would send an event's data, and why
   failed      list failed events with their reason; \`failed show <id>\` for one
   validate    check mesh.yaml and the route files
+  test-pattern  does an event match an event pattern? (like aws events test-event-pattern)
 
 With npm: \`npm start\` runs \`mesh dev\`; \`npm run mesh -- <command>\` runs any command.`;
 
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   explain: explainCommand,
   failed: failedCommand,
   validate: validateCommand,
+  'test-pattern': testPatternCommand,
 };
 
 /** Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
