@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -93,6 +93,17 @@ describe('mesh explain', () => {
     expect(r.stdout).toMatch(/allowed {2}2\. sim-azure-eastus — tier 2: other cloud, same geography us \(azure eastus\), 276 km/);
     expect(r.stdout).toContain('  rejected sim-azure-westeurope — data is in geography us; endpoint stays in eu');
     expect(r.stdout).toContain('  chosen   sim-bedrock-us-east-1');
+  });
+
+  it('prints exactly what the README shows', async () => {
+    // The README's example output: if it rots, this fails.
+    const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+    const command = '$ npm run mesh -- explain --event events/samples/01-order-placed.eventbridge.json\n';
+    const start = readme.indexOf(command);
+    expect(start, 'README shows a mesh explain example').toBeGreaterThan(-1);
+    const shown = readme.slice(start + command.length, readme.indexOf('\n```', start));
+    const r = await explain('--event', sample('01-order-placed.eventbridge.json'));
+    expect(r.stdout).toBe(shown);
   });
 
   it('with --route, says which field stops that route matching', async () => {
