@@ -1,6 +1,6 @@
-import { randomIds, systemClock, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
+import { randomIds, systemClock, type ReplayOutcome, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
 import { decodeAny } from '../../shared/buses/index.ts';
-import { createLocalMesh, outcomeToJson, type LocalMesh } from '../../shared/runtime/index.ts';
+import { createLocalMesh, outcomeToJson, replayOne, type LocalMesh, type ReplayRequest } from '../../shared/runtime/index.ts';
 import { openLocalStore } from '../../shared/store/index.ts';
 import { adminRequest, findRunningDev, type DevInfo } from './devClient.ts';
 import type { CommonOptions } from './options.ts';
@@ -14,19 +14,21 @@ export interface MeshAccess {
   listEvents(filter: EventLogFilter): Promise<EventLogEntry[]>;
   listFailures(filter: FailureFilter): Promise<FailureRecord[]>;
   getFailure(id: string): Promise<FailureRecord | undefined>;
+  /** Replay one failure (see Replayer); a route override is a file path. */
+  replay(request: ReplayRequest): Promise<ReplayOutcome>;
   /** Process an event document (any supported shape); returns outcome JSON. */
   ingest(doc: unknown): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
 }
 
 /**
- * `forIngest`: the caller will process events, so build the whole local mesh at once rather
+ * `needsPipeline`: the caller will process or replay events, so build the whole local mesh at once rather
  * than opening the store for reading and reopening it later (an open costs ~0.3 s).
  */
-export async function openAccess(opts: CommonOptions, { forIngest = false } = {}): Promise<MeshAccess> {
+export async function openAccess(opts: CommonOptions, { needsPipeline = false }: { needsPipeline?: boolean } = {}): Promise<MeshAccess> {
   const dev = await findRunningDev(opts.home);
   if (dev) return remoteAccess(dev);
-  return localAccess(opts, forIngest ? await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home }) : undefined);
+  return localAccess(opts, needsPipeline ? await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home }) : undefined);
 }
 
 function remoteAccess(dev: DevInfo): MeshAccess {
@@ -55,6 +57,14 @@ function remoteAccess(dev: DevInfo): MeshAccess {
         throw err;
       }
     },
+    replay: async (request) =>
+      (
+        await adminRequest<{ outcome: ReplayOutcome }>(dev, '/_mesh/replay', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(request),
+        })
+      ).outcome,
     ingest: async (doc) =>
       (
         await adminRequest<{ outcomes: Array<Record<string, unknown>> }>(dev, '/_mesh/ingest', {
@@ -71,17 +81,22 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
   // Reading needs only the store; ingesting needs the whole mesh, built on first use.
   let mesh = built;
   let store = mesh ? mesh.store : await openLocalStore({ dir: opts.home });
+  const meshForWork = async (): Promise<LocalMesh> => {
+    if (!mesh) {
+      await store.close();
+      mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home });
+      store = mesh.store;
+    }
+    return mesh;
+  };
   return {
     via: `the embedded store in ${opts.home} (mesh dev is not running)`,
     listEvents: (f) => store.events.listEvents(f),
     listFailures: (f) => store.failures.listFailures(f),
     getFailure: (id) => store.failures.getFailure(id),
+    replay: async (request) => replayOne(await meshForWork(), request),
     ingest: async (doc) => {
-      if (!mesh) {
-        await store.close();
-        mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home });
-        store = mesh.store;
-      }
+      mesh = await meshForWork();
       const envelopes = decodeAny(doc, {
         sources: mesh.config.sources,
         putEvents: { id: randomIds.newId(), now: systemClock.now(), region: 'us-east-1', account: '000000000000' },

@@ -67,6 +67,11 @@ export function failureDetail(f: FailureRecord): string {
     for (const r of f.placement.ranked) lines.push(`    allowed  ${r.endpoint.id}: ${r.reason}`);
     for (const r of f.placement.rejected) lines.push(`    rejected ${r.endpointId}: ${r.reason}`);
   }
+  lines.push(`  replays:   ${f.replays?.length ? '' : 'none yet (mesh replay ' + f.id + ')'}`);
+  for (const r of f.replays ?? []) {
+    const used = r.options ? ` [${Object.entries(r.options).map(([k, v]) => `${k} ${v}`).join(', ')}]` : '';
+    lines.push(`    ${r.at} by ${r.actor}: ${r.outcome} — ${r.detail}${used}`);
+  }
   lines.push('  original event:', indent(JSON.stringify(f.envelope.event, null, 2), 4));
   return lines.join('\n');
 }

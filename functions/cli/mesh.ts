@@ -5,6 +5,7 @@ import { eventsCommand } from './commands/events.ts';
 import { explainCommand } from './commands/explain.ts';
 import { failedCommand } from './commands/failed.ts';
 import { testPatternCommand } from './commands/test-pattern.ts';
+import { replayCommand } from './commands/replay.ts';
 import { validateCommand } from './commands/validate.ts';
 import { UsageError } from './options.ts';
 
@@ -18,6 +19,7 @@ Commands:
   events      list the local event log (inputs and results)
   explain     show where each matching route would send an event's data, and why
   failed      list failed events with their reason; \`failed show <id>\` for one
+  replay      re-run failed events through the pipeline (dry run, --model, route override)
   validate    check mesh.yaml and the route files
   test-pattern  does an event match an event pattern? (like aws events test-event-pattern)
 
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   events: eventsCommand,
   explain: explainCommand,
   failed: failedCommand,
+  replay: replayCommand,
   validate: validateCommand,
   'test-pattern': testPatternCommand,
 };

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  ConfigError,
   InvalidEventError,
   MeshError,
   randomIds,
@@ -24,6 +25,7 @@ import {
 } from '../buses/index.ts';
 import type { LocalMesh } from './createLocalMesh.ts';
 import { outcomeToJson } from './outcomeJson.ts';
+import { parseReplayRequest, replayOne, type ReplayRequest } from './replayOne.ts';
 
 export interface DevServerOptions {
   mesh: LocalMesh;
@@ -220,6 +222,21 @@ export class DevServer {
         ...(q.get('limit') ? { limit: Number(q.get('limit')) } : {}),
       });
       return sendJson(res, 200, { failures });
+    }
+    if (req.method === 'POST' && path === '/_mesh/replay') {
+      let request: ReplayRequest;
+      try {
+        request = parseReplayRequest(parseJson((await readBody(req)).toString('utf8'), 'replay request'));
+      } catch (err) {
+        return sendJson(res, 400, errorJson(err));
+      }
+      try {
+        return sendJson(res, 200, { outcome: await replayOne(this.opts.mesh, request) });
+      } catch (err) {
+        // A route override that does not load is the caller's mistake, with file:line issues.
+        if (err instanceof ConfigError) return sendJson(res, 400, { ...errorJson(err), issues: err.issues });
+        throw err;
+      }
     }
     const failed = /^\/_mesh\/failed\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && failed) {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, Pipeline, systemClock, type Clock, type Logger, type MeshConfig, type Route, type Store, silentLogger } from '../core/index.ts';
+import { ConfigError, Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Route, type Store, silentLogger } from '../core/index.ts';
 import { LocalBus } from '../buses/index.ts';
 import { loadMesh } from '../config/index.ts';
 import { defaultProviders } from '../models/index.ts';
@@ -22,6 +22,8 @@ export interface LocalMesh {
   pipeline: Pipeline;
   store: Store;
   bus: LocalBus;
+  /** Replays failed events from the ledger through `pipeline`. */
+  replayer: Replayer;
   close(): Promise<void>;
 }
 
@@ -41,11 +43,12 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   const bus = new LocalBus(store.events, clock);
   // One circuit per endpoint for this process: the placer skips open ones, the invoke step feeds them.
   const health = createCircuitBreaker({ clock, ...config.placement?.circuit });
+  const placer = createPlacer(config, { health });
   const pipeline = new Pipeline({
     config,
     routes,
     matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
-    placer: createPlacer(config, { health }),
+    placer,
     providers,
     publisher: bus,
     store,
@@ -54,7 +57,8 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
     logger,
     health,
   });
-  return { config, routes, pipeline, store, bus, close: () => store.close() };
+  const replayer = new Replayer({ pipeline, placer, store, clock });
+  return { config, routes, pipeline, store, bus, replayer, close: () => store.close() };
 }
 
 /** `.mesh/` beside the config, unless MESH_HOME says otherwise. */

@@ -2,3 +2,4 @@
 export * from './createLocalMesh.ts';
 export * from './DevServer.ts';
 export * from './outcomeJson.ts';
+export * from './replayOne.ts';

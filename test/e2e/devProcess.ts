@@ -65,14 +65,21 @@ export async function startDev(args: string[] = [], env: Record<string, string> 
   };
 }
 
-/** Run a `mesh` command to completion. */
-export function runMesh(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Run a `mesh` command to completion, or until stderr matches `killWhen`: then SIGKILL it, as a crash would. */
+export function runMesh(
+  args: string[],
+  env: Record<string, string>,
+  { killWhen }: { killWhen?: RegExp } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MESH, ...args], { cwd: REPO, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (killWhen?.test(stderr)) child.kill('SIGKILL');
+    });
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -18,7 +18,7 @@ export async function emitCommand(args: string[]): Promise<number> {
   if (values.help) return (console.log(EMIT_HELP), 0);
   if (positionals.length === 0) throw new UsageError('mesh emit needs at least one event file');
   const opts = commonOptions(values);
-  const access = await openAccess(opts, { forIngest: true });
+  const access = await openAccess(opts, { needsPipeline: true });
   let failed = 0;
   const all: unknown[] = [];
   try {

@@ -1,0 +1,206 @@
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import type { FailureRecord, ReplayOutcome, ReplayOutcomeKind } from '../../../shared/core/index.ts';
+import { openAccess, type MeshAccess } from '../access.ts';
+import { table } from '../format.ts';
+import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options.ts';
+import { intOption } from './events.ts';
+
+export const REPLAY_HELP = `mesh replay — re-run failed events through the pipeline
+
+Usage: mesh replay <failure-id>… [options]
+       mesh replay --all [options]
+       mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [options]
+
+Each failed event is run again, unchanged, through its route. Safe to repeat and to stop:
+an event whose result already exists is skipped as already done (result ids are
+deterministic), a failure is closed only when its replay succeeded, and one that fails
+again keeps its new reason. Every replay is recorded with who ran it (see mesh failed show).
+
+Options:
+  --dry-run                 show what would happen and where each event would run now; change nothing
+  --model <endpoint>        run on this catalogue endpoint only (it must be allowed by the residency policy)
+  --route-override <file>   replay through this route file instead (same route id, e.g. a fixed prompt)
+  --rate <n>                at most n events per second (default: as fast as they finish)
+  --limit <n>               replay at most n failures (oldest first)
+  --yes                     do not ask before replaying more than 10 events
+  --actor <name>            who is replaying (default: the OS user)
+${COMMON_HELP}`;
+
+/** Above this many events, ask first (a replay can cost real model calls). Keep REPLAY_HELP in step. */
+const CONFIRM_ABOVE = 10;
+
+const VERB: Record<ReplayOutcomeKind, string> = {
+  succeeded: '✓ succeeded',
+  'failed-again': '✗ failed again',
+  'already-done': '= already done',
+  'not-replayed': '· not replayed',
+  'would-replay': '→ would replay',
+  'would-skip': '· would skip',
+};
+
+export async function replayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, {
+    all: { type: 'boolean', default: false },
+    route: { type: 'string' },
+    error: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    limit: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    model: { type: 'string' },
+    'route-override': { type: 'string' },
+    rate: { type: 'string' },
+    yes: { type: 'boolean', short: 'y', default: false },
+    actor: { type: 'string' },
+  });
+  if (values.help) return (console.log(REPLAY_HELP), 0);
+  const opts = commonOptions(values);
+  const filtered = values.route !== undefined || values.error !== undefined || values.since !== undefined || values.until !== undefined;
+  if (positionals.length === 0 && !values.all && !filtered) {
+    throw new UsageError('say what to replay: failure ids (from `mesh failed`), --all, or filters such as --route/--error/--since');
+  }
+  if (positionals.length > 0 && (values.all || filtered)) throw new UsageError('give failure ids or --all/filters, not both');
+  for (const [name, v] of [['--since', values.since], ['--until', values.until]] as const) {
+    if (v !== undefined && Number.isNaN(Date.parse(v))) throw new UsageError(`${name}: expected an ISO 8601 time like 2026-11-22T03:00:00Z, got ${JSON.stringify(v)}`);
+  }
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && !(rate > 0)) throw new UsageError(`--rate: expected events per second above 0, got ${JSON.stringify(values.rate)}`);
+  const dryRun = values['dry-run'];
+  const actor = values.actor ?? currentUser();
+
+  const access = await openAccess(opts, { needsPipeline: !dryRun });
+  try {
+    const ids = positionals.length > 0 ? positionals : await selectFailures(access, values, values.limit ? intOption('--limit', values.limit) : undefined);
+    if (ids.length === 0) {
+      console.log(`Nothing to replay: no open failures match (read from ${access.via}).`);
+      return 0;
+    }
+    if (!dryRun && ids.length > CONFIRM_ABOVE && !values.yes && !(await confirm(`Replay ${ids.length} failed events through the pipeline? [y/N] `))) {
+      console.error(`Not replayed. Run with --dry-run to see what would happen, or --yes to skip this question.`);
+      return process.stdin.isTTY ? 1 : 2;
+    }
+
+    const request = {
+      actor,
+      ...(dryRun ? { dryRun: true } : {}),
+      ...(values.model ? { model: values.model } : {}),
+      ...(values['route-override'] ? { routeOverride: values['route-override'] } : {}),
+    };
+    const progress = new Progress(ids.length);
+    const outcomes: ReplayOutcome[] = [];
+    const interval = rate ? 1000 / rate : 0;
+    let next = Date.now();
+    for (const failureId of ids) {
+      if (interval > 0) {
+        const wait = next - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        next = Math.max(next, Date.now()) + interval;
+      }
+      const outcome = await access.replay({ failureId, ...request });
+      outcomes.push(outcome);
+      progress.update(outcome);
+    }
+    progress.done();
+
+    if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), outcomes }, null, 2));
+    else printSummary(outcomes, dryRun, access.via);
+    return outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed') ? 1 : 0;
+  } finally {
+    await access.close();
+  }
+}
+
+async function selectFailures(
+  access: MeshAccess,
+  values: { route?: string | undefined; error?: string | undefined; since?: string | undefined; until?: string | undefined },
+  limit: number | undefined,
+): Promise<string[]> {
+  const records: FailureRecord[] = await access.listFailures({
+    status: 'open',
+    ...(values.route ? { routeId: values.route } : {}),
+    ...(values.error ? { errorCode: values.error } : {}),
+    ...(values.since ? { since: new Date(values.since).toISOString() } : {}),
+    ...(values.until ? { until: new Date(values.until).toISOString() } : {}),
+  });
+  // Oldest first: replay in the order the events originally failed.
+  const oldestFirst = records.reverse().map((r) => r.id);
+  return limit === undefined ? oldestFirst : oldestFirst.slice(0, limit);
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new UsageError('this would replay more than 10 events and there is no terminal to ask: pass --yes (or --dry-run first)');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function summarize(outcomes: ReplayOutcome[]): Record<ReplayOutcomeKind, number> {
+  const counts: Record<ReplayOutcomeKind, number> = { succeeded: 0, 'failed-again': 0, 'already-done': 0, 'not-replayed': 0, 'would-replay': 0, 'would-skip': 0 };
+  for (const o of outcomes) counts[o.outcome]++;
+  return counts;
+}
+
+function printSummary(outcomes: ReplayOutcome[], dryRun: boolean, via: string): void {
+  console.log(
+    table(
+      ['failure id', 'event id', 'route', 'outcome', 'endpoint', 'detail'],
+      outcomes.map((o) => [o.failureId, o.eventId ?? '', o.routeId ?? '', VERB[o.outcome], o.endpoint ?? '', o.detail]),
+      70,
+    ),
+  );
+  const c = summarize(outcomes);
+  if (dryRun) {
+    console.log(`\nDry run of ${outcomes.length}: ${c['would-replay']} would replay, ${c['would-skip']} would be skipped. Nothing was changed (via ${via}).`);
+  } else {
+    console.log(
+      `\nReplayed ${outcomes.length}: ${c.succeeded} succeeded, ${c['failed-again']} failed again, ${c['already-done']} skipped as already done, ${c['not-replayed']} not replayed (via ${via}).`,
+    );
+    if (c['failed-again'] > 0) console.log('Failed-again events keep their new reason: `mesh failed show <failure-id>`.');
+  }
+}
+
+/**
+ * Progress on stderr: a one-line bar on a terminal, otherwise one line per event (what a
+ * log or CI job keeps), so stdout stays the summary or the JSON.
+ */
+class Progress {
+  private n = 0;
+  private readonly counts = { ok: 0, failed: 0, skipped: 0 };
+  private readonly live = process.stderr.isTTY === true;
+
+  constructor(private readonly total: number) {}
+
+  update(o: ReplayOutcome): void {
+    this.n++;
+    if (o.outcome === 'succeeded' || o.outcome === 'would-replay') this.counts.ok++;
+    else if (o.outcome === 'failed-again') this.counts.failed++;
+    else this.counts.skipped++;
+    if (!this.live) {
+      process.stderr.write(`[${this.n}/${this.total}] ${VERB[o.outcome]} ${o.failureId} (event ${o.eventId ?? '?'}, route ${o.routeId ?? '?'})\n`);
+      return;
+    }
+    const width = 30;
+    const filled = Math.round((this.n / this.total) * width);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.n}/${this.total}  ok ${this.counts.ok} · failed ${this.counts.failed} · skipped ${this.counts.skipped}`,
+    );
+  }
+
+  done(): void {
+    if (this.live) process.stderr.write('\n');
+  }
+}

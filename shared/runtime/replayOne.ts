@@ -1,0 +1,54 @@
+import { stat } from 'node:fs/promises';
+import { InvalidEventError, type ReplayOutcome, type Route } from '../core/index.ts';
+import { asObject, optionalString, requiredString } from '../buses/index.ts';
+import { loadRouteFile } from '../config/index.ts';
+import type { LocalMesh } from './createLocalMesh.ts';
+
+/** One replay, as the CLI asks for it (directly, or through the admin API of `mesh dev`). */
+export interface ReplayRequest {
+  failureId: string;
+  actor: string;
+  dryRun?: boolean;
+  model?: string;
+  /** Path of a route file to replay through instead of the loaded route. */
+  routeOverride?: string;
+}
+
+export function parseReplayRequest(input: unknown): ReplayRequest {
+  const obj = asObject(input, 'replay request');
+  if (obj.dryRun !== undefined && typeof obj.dryRun !== 'boolean') throw new InvalidEventError('replay request.dryRun: expected true or false');
+  const model = optionalString(obj, 'model', 'replay request');
+  const routeOverride = optionalString(obj, 'routeOverride', 'replay request');
+  return {
+    failureId: requiredString(obj, 'failureId', 'replay request'),
+    actor: requiredString(obj, 'actor', 'replay request'),
+    ...(obj.dryRun === true ? { dryRun: true } : {}),
+    ...(model ? { model } : {}),
+    ...(routeOverride ? { routeOverride } : {}),
+  };
+}
+
+// A replay of many failures names the same override each time: load it once per file version.
+const overrides = new WeakMap<LocalMesh, Map<string, { mtimeMs: number; route: Route }>>();
+
+async function loadOverride(mesh: LocalMesh, file: string): Promise<Route> {
+  const cache = overrides.get(mesh) ?? new Map<string, { mtimeMs: number; route: Route }>();
+  overrides.set(mesh, cache);
+  const mtimeMs = await stat(file).then((s) => s.mtimeMs, () => -1);
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.route;
+  const route = await loadRouteFile(file, mesh.config);
+  cache.set(file, { mtimeMs, route });
+  return route;
+}
+
+/** Replay one failure through the local mesh. A route override is loaded and validated first (ConfigError if invalid). */
+export async function replayOne(mesh: LocalMesh, request: ReplayRequest): Promise<ReplayOutcome> {
+  const routeOverride = request.routeOverride ? { route: await loadOverride(mesh, request.routeOverride), file: request.routeOverride } : undefined;
+  return mesh.replayer.replay(request.failureId, {
+    actor: request.actor,
+    ...(request.dryRun ? { dryRun: true } : {}),
+    ...(request.model ? { model: request.model } : {}),
+    ...(routeOverride ? { routeOverride } : {}),
+  });
+}
