@@ -54,14 +54,27 @@ export function bedrockError(
   const options = { cause, context: opts.context };
 
   if (opts.aborted || name === 'AbortError') return new ModelTimeoutError(`bedrock ${opts.endpointId} (${opts.modelId}): the call was aborted when its time budget ran out`, options);
-  if (THROTTLED.has(name) || status === 429) {
+  // The error type first (ModelNotReadyException comes as a 429 but is not throttling), then the status.
+  const kind =
+    THROTTLED.has(name) ? 'throttled'
+    : UNAVAILABLE.has(name) ? 'unavailable'
+    : TIMEOUT.has(name) ? 'timeout'
+    : AUTH.has(name) ? 'auth'
+    : REJECTED.has(name) ? 'rejected'
+    : status === 429 ? 'throttled'
+    : status === 408 ? 'timeout'
+    : status === 401 || status === 403 ? 'auth'
+    : status !== undefined && status >= 500 ? 'unavailable'
+    : status !== undefined && status >= 400 ? 'rejected'
+    : undefined;
+  if (kind === 'throttled') {
     const hint = retryAfterMs(headerGetter(e.$response?.headers));
     return new ModelThrottledError(message, { ...options, ...(hint === undefined ? {} : { retryAfterMs: hint }) });
   }
-  if (TIMEOUT.has(name) || status === 408) return new ModelTimeoutError(message, options);
-  if (AUTH.has(name) || status === 401 || status === 403) return new ModelAuthError(message, options);
-  if (UNAVAILABLE.has(name) || (status !== undefined && status >= 500)) return new ModelUnavailableError(message, options);
-  if (REJECTED.has(name) || (status !== undefined && status >= 400)) return new ModelRequestError(message, options);
+  if (kind === 'timeout') return new ModelTimeoutError(message, options);
+  if (kind === 'auth') return new ModelAuthError(message, options);
+  if (kind === 'unavailable') return new ModelUnavailableError(message, options);
+  if (kind === 'rejected') return new ModelRequestError(message, options);
   if (e.code !== undefined && NETWORK.test(e.code)) return new ModelUnavailableError(message, options);
   // Not an HTTP answer and not a known network failure: most likely the endpoint is unreachable.
   return new ModelUnavailableError(message, options);
