@@ -28,8 +28,10 @@ export interface LocalMesh {
 }
 
 /**
- * The local mesh: config and routes from disk, the embedded store, simulated models, the
- * local bus — composed around the same Pipeline that the Lambda and Azure handlers use.
+ * The local mesh: config and routes from disk, the embedded store, the catalogue's model
+ * providers (simulated, or real ones configured from the environment: AWS credential chain and
+ * AWS_ENDPOINT_URL_BEDROCK_RUNTIME, OPENAI_*, AZURE_OPENAI_*), the local bus — composed
+ * around the same Pipeline that the Lambda and Azure handlers use.
  */
 export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalMesh> {
   const clock = options.clock ?? systemClock;
@@ -58,7 +60,12 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
     health,
   });
   const replayer = new Replayer({ pipeline, placer, store, clock });
-  return { config, routes, pipeline, store, bus, replayer, close: () => store.close() };
+  // Providers first: a Bedrock client keeps an HTTP/2 session open until it is destroyed.
+  const close = async () => {
+    await providers.close();
+    await store.close();
+  };
+  return { config, routes, pipeline, store, bus, replayer, close };
 }
 
 /** `.mesh/` beside the config, unless MESH_HOME says otherwise. */
