@@ -63,10 +63,13 @@ function pipelineFor(config: MeshConfig, routes: Route[], store: Store): Pipelin
 
 async function timeIt(label: string, events: Envelope[], pipeline: Pipeline): Promise<number> {
   const started = performance.now();
-  for (const e of events) await pipeline.process(e);
+  let emitted = 0;
+  for (const e of events) emitted += (await pipeline.process(e)).routes.filter((r) => r.status === 'emitted').length;
   const seconds = (performance.now() - started) / 1000;
   const rate = events.length / seconds;
-  console.log(`  ${label.padEnd(28)} ${rate.toFixed(0).padStart(8)} events/s  (${events.length} events in ${seconds.toFixed(2)} s)`);
+  console.log(`  ${label.padEnd(28)} ${rate.toFixed(0).padStart(8)} events/s  (${events.length} events in ${seconds.toFixed(2)} s, ${emitted} results)`);
+  // A bench of failures would measure the wrong thing.
+  if (emitted !== events.length) throw new Error(`${label}: expected one result per event, got ${emitted} for ${events.length}`);
   return rate;
 }
 
@@ -87,7 +90,7 @@ benchMatcher();
 
 // 2. Pipeline, memory store vs embedded PGlite store (warm-up excluded from both)
 const memory = pipelineFor(config, routes, createMemoryStore());
-await timeIt('warm-up (memory)', Array.from({ length: 200 }, (_, i) => orderEvent(-1 - i)), memory);
+await timeIt('warm-up (memory)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), memory);
 const memRate = await timeIt('pipeline, memory store', Array.from({ length: N }, (_, i) => orderEvent(i)), memory);
 
 const dir = await mkdtemp(join(tmpdir(), 'nearmesh-bench-'));
@@ -95,7 +98,7 @@ const openStart = performance.now();
 const local = await openLocalStore({ dir });
 console.log(`  PGlite store open: ${(performance.now() - openStart).toFixed(0)} ms`);
 const pg = pipelineFor(config, routes, local);
-await timeIt('warm-up (PGlite)', Array.from({ length: 200 }, (_, i) => orderEvent(-1 - i)), pg);
+await timeIt('warm-up (PGlite)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), pg);
 const pgRate = await timeIt('pipeline, PGlite store', Array.from({ length: N }, (_, i) => orderEvent(i)), pg);
 await local.close();
 await rm(dir, { recursive: true, force: true });
