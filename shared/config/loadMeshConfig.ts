@@ -90,8 +90,14 @@ function normalizeModel(entry: ModelEntry, at: PathSegment[], source: YamlSource
   const implied = IMPLIED_CLOUD[entry.provider];
   if (entry.provider === 'simulated' && entry.cloud === undefined) {
     source.report([...at, 'cloud'], `missing: a simulated endpoint must say which cloud it imitates (expected one of aws | azure | onprem | openai)`);
+  } else if (entry.provider === 'openai' && entry.cloud === 'onprem') {
+    // An OpenAI-compatible server of our own (Ollama, vLLM, llama.cpp) is an on-prem endpoint at a site.
+    if (typeof entry.options.baseURL !== 'string') {
+      source.report([...at, 'options'], 'missing: an on-prem OpenAI-compatible endpoint needs options.baseURL (e.g. http://gpu01.fra-dc1:11434/v1)');
+    }
   } else if (implied !== undefined && entry.cloud !== undefined && entry.cloud !== implied) {
-    source.report([...at, 'cloud'], `expected "${implied}" (provider ${entry.provider} always runs there) or no cloud at all, got "${entry.cloud}"`);
+    const onprem = entry.provider === 'openai' ? ', or onprem for an OpenAI-compatible server with options.baseURL' : '';
+    source.report([...at, 'cloud'], `expected "${implied}" (provider ${entry.provider} always runs there${onprem}) or no cloud at all, got "${entry.cloud}"`);
   }
   if (entry.scope !== 'global' && entry.region === undefined) {
     source.report([...at, 'region'], `missing: expected a region for scope ${entry.scope} (only scope global may omit it)`);

@@ -71,6 +71,21 @@ residency: { public: anywhere }
     expect(models[3]?.simulated?.latencyMs).toEqual({ min: 50, max: 50 });
   });
 
+  it('accepts an on-prem OpenAI-compatible server at a site, and asks for its baseURL when missing', async () => {
+    const onprem = (options: string) =>
+      MINIMAL_MESH.replace(
+        'models:\n',
+        `models:\n  - id: ollama-fra\n    provider: openai\n    cloud: onprem\n    region: fra-dc1\n    model: llama3.1\n    options: ${options}\n`,
+      );
+    const config = await loadMeshConfig(await meshFile(onprem('{ baseURL: "http://gpu01:11434/v1" }')));
+    expect(config.models[0]).toMatchObject({ id: 'ollama-fra', provider: 'openai', cloud: 'onprem', region: 'fra-dc1' });
+
+    const issues = await configIssues(loadMeshConfig(await meshFile(onprem('{}'))));
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ['models[0].options', 'missing: an on-prem OpenAI-compatible endpoint needs options.baseURL (e.g. http://gpu01.fra-dc1:11434/v1)'],
+    ]);
+  });
+
   it('rejects a scope outside the enum, naming the path, the line and what it got', async () => {
     const file = await meshFile(MINIMAL_MESH.replace('    region: us-east-1\n', '    region: us-east-1\n    scope: zone\n'));
 
