@@ -28,7 +28,7 @@ export interface MeshAccess {
 export async function openAccess(opts: CommonOptions, { needsPipeline = false }: { needsPipeline?: boolean } = {}): Promise<MeshAccess> {
   const dev = await findRunningDev(opts.home);
   if (dev) return remoteAccess(dev);
-  return localAccess(opts, needsPipeline ? await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home }) : undefined);
+  return localAccess(opts, needsPipeline ? await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, models: opts.models }) : undefined);
 }
 
 function remoteAccess(dev: DevInfo): MeshAccess {
@@ -84,7 +84,7 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
   const meshForWork = async (): Promise<LocalMesh> => {
     if (!mesh) {
       await store.close();
-      mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home });
+      mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, models: opts.models });
       store = mesh.store;
     }
     return mesh;

@@ -7,6 +7,8 @@ export interface CommonOptions {
   routes: string;
   home: string;
   json: boolean;
+  /** MESH_MODELS: `simulated` answers every endpoint with the simulated provider (see mesh dev --help). */
+  models: 'live' | 'simulated';
 }
 
 export const COMMON_OPTIONS = {
@@ -41,6 +43,7 @@ export function commonOptions(values: { config?: string | boolean | undefined; r
     routes: resolve(String(values.routes ?? env.MESH_ROUTES_DIR ?? 'events/routes')),
     home: resolve(env.MESH_HOME ?? '.mesh'),
     json: values.json === true,
+    models: modelsMode(env.MESH_MODELS),
   };
 }
 
@@ -51,4 +54,10 @@ export function portOption(value: string | boolean | undefined, env = process.en
     throw new UsageError(`--port/MESH_PORT: expected a port number 0-65535, got ${JSON.stringify(raw)}`);
   }
   return port;
+}
+
+export function modelsMode(raw: string | undefined): 'live' | 'simulated' {
+  const mode = raw ?? 'live';
+  if (mode !== 'live' && mode !== 'simulated') throw new UsageError(`--models/MESH_MODELS: expected live or simulated, got ${JSON.stringify(mode)}`);
+  return mode;
 }

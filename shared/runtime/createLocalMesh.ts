@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ConfigError, Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Route, type Store, silentLogger } from '../core/index.ts';
 import { LocalBus } from '../buses/index.ts';
 import { loadMesh } from '../config/index.ts';
-import { defaultProviders } from '../models/index.ts';
+import { DEFAULT_SIMULATED_SETTINGS, defaultProviders } from '../models/index.ts';
 import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
 import { compilePatterns } from '../rules/index.ts';
 import { openLocalStore } from '../store/index.ts';
@@ -14,6 +14,12 @@ export interface LocalMeshOptions {
   home: string;
   logger?: Logger;
   clock?: Clock;
+  /**
+   * `live` (default): each endpoint is called through its configured provider.
+   * `simulated`: every endpoint, whatever its provider, is answered by the simulated provider
+   * with its own cloud and region — a production catalogue runs offline, with no credentials.
+   */
+  models?: 'live' | 'simulated';
 }
 
 export interface LocalMesh {
@@ -38,6 +44,11 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   const logger = options.logger ?? silentLogger;
   const { config, routes } = await loadMesh({ configFile: options.configFile, routesDir: options.routesDir });
   // A catalogue entry no provider can serve fails at start, not on the first event at 3 a.m.
+  if (options.models === 'simulated') {
+    // Same catalogue, same clouds and regions, so placement decides exactly as it will live;
+    // only the answers are simulated, and every result's provenance says so.
+    config.models = config.models.map((m) => ({ ...m, provider: 'simulated', options: {}, simulated: m.simulated ?? DEFAULT_SIMULATED_SETTINGS }));
+  }
   const providers = defaultProviders({ seed: config.seed, clock });
   const issues = providers.configIssues(config.models, config.file);
   if (issues.length > 0) throw new ConfigError(issues);

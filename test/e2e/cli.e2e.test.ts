@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,27 @@ describe('mesh validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--config');
   });
+});
+
+describe('MESH_MODELS=simulated', () => {
+  it('runs a catalogue of real providers offline: same placement, answers from the simulated provider, provenance says so', async () => {
+    // Prepare: the sample catalogue with its us-east-1 endpoint turned into real Bedrock
+    const dir = await home();
+    const text = await readFile(join(REPO, 'mesh.yaml'), 'utf8');
+    const live = text
+      .replace(/- id: sim-bedrock-us-east-1\n    provider: simulated\n/, '- id: bedrock-us-east-1\n    provider: bedrock\n')
+      .replace(/(price: \{ input: 0\.15, output: 0\.6 \})\n    simulated:\n      latencyMs: \[60, 180\]\n/, '$1\n');
+    expect(live).not.toBe(text);
+    await writeFile(join(dir, 'mesh.yaml'), live);
+    const env = { MESH_HOME: dir, MESH_MODELS: 'simulated' };
+    // Act
+    const r = await runMesh(['emit', 'events/samples/01-order-placed.eventbridge.json', '--config', join(dir, 'mesh.yaml'), '--json'], env);
+    // Assess
+    expect(r.code, r.stderr).toBe(0);
+    const [outcome] = JSON.parse(r.stdout) as Array<{ routes: Array<{ endpoint: string; result: { data: { provenance: { provider: string } } } }> }>;
+    expect(outcome!.routes[0]!.endpoint).toBe('bedrock-us-east-1');
+    expect(outcome!.routes[0]!.result.data.provenance.provider).toBe('simulated');
+  }, SLOW);
 });
 
 describe('mesh emit, events and failed without mesh dev', () => {

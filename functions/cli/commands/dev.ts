@@ -5,7 +5,7 @@ import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome } f
 import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
 import { findRunningDev, removeDevInfo, writeDevInfo } from '../devClient.ts';
 import { describeConfig, outcomeLines } from '../format.ts';
-import { COMMON_HELP, commonOptions, parseCommand, portOption } from '../options.ts';
+import { COMMON_HELP, commonOptions, modelsMode, parseCommand, portOption } from '../options.ts';
 
 export const DEV_HELP = `mesh dev — run the mesh locally: simulated models, embedded store, local bus
 
@@ -18,6 +18,9 @@ pipeline once, then serves until Ctrl-C (requests in flight finish before it exi
   --port <n>         port on 127.0.0.1 (env MESH_PORT; default 4010; 0 picks a free one)
   --samples <dir>    sample events to process at start (default events/samples)
   --skip-samples     do not process the samples
+  --models <mode>    live (default): call each endpoint through its configured provider;
+                     simulated: answer every endpoint with the simulated provider, keeping its
+                     cloud and region (run a production catalogue offline). Env MESH_MODELS.
 ${COMMON_HELP}`;
 
 export async function devCommand(args: string[]): Promise<number> {
@@ -25,10 +28,12 @@ export async function devCommand(args: string[]): Promise<number> {
     port: { type: 'string' },
     samples: { type: 'string' },
     'skip-samples': { type: 'boolean', default: false },
+    models: { type: 'string' },
   });
   if (values.help) return (console.log(DEV_HELP), 0);
   const opts = commonOptions(values);
   const port = portOption(values.port);
+  const models = values.models === undefined ? opts.models : modelsMode(values.models);
   const running = await findRunningDev(opts.home);
   if (running) {
     console.error(`mesh dev is already running for ${opts.home} (pid ${running.pid}, ${running.url}). Stop it with Ctrl-C, or set MESH_HOME to run a second one.`);
@@ -38,8 +43,9 @@ export async function devCommand(args: string[]): Promise<number> {
   // The console lines below already say what happened to each event; structured logs are opt-in.
   const level = process.env.MESH_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined;
   const logger = level ? jsonLogger({ level }) : silentLogger;
-  const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger });
-  console.log(`nearmesh dev — local mesh (simulated models unless configured otherwise; store in ${displayPath(opts.home)})`);
+  const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger, models });
+  const modelsLine = models === 'simulated' ? 'every endpoint simulated (--models simulated)' : 'models as configured in mesh.yaml';
+  console.log(`nearmesh dev — local mesh (${modelsLine}; store in ${displayPath(opts.home)})`);
   console.log(describeConfig(mesh.config, mesh.routes, relative(process.cwd(), opts.config), relative(process.cwd(), opts.routes)));
 
   const server = new DevServer({
