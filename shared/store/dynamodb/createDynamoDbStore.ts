@@ -1,0 +1,81 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { silentLogger, type EventLog, type FailureLedger, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { PowertoolsIdempotencyStore } from './PowertoolsIdempotencyStore.ts';
+
+export interface DynamoDbStoreOptions {
+  /** The idempotency table (partition key `id`, TTL attribute `expiration`). */
+  tableName: string;
+  /** Default: an SDK client from the credential chain, honouring AWS_ENDPOINT_URL_DYNAMODB. */
+  client?: DynamoDBClient;
+  /** Override the claims entirely (tests: an in-memory store). */
+  idempotency?: IdempotencyStore;
+  keyPrefix?: string;
+  expiresAfterSeconds?: number;
+  logger?: Logger;
+}
+
+/**
+ * The Store of the Lambda edge. Only idempotency is durable here (DynamoDB through
+ * Powertools); the other two parts belong to AWS itself:
+ * - failures: the handler throws when a route fails, so Lambda's on-failure destination (an
+ *   SQS queue) holds the original event with the error — that queue is the failure ledger,
+ *   read by `mesh failed/replay --source sqs:<url>`. This ledger only logs, and answers
+ *   "no earlier failure" (a success cannot resolve a message in a queue).
+ * - event log: inputs are kept by the EventBridge archive on the bus, results are on the bus;
+ *   this log only logs at debug level.
+ *
+ * @example
+ * const store = createDynamoDbStore({ tableName: process.env.MESH_IDEMPOTENCY_TABLE! });
+ */
+export function createDynamoDbStore(options: DynamoDbStoreOptions): Store {
+  const logger = options.logger ?? silentLogger;
+  let client: DynamoDBClient | undefined;
+  let idempotency = options.idempotency;
+  if (!idempotency) {
+    client = options.client ?? new DynamoDBClient({});
+    const persistence = new DynamoDBPersistenceLayer({ tableName: options.tableName, awsSdkV3Client: client });
+    idempotency = new PowertoolsIdempotencyStore({
+      persistence,
+      ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+      ...(options.expiresAfterSeconds ? { expiresAfterSeconds: options.expiresAfterSeconds } : {}),
+    });
+  }
+  return {
+    idempotency,
+    failures: deadLetterLedger(logger),
+    events: loggingEventLog(logger),
+    close: async () => {
+      // A client we were given belongs to the caller.
+      if (client && !options.client) client.destroy();
+    },
+  };
+}
+
+function deadLetterLedger(logger: Logger): FailureLedger {
+  return {
+    async recordFailure(record) {
+      logger.warn('route failed; the event goes to the on-failure destination', {
+        failureId: record.id,
+        routeId: record.routeId,
+        eventId: record.eventId,
+        code: record.errorCode,
+        retryable: record.retryable,
+        attempts: record.attempts.length,
+      });
+    },
+    listFailures: async () => [],
+    getFailure: async () => undefined,
+    resolveFailure: async () => {},
+    recordReplay: async () => {},
+  };
+}
+
+function loggingEventLog(logger: Logger): EventLog {
+  return {
+    async append(entry) {
+      logger.debug(entry.kind === 'input' ? 'event received' : 'result published', { eventId: entry.eventId, type: entry.type, source: entry.source, routeId: entry.routeId });
+    },
+    listEvents: async () => [],
+  };
+}
