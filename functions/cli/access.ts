@@ -1,9 +1,10 @@
-import { randomIds, systemClock, type ReplayOutcome, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
+import { randomIds, Replayer, systemClock, type ReplayOutcome, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
 import { decodeAny } from '../../shared/buses/index.ts';
 import { createLocalMesh, outcomeToJson, replayOne, type LocalMesh, type ReplayRequest } from '../../shared/runtime/index.ts';
-import { openLocalStore } from '../../shared/store/index.ts';
+import { createPlacer } from '../../shared/placement/index.ts';
+import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
 import { adminRequest, findRunningDev, type DevInfo } from './devClient.ts';
-import type { CommonOptions } from './options.ts';
+import { UsageError, type CommonOptions } from './options.ts';
 
 /**
  * How a command reaches the mesh's data: through the running `mesh dev` (which holds the
@@ -16,6 +17,12 @@ export interface MeshAccess {
   getFailure(id: string): Promise<FailureRecord | undefined>;
   /** Replay one failure (see Replayer); a route override is a file path. */
   replay(request: ReplayRequest): Promise<ReplayOutcome>;
+  /**
+   * Replay an event that failed elsewhere (a dead-letter queue): `failure` is its ledger record
+   * (id = failureId(route, event)), written first unless an open one exists, so the replay's
+   * history is kept where the next engineer looks. A dry run writes nothing.
+   */
+  replayEvent(failure: FailureRecord, request: Omit<ReplayRequest, 'failureId'>): Promise<ReplayOutcome>;
   /** Process an event document (any supported shape); returns outcome JSON. */
   ingest(doc: unknown): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
@@ -65,6 +72,12 @@ function remoteAccess(dev: DevInfo): MeshAccess {
           body: JSON.stringify(request),
         })
       ).outcome,
+    replayEvent: () => {
+      // The admin API replays ledger records only; a dead letter must be written to the ledger first.
+      throw new UsageError(
+        `replaying from a dead-letter queue needs the failure ledger, which mesh dev (pid ${dev.pid}) holds; stop mesh dev and run the replay again`,
+      );
+    },
     ingest: async (doc) =>
       (
         await adminRequest<{ outcomes: Array<Record<string, unknown>> }>(dev, '/_mesh/ingest', {
@@ -95,6 +108,20 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
     listFailures: (f) => store.failures.listFailures(f),
     getFailure: (id) => store.failures.getFailure(id),
     replay: async (request) => replayOne(await meshForWork(), request),
+    replayEvent: async (failure, request) => {
+      const mesh = await meshForWork();
+      if (request.dryRun) {
+        // The record goes to a scratch ledger; idempotency is the real one, so "already done" is true.
+        const scratch = createMemoryStore();
+        await scratch.failures.recordFailure(failure);
+        const store = { ...scratch, idempotency: mesh.store.idempotency };
+        const replayer = new Replayer({ pipeline: mesh.pipeline, placer: createPlacer(mesh.config), store });
+        return replayOne({ ...mesh, replayer }, { ...request, failureId: failure.id });
+      }
+      const existing = await mesh.store.failures.getFailure(failure.id);
+      if (!existing || existing.status === 'resolved') await mesh.store.failures.recordFailure(failure);
+      return replayOne(mesh, { ...request, failureId: failure.id });
+    },
     ingest: async (doc) => {
       mesh = await meshForWork();
       const envelopes = decodeAny(doc, {

@@ -107,3 +107,71 @@ export function outcomeLines(o: Record<string, unknown>): string[] {
   }
   return lines;
 }
+
+/** A failed event held in a dead-letter queue, as `mesh failed --source sqs:…` shows it. */
+export interface DeadLetterView {
+  /** `sqs:<queue-url>`. */
+  source: string;
+  /** `sqs:<queue-url>#<message-id>`: what `mesh failed show` takes. */
+  id: string;
+  messageId: string;
+  receiveCount?: number;
+  sentAt?: string;
+  /** When it failed (the record's timestamp, else when it was sent to the queue). */
+  at?: string;
+  eventId?: string;
+  /** The record's route, else the loaded routes that match the event. */
+  routeIds: string[];
+  errorCode: string;
+  message: string;
+  /** Lambda's approximate invoke count. */
+  attempts?: number;
+  /** The Lambda function (name) that failed. */
+  endpoint?: string;
+  functionArn?: string;
+  requestId?: string;
+  condition?: string;
+  kind?: 'lambda-destination' | 'eventbridge-event';
+  stackTrace?: string[];
+  /** The original event (EventBridge shape). */
+  event?: unknown;
+}
+
+/** One row of the failures table, whatever the source. */
+export type FailureRow = [source: string, at: string, id: string, eventId: string, route: string, error: string, tries: string, endpoint: string, status: string, reason: string];
+
+export function ledgerRow(f: FailureRecord): FailureRow {
+  return ['local', f.at, f.id, f.eventId, f.routeId ?? '', f.errorCode, String(f.attempts.length), f.attempts.at(-1)?.endpoint ?? '-', f.status, f.message];
+}
+
+export function deadLetterRow(d: DeadLetterView): FailureRow {
+  // The queue's name fits the column; its URL is in the note under the table.
+  const queue = d.source.split('/').filter(Boolean).at(-1) ?? d.source;
+  return [`sqs:${queue}`, d.at ?? d.sentAt ?? '', d.messageId, d.eventId ?? '?', d.routeIds.join(',') || '(none)', d.errorCode, d.attempts === undefined ? '?' : String(d.attempts), d.endpoint ?? '-', 'in queue', d.message];
+}
+
+/** The failures table with a source column: the local ledger and dead-letter queues together. */
+export function failureRowsTable(rows: FailureRow[]): string {
+  return table(['source', 'at', 'failure id', 'event id', 'route', 'error', 'tries', 'endpoint', 'status', 'reason'], rows, 48);
+}
+
+export function deadLetterDetail(d: DeadLetterView, ledger?: FailureRecord): string {
+  const lines = [
+    `Dead letter ${d.messageId} in ${d.source.slice('sqs:'.length)}`,
+    `  at:        ${d.at ?? '-'}${d.sentAt ? ` (sent to the queue ${d.sentAt}, received ${d.receiveCount ?? '?'}×)` : ''}`,
+    `  event:     ${d.eventId ?? '? (the message is not an event we can read)'}`,
+    `  route:     ${d.routeIds.join(', ') || 'none of the loaded routes matches'}`,
+    `  error:     ${d.errorCode}${d.condition && d.condition !== d.errorCode ? ` (${d.condition})` : ''}`,
+    `  reason:    ${d.message}`,
+    `  function:  ${d.functionArn ?? '-'}${d.requestId ? ` request ${d.requestId}` : ''}${d.attempts !== undefined ? `, invoked ${d.attempts}×` : ''}`,
+  ];
+  if (d.stackTrace?.length) lines.push('  stack:', ...d.stackTrace.slice(0, 10).map((l) => `    ${l}`));
+  if (ledger) {
+    lines.push(`  ledger:    ${ledger.id} (${ledger.status}, failed ${ledger.failures}×)`);
+    for (const r of ledger.replays ?? []) lines.push(`    ${r.at} by ${r.actor}: ${r.outcome} — ${r.detail}`);
+  } else {
+    lines.push('  ledger:    not replayed from here yet');
+  }
+  if (d.event !== undefined) lines.push('  original event:', indent(JSON.stringify(d.event, null, 2), 4));
+  return lines.join('\n');
+}
