@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import type { AwsMeshOptions } from '../../shared/runtime/createAwsMesh.ts';
+
+export interface AwsHandlerSettings {
+  mesh: Pick<AwsMeshOptions, 'configFile' | 'routesDir' | 'idempotencyTable' | 'eventBridge'>;
+  /** The bus results go back to when a route names no destination (MESH_EVENT_BUS, default `default`). */
+  eventBus: string;
+  /** Time kept back from the model step for publishing the result (MESH_PUBLISH_MARGIN_MS, default 3000). */
+  publishMarginMs: number;
+}
+
+/**
+ * The handler's settings from its environment. The config is bundled beside the handler
+ * (`mesh.yaml`, `events/routes`, `events/schemas` in the package); MESH_CONFIG and
+ * MESH_ROUTES_DIR point elsewhere (tests do).
+ *
+ * @example
+ * settingsFromEnv({ MESH_IDEMPOTENCY_TABLE: 'nearmesh-idem', LAMBDA_TASK_ROOT: '/var/task' }).mesh.configFile // '/var/task/mesh.yaml'
+ */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsHandlerSettings {
+  const root = env.LAMBDA_TASK_ROOT ?? process.cwd();
+  const maxEntryBytes = positive(env.MESH_EVENTBRIDGE_MAX_ENTRY_BYTES, 'MESH_EVENTBRIDGE_MAX_ENTRY_BYTES');
+  return {
+    mesh: {
+      configFile: env.MESH_CONFIG ?? join(root, 'mesh.yaml'),
+      routesDir: env.MESH_ROUTES_DIR ?? join(root, 'events', 'routes'),
+      ...(env.MESH_IDEMPOTENCY_TABLE ? { idempotencyTable: env.MESH_IDEMPOTENCY_TABLE } : {}),
+      eventBridge: {
+        traceHeader: () => process.env._X_AMZN_TRACE_ID,
+        ...(maxEntryBytes === undefined ? {} : { maxEntryBytes, maxRequestBytes: maxEntryBytes }),
+      },
+    },
+    eventBus: env.MESH_EVENT_BUS || 'default',
+    publishMarginMs: positive(env.MESH_PUBLISH_MARGIN_MS, 'MESH_PUBLISH_MARGIN_MS') ?? 3000,
+  };
+}
+
+function positive(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number of bytes or milliseconds, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,48 @@
+/*
+ * Lambda entry point: EventBridge rule → this function → the mesh pipeline → PutEvents.
+ * Composition only; the use case is createOnEventHandler, the mesh is createAwsMesh.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { search } from '@aws-lambda-powertools/logger/correlationId';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Logger as MeshLogger } from '../../shared/core/index.ts';
+import { createAwsMesh, type AwsMesh } from '../../shared/runtime/createAwsMesh.ts';
+import { createOnEventHandler } from './createOnEventHandler.ts';
+import { METRICS_NAMESPACE } from './routeMetrics.ts';
+import { settingsFromEnv } from './meshFromEnv.ts';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'nearmesh';
+const logger = new Logger({ serviceName, correlationIdSearchFn: search });
+const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName });
+const settings = settingsFromEnv();
+
+// The pipeline's logger port, written by the Powertools logger (so lines carry the correlation id).
+// Powertools drops fields named like its own keys; an error's `message` is kept as `reason`.
+const RESERVED = new Set(['level', 'message', 'timestamp', 'service', 'sampling_rate', 'xray_trace_id', 'correlation_id']);
+const fieldsOf = (fields: Record<string, unknown> = {}) =>
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [RESERVED.has(k) ? (k === 'message' ? 'reason' : `mesh_${k}`) : k, v]));
+const meshLogger: MeshLogger = {
+  debug: (message, fields) => logger.debug(message, fieldsOf(fields)),
+  info: (message, fields) => logger.info(message, fieldsOf(fields)),
+  warn: (message, fields) => logger.warn(message, fieldsOf(fields)),
+  error: (message, fields) => logger.error(message, fieldsOf(fields)),
+};
+
+// Built on the first invocation and kept for the container's life; a failed build is retried next time.
+let mesh: Promise<AwsMesh> | undefined;
+function meshOnce(): Promise<AwsMesh> {
+  mesh ??= createAwsMesh({ ...settings.mesh, logger: meshLogger }).catch((err: unknown) => {
+    mesh = undefined;
+    throw err;
+  });
+  return mesh;
+}
+
+export const handler = createOnEventHandler({
+  mesh: meshOnce,
+  logger,
+  metrics,
+  serviceName,
+  eventBus: settings.eventBus,
+  publishMarginMs: settings.publishMarginMs,
+});

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
+import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
+import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
+
+/*
+ * The Lambda handler invoked as Lambda invokes it: an EventBridge event and a context, with
+ * the real SDK clients pointed at local fakes by the standard AWS_ENDPOINT_URL_* variables —
+ * Bedrock Converse (HTTP/2), EventBridge PutEvents, DynamoDB for the idempotency claims.
+ */
+
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const TABLE = 'nearmesh-test-idempotency';
+
+const MESH_YAML = `
+models:
+  - id: bedrock-us-east-1
+    provider: bedrock
+    region: us-east-1
+    model: openai.gpt-oss-120b-1:0
+    price: { input: 0.15, output: 0.6 }
+  - id: bedrock-eu-central-1
+    provider: bedrock
+    region: eu-central-1
+    model: anthropic.claude-3-haiku-20240307-v1:0
+    price: { input: 0.25, output: 1.25 }
+residency:
+  internal: same-geography
+destinations:
+  orders-bus: { kind: eventbridge, bus: acme-orders, region: us-east-1 }
+`;
+
+const ANSWER = { score: 12, level: 'low', reasons: ['long-standing customer'] };
+
+let dir: string;
+let bedrock: BedrockFake;
+let events: EventBridgeFake;
+let dynamo: DynamoDbFake;
+let stdout: string[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nearmesh-lambda-'));
+  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
+  await cp(join(REPO, 'events', 'routes', 'order-risk.yaml'), join(dir, 'events', 'routes', 'order-risk.yaml'));
+  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
+  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
+  [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
+  dynamo.createTable(TABLE);
+  const env: Record<string, string> = {
+    MESH_CONFIG: join(dir, 'mesh.yaml'),
+    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
+    MESH_IDEMPOTENCY_TABLE: TABLE,
+    MESH_EVENT_BUS: 'acme-ingress',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
+    AWS_SECRET_ACCESS_KEY: 'lambda-test-secret',
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+    AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-test-onEvent',
+    POWERTOOLS_SERVICE_NAME: 'nearmesh',
+    _X_AMZN_TRACE_ID: 'Root=1-65f0a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1',
+  };
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+  stdout = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  vi.resetModules();
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+  await Promise.all([bedrock.close(), events.close(), dynamo.close()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function loadHandler() {
+  const { handler } = await import('../../../functions/aws/on-event.ts');
+  return handler;
+}
+
+function lambdaContext(remainingMs = 60_000): Context {
+  const deadline = Date.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'nearmesh-test-onEvent',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:nearmesh-test-onEvent',
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/nearmesh-test-onEvent',
+    logStreamName: '2026/03/02/[$LATEST]abcdef',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+async function sampleOrder(overrides: Record<string, unknown> = {}) {
+  const event = JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
+  return { ...event, ...overrides };
+}
+
+const emfDocs = () =>
+  stdout
+    .flatMap((s) => s.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('functions/aws/on-event handler', () => {
+  it('scores the sample order through Bedrock and publishes the result with PutEvents to the route destination', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER, { inputTokens: 1000, outputTokens: 200 }));
+    const handler = await loadHandler();
+
+    const result = await handler(await sampleOrder(), lambdaContext());
+
+    expect(result).toMatchObject({ eventId: '6f1c2a7e-3b0d-4c55-9d61-0a4e2f8b1c01', routes: [{ routeId: 'order-risk', status: 'emitted', endpoint: 'bedrock-us-east-1', destinations: ['orders-bus'] }] });
+    expect(bedrock.requests.map((r) => r.modelId)).toEqual(['openai.gpt-oss-120b-1:0']);
+    const [entry] = events.accepted;
+    expect(entry).toMatchObject({ Source: 'nearmesh.order-risk', DetailType: 'OrderRiskScored', EventBusName: 'acme-orders' });
+    expect(entry!.TraceHeader).toBe(process.env._X_AMZN_TRACE_ID);
+    const detail = JSON.parse(entry!.Detail) as { result: unknown; provenance: Record<string, unknown> };
+    expect(detail.result).toEqual(ANSWER);
+    expect(detail.provenance).toMatchObject({ endpoint: 'bedrock-us-east-1', tokens: { input: 1000, output: 200 } });
+    expect(dynamo.items(TABLE).map((i) => i.status?.S)).toEqual(['COMPLETED']);
+  });
+
+  it('logs with the event id as correlation id and writes EMF metrics per route and endpoint', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER, { inputTokens: 1000, outputTokens: 200 }));
+    const handler = await loadHandler();
+
+    await handler(await sampleOrder(), lambdaContext());
+
+    const logLines = stdout.flatMap((s) => s.split('\n')).filter((l) => l.includes('"correlation_id"'));
+    expect(logLines.some((l) => l.includes('"correlation_id":"6f1c2a7e-3b0d-4c55-9d61-0a4e2f8b1c01"') && l.includes('result emitted'))).toBe(true);
+    const docs = emfDocs();
+    const routeDoc = docs.find((d) => d.route === 'order-risk');
+    expect(routeDoc).toMatchObject({ route: 'order-risk', endpoint: 'bedrock-us-east-1', results: 1, tokens: 1200 });
+    expect(routeDoc!.costUsd).toBeCloseTo(0.00027, 8);
+    expect(docs.some((d) => d.events === 1)).toBe(true);
+  });
+
+  it('does not call the model or publish again when EventBridge delivers the same event twice', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER));
+    const handler = await loadHandler();
+    const event = await sampleOrder();
+
+    await handler(event, lambdaContext());
+    const second = await handler(event, lambdaContext());
+
+    expect(second.routes[0]).toMatchObject({ routeId: 'order-risk', status: 'duplicate' });
+    expect(bedrock.requests).toHaveLength(1);
+    expect(events.accepted).toHaveLength(1);
+  });
+
+  it('places an order from another account and region (eu-central-1) on the EU endpoint', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER));
+    const handler = await loadHandler();
+
+    const result = await handler(await sampleOrder({ id: randomUUID(), account: '210987654321', region: 'eu-central-1' }), lambdaContext());
+
+    expect(result.routes[0]).toMatchObject({ status: 'emitted', endpoint: 'bedrock-eu-central-1' });
+    expect(bedrock.requests.map((r) => r.modelId)).toEqual(['anthropic.claude-3-haiku-20240307-v1:0']);
+  });
+
+  it('throws a PolicyViolation naming the route when no endpoint may serve the data, with no model call, and frees the claim', async () => {
+    const handler = await loadHandler();
+
+    const err = (await handler(await sampleOrder({ region: 'ap-southeast-2', account: '555555555555' }), lambdaContext()).catch((e: unknown) => e)) as Error;
+
+    expect(err.name).toBe('PolicyViolation');
+    expect(err.message).toMatch(/^\[route order-risk\] PolicyViolation: /);
+    expect(err.message).toContain('(event 6f1c2a7e-3b0d-4c55-9d61-0a4e2f8b1c01)');
+    expect(bedrock.requests).toHaveLength(0);
+    expect(events.calls).toHaveLength(0);
+    expect(dynamo.items(TABLE)).toHaveLength(0);
+  });
+
+  it('retries a failing model in the pipeline first, then throws ModelsExhausted for the on-failure destination', async () => {
+    bedrock.reply(...Array.from({ length: 4 }, () => bedrockError(500, 'InternalServerException', 'boom')));
+    const handler = await loadHandler();
+
+    const err = (await handler(await sampleOrder(), lambdaContext()).catch((e: unknown) => e)) as Error;
+
+    expect(bedrock.requests.length).toBeGreaterThanOrEqual(2);
+    expect(err.name).toMatch(/^(ModelsExhausted|ModelUnavailable)$/);
+    expect(err.message).toContain('[route order-risk]');
+    expect(emfDocs().find((d) => d.route === 'order-risk')).toMatchObject({ failures: 1 });
+  });
+
+  it('stops the model call when the invocation is about to time out, keeping the publish margin', async () => {
+    bedrock.reply({ ...bedrockToolAnswer(ANSWER), delayMs: 5_000 });
+    vi.stubEnv('MESH_PUBLISH_MARGIN_MS', '1000');
+    const handler = await loadHandler();
+    const started = Date.now();
+
+    const err = (await handler(await sampleOrder(), lambdaContext(1_300)).catch((e: unknown) => e)) as Error;
+
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(err.message).toContain('[route order-risk]');
+    expect(events.calls).toHaveLength(0);
+  });
+
+  it('throws InvalidEvent for an input that is not an EventBridge event', async () => {
+    const handler = await loadHandler();
+
+    const err = (await handler({ id: 'x', source: 'com.acme.orders' }, lambdaContext()).catch((e: unknown) => e)) as Error;
+
+    expect(err.name).toBe('InvalidEvent');
+    expect(err.message).toContain('detail-type');
+  });
+});
