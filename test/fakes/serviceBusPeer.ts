@@ -1,0 +1,237 @@
+import type { AddressInfo, Socket } from 'node:net';
+import rhea, { type Connection, type EventContext, type Message, type Sender } from 'rhea';
+import { Entities, isDeadLetterAddress, normalizeAddress, type StoredMessage } from './amqp/entities.ts';
+import { answerManagement, toDelivered, type Reply } from './amqp/management.ts';
+
+/** Message format of a batch: an outer message whose data sections are encoded messages. */
+const BATCH_FORMAT = 0x80013700;
+const MAX_MESSAGE_SIZE = 1024 * 1024;
+const MANAGEMENT = '/$management';
+// rhea's typings omit the outcome constructors its runtime has.
+const ACCEPTED = (rhea.message as unknown as { accepted(): { described(): unknown } }).accepted().described();
+
+export interface ServiceBusPeerOptions {
+  /** Topic → subscriptions; a send to the topic lands in each `<topic>/subscriptions/<sub>`. */
+  topics?: Record<string, string[]>;
+  /** How long a peek-lock delivery stays locked. Default 30 s. */
+  lockDurationMs?: number;
+}
+
+/** A received message as tests assert on it. */
+export interface PeerMessage {
+  sequenceNumber: number;
+  deliveryCount: number;
+  messageId: unknown;
+  correlationId: unknown;
+  subject: string | undefined;
+  contentType: string | undefined;
+  applicationProperties: Record<string, unknown>;
+  /** The body: JSON parsed when it parses (the SDK sends JSON objects as a data section). */
+  body: unknown;
+  locked: boolean;
+}
+
+export interface ServiceBusPeer {
+  port: number;
+  /** For the real SDK: plain TCP on this port, SAS claims accepted as is. */
+  connectionString: string;
+  /** Messages an address holds now (queue, subscription, or `<entity>/$DeadLetterQueue`). */
+  messages(address: string): PeerMessage[];
+  close(): Promise<void>;
+}
+
+/**
+ * An AMQP 1.0 server that the real `@azure/service-bus` client talks to, with the parts of
+ * Service Bus our code relies on: SASL ANONYMOUS/PLAIN, `$cbs` put-token, sender links with
+ * `max_message_size`, batches (format 0x80013700), peek-lock deliveries with a 16-byte lock
+ * token tag and the broker annotations, settlement by disposition (accepted = complete,
+ * released/modified = abandon, rejected with `com.microsoft:dead-letter` = dead-letter) or
+ * by `$management` update-disposition, dead-letter subqueues, drain.
+ *
+ * @example
+ * const peer = await startServiceBusPeer({ topics: { results: ['all'] } });
+ * const client = new ServiceBusClient(peer.connectionString);
+ */
+export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): Promise<ServiceBusPeer> {
+  const entities = new Entities(options.lockDurationMs ?? 30_000);
+  for (const [topic, subs] of Object.entries(options.topics ?? {})) for (const sub of subs) entities.addSubscription(topic, sub);
+  const container = rhea.create_container({ id: 'servicebus-peer' });
+  container.sasl_server_mechanisms.enable_anonymous();
+  container.sasl_server_mechanisms.enable_plain(() => true);
+
+  const consumers = new Set<Sender>();
+  /** Deliveries in flight: the stored message each delivery tag stands for. */
+  const inFlight = new WeakMap<object, { address: string; stored: StoredMessage }>();
+
+  const feed = (sender: Sender) => {
+    const address = normalizeAddress(sender.source?.address ?? '');
+    const peekLock = sender.snd_settle_mode !== 1;
+    while (sender.sendable()) {
+      const stored = entities.nextAvailable(address);
+      if (!stored) break;
+      if (peekLock) {
+        entities.lock(stored);
+        const token = stored.lockToken!;
+        const delivery = sender.send(toDelivered(stored), lockTag(token));
+        inFlight.set(delivery, { address, stored });
+        const expiry = setTimeout(() => entities.onAvailable(address), entities.lockDurationMs + 5);
+        expiry.unref();
+      } else {
+        stored.deliveryCount++;
+        entities.remove(address, stored);
+        sender.send(toDelivered(stored));
+      }
+    }
+    // A receiver asking to drain gets its leftover credit back at once when nothing is left.
+    sender.set_drained(true);
+  };
+  entities.onAvailable = (address) => {
+    for (const s of consumers) if (normalizeAddress(s.source?.address ?? '') === address && s.is_open()) feed(s);
+  };
+
+  const reply = (connection: Connection, request: Message, r: Reply, statusKey: string) => {
+    const to = String(request.reply_to ?? '');
+    const link = findSender(connection, to);
+    if (!link) return;
+    const response = {
+      correlation_id: request.message_id,
+      application_properties: { [statusKey]: r.status, ...(r.description ? { 'status-description': r.description, statusDescription: r.description } : {}) },
+      ...(r.body === undefined ? {} : { body: r.body }),
+    };
+    link.send(response as Message);
+  };
+
+  container.on('receiver_open', (ctx: EventContext) => {
+    const receiver = ctx.receiver!;
+    // Without it the SDK cannot size a batch (createMessageBatch reads the link's max message size).
+    (receiver as unknown as { local: { attach: { max_message_size?: number } } }).local.attach.max_message_size = MAX_MESSAGE_SIZE;
+    receiver.set_target(receiver.target ?? {});
+    receiver.set_source(receiver.source ?? {});
+  });
+
+  container.on('sender_open', (ctx: EventContext) => {
+    const sender = ctx.sender!;
+    sender.set_source(sender.source ?? {});
+    sender.set_target(sender.target ?? {});
+    const address = normalizeAddress(sender.source?.address ?? '');
+    if (address === '$cbs' || address.endsWith(MANAGEMENT)) return;
+    consumers.add(sender);
+  });
+  container.on('sender_close', (ctx: EventContext) => consumers.delete(ctx.sender!));
+  container.on('sendable', (ctx: EventContext) => {
+    if (consumers.has(ctx.sender!)) feed(ctx.sender!);
+  });
+  container.on('sender_draining', (ctx: EventContext) => {
+    if (consumers.has(ctx.sender!)) feed(ctx.sender!);
+  });
+
+  container.on('message', (ctx: EventContext) => {
+    const receiver = ctx.receiver!;
+    const address = normalizeAddress(receiver.target?.address ?? '');
+    const message = ctx.message!;
+    if (address === '$cbs') {
+      reply(ctx.connection, message, { status: 200, description: 'OK' }, 'status-code');
+      return;
+    }
+    if (address.endsWith(MANAGEMENT)) {
+      reply(ctx.connection, message, answerManagement(entities, address.slice(0, -MANAGEMENT.length), message), 'statusCode');
+      return;
+    }
+    if (isDeadLetterAddress(address)) {
+      ctx.delivery!.reject({ condition: 'amqp:not-allowed', description: 'cannot send to a dead-letter subqueue' });
+      return;
+    }
+    // rhea hands over a non-zero message format undecoded: a batch is an outer message to unpack.
+    const format = (ctx as EventContext & { format?: number }).format;
+    if (format === BATCH_FORMAT) {
+      for (const m of unbatch(rhea.message.decode(message as unknown as Buffer) as unknown as Message)) entities.enqueue(address, m as Message);
+      return;
+    }
+    entities.enqueue(address, message);
+  });
+
+  const settle = (ctx: EventContext, action: (address: string, stored: StoredMessage) => void) => {
+    const held = ctx.delivery ? inFlight.get(ctx.delivery) : undefined;
+    if (held && held.stored.lockToken !== undefined && (held.stored.lockedUntil ?? 0) > Date.now()) action(held.address, held.stored);
+    // The SDK waits for the settled disposition before it resolves complete/abandon/deadLetter.
+    ctx.delivery?.update(true, ACCEPTED);
+  };
+  container.on('accepted', (ctx: EventContext) => settle(ctx, (a, s) => entities.complete(a, s)));
+  container.on('released', (ctx: EventContext) => settle(ctx, (a, s) => entities.abandon(a, s)));
+  container.on('modified', (ctx: EventContext) => settle(ctx, (a, s) => entities.abandon(a, s)));
+  container.on('rejected', (ctx: EventContext) =>
+    settle(ctx, (a, s) => {
+      const error = (ctx.delivery?.remote_state as { error?: { info?: Record<string, unknown> } } | undefined)?.error;
+      entities.deadLetter(a, s, error?.info?.DeadLetterReason, error?.info?.DeadLetterErrorDescription);
+    }),
+  );
+  container.on('error', () => {});
+  container.on('disconnected', () => {});
+
+  const server = container.listen({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  return {
+    port,
+    connectionString: `Endpoint=sb://localhost:${port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`,
+    messages: (address) => entities.queue(address).map(toPeerMessage),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The SDK reorders the first 8 bytes of the tag (GUID byte order) before reading it as the lock token. */
+function lockTag(lockToken: string): Buffer {
+  const b = Buffer.from(rhea.string_to_uuid(lockToken));
+  return Buffer.from([b[3]!, b[2]!, b[1]!, b[0]!, b[5]!, b[4]!, b[7]!, b[6]!, ...b.subarray(8)]);
+}
+
+function unbatch(outer: Message): Message[] {
+  const section = outer.body as { content?: Buffer | Buffer[]; multiple?: boolean } | undefined;
+  const content = section?.content;
+  const parts = Array.isArray(content) && section?.multiple ? content : content === undefined ? [] : [content as Buffer];
+  return parts.map((p) => rhea.message.decode(p) as unknown as Message);
+}
+
+function findSender(connection: Connection, name: string): Sender | undefined {
+  const found = connection.find_sender((s: Sender) => s.name === name);
+  return found ?? undefined;
+}
+
+function toPeerMessage(stored: StoredMessage): PeerMessage {
+  const m = stored.message;
+  return {
+    sequenceNumber: stored.sequenceNumber,
+    deliveryCount: stored.deliveryCount,
+    messageId: m.message_id,
+    correlationId: m.correlation_id,
+    subject: m.subject,
+    contentType: m.content_type,
+    applicationProperties: { ...(m.application_properties ?? {}) },
+    body: readBody(m.body),
+    locked: stored.lockToken !== undefined && (stored.lockedUntil ?? 0) > Date.now(),
+  };
+}
+
+function readBody(body: unknown): unknown {
+  const section = body as { typecode?: number; content?: unknown } | undefined;
+  const raw = section && section.typecode === 0x75 ? section.content : body;
+  if (Buffer.isBuffer(raw)) {
+    const text = raw.toString('utf8');
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return raw;
+}
