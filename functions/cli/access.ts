@@ -1,10 +1,9 @@
-import { randomIds, Replayer, systemClock, type ReplayOutcome, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
+import { randomIds, systemClock, type ReplayOutcome, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
 import { decodeAny } from '../../shared/buses/index.ts';
-import { createLocalMesh, outcomeToJson, replayOne, type LocalMesh, type ReplayRequest } from '../../shared/runtime/index.ts';
-import { createPlacer } from '../../shared/placement/index.ts';
-import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
+import { createLocalMesh, outcomeToJson, replayForeignFailure, replayOne, type LocalMesh, type ReplayRequest } from '../../shared/runtime/index.ts';
+import { openLocalStore } from '../../shared/store/index.ts';
 import { adminRequest, findRunningDev, type DevInfo } from './devClient.ts';
-import { UsageError, type CommonOptions } from './options.ts';
+import type { CommonOptions } from './options.ts';
 
 /**
  * How a command reaches the mesh's data: through the running `mesh dev` (which holds the
@@ -72,12 +71,14 @@ function remoteAccess(dev: DevInfo): MeshAccess {
           body: JSON.stringify(request),
         })
       ).outcome,
-    replayEvent: () => {
-      // The admin API replays ledger records only; a dead letter must be written to the ledger first.
-      throw new UsageError(
-        `replaying from a dead-letter queue needs the failure ledger, which mesh dev (pid ${dev.pid}) holds; stop mesh dev and run the replay again`,
-      );
-    },
+    replayEvent: async (failure, request) =>
+      (
+        await adminRequest<{ outcome: ReplayOutcome }>(dev, '/_mesh/replay-event', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ failure, request }),
+        })
+      ).outcome,
     ingest: async (doc) =>
       (
         await adminRequest<{ outcomes: Array<Record<string, unknown>> }>(dev, '/_mesh/ingest', {
@@ -108,20 +109,7 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
     listFailures: (f) => store.failures.listFailures(f),
     getFailure: (id) => store.failures.getFailure(id),
     replay: async (request) => replayOne(await meshForWork(), request),
-    replayEvent: async (failure, request) => {
-      const mesh = await meshForWork();
-      if (request.dryRun) {
-        // The record goes to a scratch ledger; idempotency is the real one, so "already done" is true.
-        const scratch = createMemoryStore();
-        await scratch.failures.recordFailure(failure);
-        const store = { ...scratch, idempotency: mesh.store.idempotency };
-        const replayer = new Replayer({ pipeline: mesh.pipeline, placer: createPlacer(mesh.config), store });
-        return replayOne({ ...mesh, replayer }, { ...request, failureId: failure.id });
-      }
-      const existing = await mesh.store.failures.getFailure(failure.id);
-      if (!existing || existing.status === 'resolved') await mesh.store.failures.recordFailure(failure);
-      return replayOne(mesh, { ...request, failureId: failure.id });
-    },
+    replayEvent: async (failure, request) => replayForeignFailure(await meshForWork(), failure, request),
     ingest: async (doc) => {
       mesh = await meshForWork();
       const envelopes = decodeAny(doc, {

@@ -9,6 +9,7 @@ import {
   type Clock,
   type Envelope,
   type EventOutcome,
+  type FailureRecord,
   type Ids,
   type Logger,
   silentLogger,
@@ -18,6 +19,7 @@ import {
   decodeAny,
   decodeBinaryCloudEvent,
   decodeCloudEventBatch,
+  asObject,
   decodePutEventsEntry,
   decodeStructuredCloudEvent,
   parseJson,
@@ -25,7 +27,7 @@ import {
 } from '../buses/index.ts';
 import type { LocalMesh } from './createLocalMesh.ts';
 import { outcomeToJson } from './outcomeJson.ts';
-import { parseReplayRequest, replayOne, type ReplayRequest } from './replayOne.ts';
+import { parseReplayRequest, replayForeignFailure, replayOne, type ReplayRequest } from './replayOne.ts';
 
 export interface DevServerOptions {
   mesh: LocalMesh;
@@ -237,6 +239,21 @@ export class DevServer {
         if (err instanceof ConfigError) return sendJson(res, 400, { ...errorJson(err), issues: err.issues });
         throw err;
       }
+    }
+    if (req.method === 'POST' && path === '/_mesh/replay-event') {
+      // A failure from another source (an SQS dead letter), replayed through this mesh's ledger.
+      let body: { failure: FailureRecord; request: ReplayRequest };
+      try {
+        const parsed = asObject(parseJson((await readBody(req)).toString('utf8'), 'replay-event request'), 'replay-event request');
+        const failure = asObject(parsed.failure, 'replay-event request.failure') as unknown as FailureRecord;
+        if (typeof failure.id !== 'string' || typeof failure.eventId !== 'string' || failure.envelope === undefined) {
+          throw new InvalidEventError('replay-event request.failure: expected a failure record with id, eventId and envelope');
+        }
+        body = { failure, request: parseReplayRequest({ ...asObject(parsed.request, 'replay-event request.request'), failureId: failure.id }) };
+      } catch (err) {
+        return sendJson(res, 400, errorJson(err));
+      }
+      return sendJson(res, 200, { outcome: await replayForeignFailure(this.opts.mesh, body.failure, body.request) });
     }
     const failed = /^\/_mesh\/failed\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && failed) {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Route, type Store, silentLogger } from '../core/index.ts';
+import { ConfigError, Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Placer, type Route, type Store, silentLogger } from '../core/index.ts';
 import { LocalBus } from '../buses/index.ts';
 import { loadMesh } from '../config/index.ts';
 import { DEFAULT_SIMULATED_SETTINGS, defaultProviders } from '../models/index.ts';
@@ -28,6 +28,7 @@ export interface LocalMesh {
   pipeline: Pipeline;
   store: Store;
   bus: LocalBus;
+  placer: Placer;
   /** Replays failed events from the ledger through `pipeline`. */
   replayer: Replayer;
   close(): Promise<void>;
@@ -76,7 +77,7 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
     await providers.close();
     await store.close();
   };
-  return { config, routes, pipeline, store, bus, replayer, close };
+  return { config, routes, pipeline, store, bus, placer, replayer, close };
 }
 
 /** `.mesh/` beside the config, unless MESH_HOME says otherwise. */

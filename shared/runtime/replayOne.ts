@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { InvalidEventError, type ReplayOutcome, type Route } from '../core/index.ts';
+import { InvalidEventError, Replayer, type FailureRecord, type ReplayOutcome, type Route } from '../core/index.ts';
+import { createMemoryStore } from '../store/index.ts';
 import { asObject, optionalString, requiredString } from '../buses/index.ts';
 import { loadRouteFile } from '../config/index.ts';
 import type { LocalMesh } from './createLocalMesh.ts';
@@ -51,4 +52,23 @@ export async function replayOne(mesh: LocalMesh, request: ReplayRequest): Promis
     ...(request.model ? { model: request.model } : {}),
     ...(routeOverride ? { routeOverride } : {}),
   });
+}
+
+/**
+ * Replay an event that failed somewhere else (an SQS dead letter) through the local mesh:
+ * its failure is written to the ledger first (unless an open record is already there), so the
+ * replay's history is kept where the next engineer looks. A dry run writes nothing: the
+ * record goes to a scratch ledger, while idempotency is the real one, so "already done" is true.
+ */
+export async function replayForeignFailure(mesh: LocalMesh, failure: FailureRecord, request: Omit<ReplayRequest, 'failureId'>): Promise<ReplayOutcome> {
+  if (request.dryRun) {
+    const scratch = createMemoryStore();
+    await scratch.failures.recordFailure(failure);
+    const store = { ...scratch, idempotency: mesh.store.idempotency };
+    const replayer = new Replayer({ pipeline: mesh.pipeline, placer: mesh.placer, store });
+    return replayOne({ ...mesh, replayer }, { ...request, failureId: failure.id });
+  }
+  const existing = await mesh.store.failures.getFailure(failure.id);
+  if (!existing || existing.status === 'resolved') await mesh.store.failures.recordFailure(failure);
+  return replayOne(mesh, { ...request, failureId: failure.id });
 }

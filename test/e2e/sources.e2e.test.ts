@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startEventBridgeArchiveFake, type EventBridgeArchiveFake } from '../fakes/eventBridgeArchiveFake.ts';
 import { startSqsFake, type SqsFake } from '../fakes/sqsFake.ts';
-import { REPO, runMesh } from './devProcess.ts';
+import { REPO, runMesh, startDev } from './devProcess.ts';
 
 /*
  * The AWS places failures land, through the real CLI and the real SDK clients against
@@ -164,6 +164,29 @@ describe('mesh replay --source sqs:', () => {
     expect(outcomes.map((o) => [o.outcome, o.queue])).toEqual([['already-done', 'deleted']]);
     const results = json<Array<{ envelope: { event: { extensions: { causationid: string } } } }>>((await runMesh(['events', '--kind', 'result', '--json'], env)).stdout);
     expect(results.filter((x) => x.envelope.event.extensions.causationid === ids[0]).length).toBe(1);
+  }, SLOW);
+
+  it('replays through a running mesh dev, whose ledger then holds the replay', async () => {
+    // Prepare: a second store with mesh dev holding it
+    const q = sqs.createQueue('dev-dlq');
+    const eventId = '33333333-0000-4000-8000-000000000001';
+    sqs.send(q, destinationRecord(orderEvent(eventId)));
+    const dev = await startDev(['--skip-samples'], { ...env, MESH_HOME: join(dir, 'dev-home') });
+    try {
+      const devEnv = { ...env, MESH_HOME: dev.home };
+      // Act
+      const r = await runMesh(['replay', '--source', `sqs:${q}`, '--all', '--actor', 'dev-shift', '--json'], devEnv);
+      // Assess
+      expect(r.code, r.stderr).toBe(0);
+      const { outcomes } = json<{ outcomes: Array<{ outcome: string; queue: string }> }>(r.stdout);
+      expect(outcomes.map((o) => [o.outcome, o.queue])).toEqual([['succeeded', 'deleted']]);
+      const ledger = json<Array<{ id: string; eventId: string; status: string }>>((await runMesh(['failed', '--status', 'all', '--json'], devEnv)).stdout);
+      const record = ledger.find((f) => f.eventId === eventId);
+      expect(record?.status).toBe('resolved');
+      expect((await runMesh(['failed', 'show', record!.id], devEnv)).stdout).toMatch(/by dev-shift: succeeded/);
+    } finally {
+      await dev.dispose();
+    }
   }, SLOW);
 
   it('dry run changes nothing: no ledger write, no delete, every message visible again', async () => {

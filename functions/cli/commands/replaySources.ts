@@ -1,7 +1,6 @@
 import { failureId, type FailureRecord, type ReplayOutcome } from '../../../shared/core/index.ts';
 import { drainDeadLetters, receiveAll, releaseAll, type DeadLetter, type DeadLetterEntry } from '../../../shared/buses/index.ts';
 import { openAccess } from '../access.ts';
-import { findRunningDev } from '../devClient.ts';
 import { table, type DeadLetterView } from '../format.ts';
 import { UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
@@ -53,8 +52,6 @@ export async function replayFromQueue(queueUrl: string, ids: string[], values: R
     ...(values.model ? { model: values.model } : {}),
     ...(values['route-override'] ? { routeOverride: values['route-override'] } : {}),
   };
-  const dev = await findRunningDev(opts.home);
-  if (dev) throw new UsageError(`replaying from a dead-letter queue writes to the failure ledger, which mesh dev (pid ${dev.pid}) holds; stop mesh dev and run the replay again`);
   const finder = await routeFinder(opts);
   if (finder.problem) throw new UsageError(finder.problem.replace('; the route column is empty', ''));
   const access = await openAccess(opts, { needsPipeline: true });
