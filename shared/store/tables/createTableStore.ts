@@ -1,0 +1,61 @@
+import type { TableClient } from '@azure/data-tables';
+import { silentLogger, type Clock, type EventLog, type FailureLedger, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { TableIdempotencyStore } from './TableIdempotencyStore.ts';
+
+export interface TableStoreOptions {
+  /** The idempotency table's client. Required unless `idempotency` is given. */
+  client?: TableClient;
+  /** Override the claims entirely (tests: an in-memory store). */
+  idempotency?: IdempotencyStore;
+  ensureTable?: boolean;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * The Store of the Azure edge. Only idempotency is durable here (Table Storage); the other
+ * two parts belong to Service Bus itself:
+ * - failures: a failed message is dead-lettered with the mesh error as its reason, so the
+ *   dead-letter subqueue is the failure ledger (`ServiceBusDeadLetterReader`). This ledger
+ *   only logs, and answers "no earlier failure".
+ * - event log: inputs and results are messages on the namespace; this log logs at debug level.
+ *
+ * @example
+ * const store = createTableStore({ client: TableClient.fromConnectionString(cs, 'meshidempotency') });
+ */
+export function createTableStore(options: TableStoreOptions): Store {
+  const logger = options.logger ?? silentLogger;
+  const idempotency =
+    options.idempotency ??
+    new TableIdempotencyStore({
+      client: options.client ?? missingClient(),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.ensureTable ? { ensureTable: true } : {}),
+    });
+  return { idempotency, failures: deadLetterLedger(logger), events: loggingEventLog(logger), close: async () => {} };
+}
+
+function missingClient(): never {
+  throw new Error('createTableStore: give a TableClient (client) or an idempotency store');
+}
+
+function deadLetterLedger(logger: Logger): FailureLedger {
+  return {
+    async recordFailure(record) {
+      logger.warn('route failed', { failureId: record.id, routeId: record.routeId, eventId: record.eventId, code: record.errorCode, retryable: record.retryable, attempts: record.attempts.length });
+    },
+    listFailures: async () => [],
+    getFailure: async () => undefined,
+    resolveFailure: async () => {},
+    recordReplay: async () => {},
+  };
+}
+
+function loggingEventLog(logger: Logger): EventLog {
+  return {
+    async append(entry) {
+      logger.debug(entry.kind === 'input' ? 'event received' : 'result published', { eventId: entry.eventId, type: entry.type, source: entry.source, routeId: entry.routeId });
+    },
+    listEvents: async () => [],
+  };
+}

@@ -1,0 +1,5 @@
+// The Azure edge's store: idempotency claims in Azure Table Storage; failures go to the dead-letter subqueue.
+export { TableIdempotencyStore, TableStoreError, tableKeys } from './TableIdempotencyStore.ts';
+export type { TableIdempotencyStoreOptions } from './TableIdempotencyStore.ts';
+export { createTableStore } from './createTableStore.ts';
+export type { TableStoreOptions } from './createTableStore.ts';
