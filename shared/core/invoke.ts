@@ -102,7 +102,7 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
         return { response, chosen: candidate, attempts };
       } catch (err) {
         const error = signal.aborted && !(err instanceof ModelOutputInvalidError)
-          ? new ModelTimeoutError(`route ${route.id} ran out of its ${route.task.timeoutMs} ms budget while calling ${endpoint.id}`, { cause: err, context })
+          ? new ModelTimeoutError(`route ${route.id} ran out of time while calling ${endpoint.id} (its budget is ${route.task.timeoutMs} ms, less if the host's invocation ends sooner)`, { cause: err, context })
           : toMeshError(err, context);
         lastError = error;
         health?.failed(endpoint.id, error);

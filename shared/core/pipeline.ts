@@ -206,7 +206,7 @@ export class Pipeline {
         status: 'open',
         failures: 1,
       });
-      this.logger.error('route failed; event kept in the failure ledger', { routeId: route.id, eventId, failureId: id, code: error.code, message: error.message });
+      this.logger.error('route failed; failure recorded with its event', { routeId: route.id, eventId, failureId: id, code: error.code, message: error.message });
       return { routeId: route.id, status: 'failed', ...(placement ? { placement } : {}), latencyMs: elapsed(), attempts, error, failureId: id };
     }
   }

@@ -72,11 +72,15 @@ function parseDestinationRecord(doc: Record<string, unknown>, meta: DeadLetterMe
   if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 0)) {
     throw new InvalidEventError(`record.requestContext.approximateInvokeCount: expected a whole number, got ${describe(count)}`);
   }
-  const trace = Array.isArray(response.stackTrace) ? response.stackTrace.filter((l): l is string => typeof l === 'string') : undefined;
+  // Lambda's runtime writes `trace`; some runtimes and hand-made records say `stackTrace`.
+  const rawTrace = Array.isArray(response.trace) ? response.trace : response.stackTrace;
+  const trace = Array.isArray(rawTrace) ? rawTrace.filter((l): l is string => typeof l === 'string') : undefined;
   const timestamp = optionalString(doc, 'timestamp', 'record');
   const functionArn = optionalString(context, 'functionArn', 'record.requestContext');
   const requestId = optionalString(context, 'requestId', 'record.requestContext');
-  const routeId = optionalString(response, 'routeId', 'record.responsePayload');
+  // The mesh's handler cannot add fields to the record (Lambda writes only errorType,
+  // errorMessage and trace), so it starts its message with `[route <id>]`.
+  const routeId = optionalString(response, 'routeId', 'record.responsePayload') ?? /^\[route ([a-z0-9][a-z0-9-]*)\]/.exec(errorMessage ?? '')?.[1];
   const functionError = responseContext && typeof responseContext.functionError === 'string' ? responseContext.functionError : undefined;
   const reason =
     errorMessage !== undefined ? `${errorType ? errorType + ': ' : ''}${errorMessage}`

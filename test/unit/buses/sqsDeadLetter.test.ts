@@ -74,6 +74,17 @@ describe('parseDeadLetter: Lambda on-failure destination records', () => {
     expect(letter.routeId).toBe('order-risk');
   });
 
+  it("reads the route from the mesh handler's `[route <id>]` message prefix and Lambda's `trace` field", () => {
+    const fromLambda = {
+      ...record,
+      responsePayload: { errorType: 'PolicyViolation', errorMessage: '[route ticket-triage] PolicyViolation: no endpoint (event evt-1)', trace: ['PolicyViolation: no endpoint', '    at place'] },
+    };
+    const letter = parseDeadLetter(JSON.stringify(fromLambda));
+    expect(letter.routeId).toBe('ticket-triage');
+    expect(letter.stackTrace).toEqual(['PolicyViolation: no endpoint', '    at place']);
+    expect(parseDeadLetter(JSON.stringify(record)).routeId).toBeUndefined();
+  });
+
   it('rejects a record whose original event is not an EventBridge event, naming the field', () => {
     const err = invalid(() => parseDeadLetter(JSON.stringify({ ...record, requestPayload: { ...event, 'detail-type': undefined } })));
     expect(err.message).toMatch(/^event\.detail-type: expected a non-empty string/);
