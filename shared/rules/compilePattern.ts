@@ -1,13 +1,47 @@
 import { InvalidPatternError } from '../core/errors.ts';
 import { compileRule, type CompiledRule } from './compileRule.ts';
-import { fieldOf, isPlainObject, leavesOf, objectsOf, type Leaf } from './eventValues.ts';
+import { isPlainObject, type Leaf } from './eventValues.ts';
 import { describeValue, indexPath, joinPath } from './format.ts';
+import type { RuleTest } from './ruleTest.ts';
 
-/** A validated pattern, ready to test events (in their EventBridge view). */
-export type CompiledPattern = (event: unknown) => boolean;
+/*
+ * A validated pattern as plain data: a list of checks (ANDed) of the same shape whatever
+ * they check, read by the two evaluators of evaluate.ts. Data rather than closures, so one
+ * monomorphic function serves every route instead of thousands of rarely-run closures.
+ */
+
+export const Kind = { leaf: 0, nested: 1, or: 2 } as const;
+
+/** What a pattern leaf accepts, with the rules sorted by how they are decided. */
+export interface LeafCheck {
+  /** Exact values (SameValueZero: 5 = 5.0, "5" ≠ 5); `one` holds the value when there is only one. */
+  exact: Set<unknown>;
+  one: unknown;
+  exactCount: number;
+  tests: RuleTest[];
+  existsTrue: boolean;
+  existsFalse: boolean;
+}
+
+export interface Check {
+  kind: (typeof Kind)[keyof typeof Kind];
+  /** The event field checked (leaf, nested), and the full path from the event's root. */
+  key: string;
+  path: string[];
+  /** Where the field's value sits in a flattened event (assigned by eventSlots.ts), or -1. */
+  slot: number;
+  leaf: LeafCheck | null;
+  /** A nested object's checks. */
+  nested: Check[];
+  /** `$or`: the alternatives' checks. */
+  alternatives: Check[][];
+}
+
+/** A compiled pattern: its checks, all of which must hold. */
+export type CompiledPattern = Check[];
 
 /**
- * Validates `pattern` and compiles it into a predicate in one walk, so that what validation
+ * Validates `pattern` and compiles it into checks in one walk, so that what validation
  * accepts is exactly what matching understands. Errors carry the path inside the pattern,
  * prefixed with `basePath` (e.g. a route name).
  */
@@ -15,84 +49,54 @@ export function compilePattern(pattern: unknown, basePath = ''): CompiledPattern
   if (!isPlainObject(pattern)) {
     throw new InvalidPatternError(`an event pattern must be a JSON object, got ${describeValue(pattern)}`, basePath);
   }
-  return compileObject(pattern, basePath);
+  return compileObject(pattern, basePath, []);
 }
 
-function compileObject(pattern: Record<string, unknown>, path: string): CompiledPattern {
+function compileObject(pattern: Record<string, unknown>, at: string, path: string[]): Check[] {
   const entries = Object.entries(pattern);
-  if (entries.length === 0) throw new InvalidPatternError('a pattern object must name at least one field', path);
-  const checks = entries.map(([key, value]) => compileField(key, value, joinPath(path, key)));
-  return (value) => {
-    for (const check of checks) if (!check(value)) return false;
-    return true;
-  };
+  if (entries.length === 0) throw new InvalidPatternError('a pattern object must name at least one field', at);
+  return entries.map(([key, value]) => compileField(key, value, joinPath(at, key), path));
 }
 
-function compileField(key: string, value: unknown, path: string): CompiledPattern {
-  if (key === '$or') return compileOr(value, path);
-  if (Array.isArray(value)) {
-    const leaf = compileLeaf(value, path);
-    return (container) => leaf(fieldOf(container, key));
-  }
-  if (isPlainObject(value)) {
-    const nested = compileObject(value, path);
-    return (container) => {
-      const field = fieldOf(container, key);
-      if (isPlainObject(field)) return nested(field);
-      const objects = objectsOf(field);
-      return objects.length === 0 ? nested(undefined) : objects.some(nested);
-    };
-  }
-  throw new InvalidPatternError(
-    `a pattern leaf must be an array of values or operators, got ${describeValue(value)}`,
-    path,
-  );
+function check(kind: Check['kind'], key: string, path: string[], parts: Partial<Check>): Check {
+  return { kind, key, path, slot: -1, leaf: parts.leaf ?? null, nested: parts.nested ?? [], alternatives: parts.alternatives ?? [] };
 }
 
-function compileOr(value: unknown, path: string): CompiledPattern {
+function compileField(key: string, value: unknown, at: string, parent: string[]): Check {
+  if (key === '$or') return compileOr(value, at, parent);
+  const path = [...parent, key];
+  if (Array.isArray(value)) return check(Kind.leaf, key, path, { leaf: compileLeaf(value, at) });
+  if (isPlainObject(value)) return check(Kind.nested, key, path, { nested: compileObject(value, at, path) });
+  throw new InvalidPatternError(`a pattern leaf must be an array of values or operators, got ${describeValue(value)}`, at);
+}
+
+function compileOr(value: unknown, at: string, parent: string[]): Check {
   if (!Array.isArray(value) || value.length < 2) {
-    throw new InvalidPatternError(`must be an array of at least 2 pattern objects, got ${describeValue(value)}`, path);
+    throw new InvalidPatternError(`must be an array of at least 2 pattern objects, got ${describeValue(value)}`, at);
   }
   const alternatives = value.map((alternative, i) => {
-    const at = indexPath(path, i);
+    const where = indexPath(at, i);
     if (!isPlainObject(alternative)) {
-      throw new InvalidPatternError(`each $or alternative must be a pattern object, got ${describeValue(alternative)}`, at);
+      throw new InvalidPatternError(`each $or alternative must be a pattern object, got ${describeValue(alternative)}`, where);
     }
-    return compileObject(alternative, at);
+    return compileObject(alternative, where, parent);
   });
-  return (container) => alternatives.some((alternative) => alternative(container));
+  return check(Kind.or, '$or', parent, { alternatives });
 }
 
-function compileLeaf(rules: unknown[], path: string): (field: unknown) => boolean {
+function compileLeaf(rules: unknown[], at: string): LeafCheck {
   if (rules.length === 0) {
-    throw new InvalidPatternError('a pattern leaf must list at least one value or operator, got an empty array', path);
+    throw new InvalidPatternError('a pattern leaf must list at least one value or operator, got an empty array', at);
   }
-  const compiled: CompiledRule[] = rules.map((rule, i) => compileRule(rule, indexPath(path, i)));
-  const exact = new Set<unknown>();
-  const tests: ((leaf: Leaf) => boolean)[] = [];
-  let existsTrue = false;
-  let existsFalse = false;
+  const compiled: CompiledRule[] = rules.map((rule, i) => compileRule(rule, indexPath(at, i)));
+  const leaf: LeafCheck = { exact: new Set<Leaf>(), one: undefined, exactCount: 0, tests: [], existsTrue: false, existsFalse: false };
   for (const rule of compiled) {
-    if (rule.kind === 'exact') exact.add(rule.value);
-    else if (rule.kind === 'test') tests.push(rule.test);
-    else if (rule.present) existsTrue = true;
-    else existsFalse = true;
+    if (rule.kind === 'exact') leaf.exact.add(rule.value);
+    else if (rule.kind === 'test') leaf.tests.push(rule.test);
+    else if (rule.present) leaf.existsTrue = true;
+    else leaf.existsFalse = true;
   }
-  // Exact values go through one Set lookup (SameValueZero: 5 = 5.0, "5" ≠ 5) instead of a scan.
-  const matchesLeaf = (leaf: Leaf) => {
-    if (exact.has(leaf)) return true;
-    for (const test of tests) if (test(leaf)) return true;
-    return false;
-  };
-  return (field) => {
-    if (field === undefined) return existsFalse;
-    // A scalar is its own only leaf; a non-finite number (never from JSON) is none.
-    if (field === null || typeof field !== 'object') {
-      if (typeof field === 'number' && !Number.isFinite(field)) return existsFalse;
-      return existsTrue || matchesLeaf(field as Leaf);
-    }
-    const leaves = leavesOf(field);
-    if (leaves.length === 0) return existsFalse;
-    return existsTrue || leaves.some(matchesLeaf);
-  };
+  leaf.exactCount = leaf.exact.size;
+  if (leaf.exactCount === 1) leaf.one = [...leaf.exact][0];
+  return leaf;
 }

@@ -1,6 +1,8 @@
 import { InvalidEventError } from '../core/errors.ts';
 import type { RouteMatcher } from '../core/ports/RouteMatcher.ts';
-import { compilePattern, type CompiledPattern } from './compilePattern.ts';
+import { compilePattern } from './compilePattern.ts';
+import { holdsOn, holdsOnSlots } from './evaluate.ts';
+import { assignSlots, fillSlots, slotAt } from './eventSlots.ts';
 import { buildIndex, candidates } from './keyIndex.ts';
 
 /**
@@ -9,10 +11,11 @@ import { buildIndex, candidates } from './keyIndex.ts';
  * or JSON text (parsed once; bad JSON throws `InvalidEventError`). Error paths start with the
  * pattern's name, e.g. `big-orders.detail.amount[0].numeric`.
  *
- * Routes are filed in an index keyed by their most selective field values (see keyIndex.ts),
- * so an event is only checked against the few routes its values can reach; each of those is
- * then decided by its compiled pattern. Names follow object key order, in which integer-like
- * keys ("1", "2") come first.
+ * Per event, the values at the paths patterns test are read once into slots (eventSlots.ts);
+ * an index keyed by the routes' most selective field values (keyIndex.ts) names the few
+ * routes those values can reach, and each is decided on the slots by one shared evaluator
+ * over its pattern as data (evaluate.ts). Names follow object key order, in which
+ * integer-like keys ("1", "2") come first.
  *
  * @example
  * const matcher = compilePatterns({
@@ -24,12 +27,15 @@ import { buildIndex, candidates } from './keyIndex.ts';
  */
 export function compilePatterns(patterns: Record<string, unknown>): RouteMatcher {
   const names = Object.keys(patterns);
-  const predicates: CompiledPattern[] = names.map((name) => compilePattern(patterns[name], name));
+  const compiled = names.map((name) => compilePattern(patterns[name], name));
+  const slots = assignSlots(compiled);
   // Validated above; a structured clone keeps the index independent of the caller's objects.
   const routes = names.map((name) => ({ pattern: structuredClone(patterns[name]) as Record<string, unknown> }));
   const members = names.map((_, i) => i);
-  const root = buildIndex(routes, members, members.map(() => new Set<string>()));
+  const root = buildIndex(routes, members, (path) => slotAt(slots, path), members.map(() => new Set<string>()));
+  const values: unknown[] = new Array<unknown>(slots.size).fill(undefined);
   const seen = new Uint32Array(names.length);
+  const found: number[] = [];
   let epoch = 0;
 
   return {
@@ -39,13 +45,16 @@ export function compilePatterns(patterns: Record<string, unknown>): RouteMatcher
         seen.fill(0);
         epoch = 1;
       }
-      const stamp = epoch;
+      const flat = fillSlots(slots, event, values);
+      found.length = 0;
+      candidates(root, values, found);
       const matched: number[] = [];
-      candidates(root, event, (r) => {
-        if (seen[r] === stamp) return;
-        seen[r] = stamp;
-        if (predicates[r]!(event)) matched.push(r);
-      });
+      for (let i = 0; i < found.length; i++) {
+        const r = found[i]!;
+        if (seen[r] === epoch) continue;
+        seen[r] = epoch;
+        if (flat ? holdsOnSlots(compiled[r]!, values) : holdsOn(compiled[r]!, event)) matched.push(r);
+      }
       if (matched.length > 1) matched.sort((a, b) => a - b);
       return matched.map((r) => names[r]!);
     },

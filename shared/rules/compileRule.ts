@@ -1,18 +1,20 @@
 import { InvalidPatternError } from '../core/errors.ts';
 import { isPlainObject, type Leaf } from './eventValues.ts';
 import { describeValue, indexPath, joinPath } from './format.ts';
-import { cidrMatcher, parseCidr } from './cidr.ts';
+import { parseCidr } from './cidr.ts';
 import { compileNumericRange } from './numericRange.ts';
-import { parseWildcard, wildcardMatcher } from './wildcard.ts';
+import { Op, ruleTest, type RuleTest } from './ruleTest.ts';
+import { parseWildcard } from './wildcard.ts';
 
 /**
  * One element of a pattern leaf, validated and turned into what matching needs, with the
- * per-event work (lower-casing, range parsing, set building) already done.
+ * per-event work (lower-casing, range parsing, set building) already done; operators become
+ * plain data for `passes` (ruleTest.ts).
  */
 export type CompiledRule =
   | { kind: 'exact'; value: Leaf }
   | { kind: 'exists'; present: boolean }
-  | { kind: 'test'; test: (leaf: Leaf) => boolean };
+  | { kind: 'test'; test: RuleTest };
 
 /** The EventBridge operators, in the order error messages list them. */
 export const OPERATORS = ['prefix', 'suffix', 'equals-ignore-case', 'wildcard', 'anything-but', 'numeric', 'exists', 'cidr'] as const;
@@ -39,22 +41,20 @@ export function compileRule(rule: unknown, path: string): CompiledRule {
       return { kind: 'test', test: affixTest(operator, argument, at) };
     case IGNORE_CASE: {
       const wanted = lower(requireString(argument, at, `${IGNORE_CASE} expects a string`));
-      return { kind: 'test', test: (leaf) => typeof leaf === 'string' && lower(leaf) === wanted };
+      return { kind: 'test', test: ruleTest(Op.lower, { text: wanted }) };
     }
-    case 'wildcard': {
-      const matches = wildcardMatcher(parseWildcard(requireString(argument, at, 'wildcard expects a string'), at));
-      return { kind: 'test', test: (leaf) => typeof leaf === 'string' && matches(leaf) };
-    }
+    case 'wildcard':
+      return { kind: 'test', test: wildcardTest(parseWildcard(requireString(argument, at, 'wildcard expects a string'), at)) };
     case 'cidr': {
-      const inBlock = cidrMatcher(parseCidr(requireString(argument, at, 'cidr expects a string'), at));
-      return { kind: 'test', test: (leaf) => typeof leaf === 'string' && inBlock(leaf) };
+      const block = parseCidr(requireString(argument, at, 'cidr expects a string'), at);
+      // An IPv4 block is decided on numbers: the network, and the prefix length in `high`.
+      const ipv4 = block.bits === 32 ? { low: Number(block.network), high: 32 - Number(block.shift) } : {};
+      return { kind: 'test', test: ruleTest(Op.cidr, { block, ...ipv4 }) };
     }
     case 'anything-but':
       return { kind: 'test', test: anythingButTest(argument, at) };
-    case 'numeric': {
-      const range = compileNumericRange(argument, at);
-      return { kind: 'test', test: (leaf) => typeof leaf === 'number' && range(leaf) };
-    }
+    case 'numeric':
+      return { kind: 'test', test: ruleTest(Op.numeric, compileNumericRange(argument, at)) };
     case 'exists':
       if (typeof argument !== 'boolean') {
         throw new InvalidPatternError(`exists expects true or false, got ${describeValue(argument)}`, at);
@@ -65,19 +65,24 @@ export function compileRule(rule: unknown, path: string): CompiledRule {
   }
 }
 
-function affixTest(operator: 'prefix' | 'suffix', argument: unknown, at: string): (leaf: Leaf) => boolean {
+/** Pieces from parseWildcard: one piece is an exact string; more are first … middle … last. */
+function wildcardTest(pieces: string[]): RuleTest {
+  const [first = '', last = ''] = [pieces[0], pieces[pieces.length - 1]];
+  const middle = pieces.slice(1, -1).filter((piece) => piece !== '');
+  return ruleTest(Op.wildcard, { text: first, last, middle, multi: pieces.length > 1 });
+}
+
+function affixTest(operator: 'prefix' | 'suffix', argument: unknown, at: string): RuleTest {
   const expected = `${operator} expects a string or {"${IGNORE_CASE}": string}`;
-  const hasAffix =
-    operator === 'prefix' ? (s: string, a: string) => s.startsWith(a) : (s: string, a: string) => s.endsWith(a);
-  if (typeof argument === 'string') return (leaf) => typeof leaf === 'string' && hasAffix(leaf, argument);
+  if (typeof argument === 'string') return ruleTest(operator === 'prefix' ? Op.prefix : Op.suffix, { text: argument });
   if (!isPlainObject(argument)) throw new InvalidPatternError(`${expected}, got ${describeValue(argument)}`, at);
   const [modifier, value] = singleEntry(argument, at, `the ${operator} object`);
   if (modifier !== IGNORE_CASE) throw new InvalidPatternError(`${expected}, got key "${modifier}"`, joinPath(at, modifier));
   const affix = lower(requireString(value, joinPath(at, modifier), expected));
-  return (leaf) => typeof leaf === 'string' && hasAffix(lower(leaf), affix);
+  return ruleTest(operator === 'prefix' ? Op.prefixLower : Op.suffixLower, { text: affix });
 }
 
-function anythingButTest(argument: unknown, at: string): (leaf: Leaf) => boolean {
+function anythingButTest(argument: unknown, at: string): RuleTest {
   if (isPlainObject(argument)) {
     const [operator, value] = singleEntry(argument, at, 'the anything-but object');
     const inner = joinPath(at, operator);
@@ -90,8 +95,7 @@ function anythingButTest(argument: unknown, at: string): (leaf: Leaf) => boolean
     // Each of these is a string operator: a non-string value is never "anything but" it.
     const values = stringList(value, inner, `anything-but ${operator}`);
     const where = (i: number) => (Array.isArray(value) ? indexPath(inner, i) : inner);
-    const excluded = excludedStrings(operator, values, where);
-    return (leaf) => typeof leaf === 'string' && !excluded(leaf);
+    return excludedStrings(operator, values, where);
   }
   const values = Array.isArray(argument) ? argument : [argument];
   if (values.length === 0) throw new InvalidPatternError('anything-but expects a non-empty list, got an empty array', at);
@@ -107,25 +111,20 @@ function anythingButTest(argument: unknown, at: string): (leaf: Leaf) => boolean
     throw new InvalidPatternError(`an anything-but list must hold only strings or only numbers, got ${describeValue(argument)}`, at);
   }
   // Set membership is SameValueZero: 5 and 5.0 are one number, "5" and 5 stay apart.
-  const excluded = new Set<unknown>(values);
-  return (leaf) => !excluded.has(leaf);
+  return ruleTest(Op.notValues, { set: new Set<unknown>(values) });
 }
 
-/** A predicate for "is excluded" by anything-but's prefix, suffix, equals-ignore-case or wildcard list. */
-function excludedStrings(operator: string, values: string[], where: (i: number) => string): (leaf: string) => boolean {
+/** anything-but's prefix, suffix, equals-ignore-case or wildcard list: a string none of them matches. */
+function excludedStrings(operator: string, values: string[], where: (i: number) => string): RuleTest {
   switch (operator) {
     case 'prefix':
-      return (leaf) => values.some((v) => leaf.startsWith(v));
+      return ruleTest(Op.notAny, { list: values.map((text) => ruleTest(Op.prefix, { text })) });
     case 'suffix':
-      return (leaf) => values.some((v) => leaf.endsWith(v));
-    case IGNORE_CASE: {
-      const lowered = new Set(values.map(lower));
-      return (leaf) => lowered.has(lower(leaf));
-    }
-    default: {
-      const matchers = values.map((v, i) => wildcardMatcher(parseWildcard(v, where(i))));
-      return (leaf) => matchers.some((matches) => matches(leaf));
-    }
+      return ruleTest(Op.notAny, { list: values.map((text) => ruleTest(Op.suffix, { text })) });
+    case IGNORE_CASE:
+      return ruleTest(Op.notLower, { set: new Set(values.map(lower)) });
+    default:
+      return ruleTest(Op.notAny, { list: values.map((v, i) => wildcardTest(parseWildcard(v, where(i)))) });
   }
 }
 

@@ -1,20 +1,32 @@
-import { leavesAtPath, type Leaf } from './eventValues.ts';
-import { allKeys, cheapestOption, type Key, type KeyKind } from './routeKeys.ts';
+import { parseIp } from './cidr.ts';
+import type { Leaf } from './eventValues.ts';
+import { ipv4Number, networkOf } from './ruleTest.ts';
+import { allKeys, cheapestOption, cidrToken, type Key, type KeyKind } from './routeKeys.ts';
 
 /*
  * The route index: a small decision tree over event values. Each route is filed under its
  * most selective filter (the keys fewest other routes share); a bucket that still holds many
  * routes is split again by each route's next filter. Looking an event up reads a handful of
- * paths and does a few map lookups per level, so the work does not grow with the number of
- * routes, only with the number that share the event's values. Routes with no usable filter
- * (anything-but, exists or cidr only) sit in a scan list and are always tried.
+ * slots of the flattened event (eventSlots.ts) and does a few map lookups per level, so the
+ * work does not grow with the number of routes, only with the number that share the event's
+ * values. Routes with no usable filter (anything-but or exists only) sit in a scan list and
+ * are always tried.
  */
 
 /** Buckets larger than this are split by the routes' next filter, this many levels deep. */
 const SPLIT_ABOVE = 2;
 const MAX_DEPTH = 3;
 /** What a key costs beyond how many routes share it: an exact hit beats a prefix scan. */
-const KIND_COST: Record<KeyKind, number> = { exact: 0, lower: 0.25, prefix: 0.5, prefixLower: 0.75, suffix: 0.5, suffixLower: 0.75, numeric: 2 };
+const KIND_COST: Record<KeyKind, number> = {
+  exact: 0,
+  lower: 0.25,
+  prefix: 0.5,
+  prefixLower: 0.75,
+  suffix: 0.5,
+  suffixLower: 0.75,
+  cidr: 0.5,
+  numeric: 2,
+};
 
 export interface IndexedRoute {
   pattern: Record<string, unknown>;
@@ -30,13 +42,19 @@ interface Affixes {
   buckets: Map<string, Bucket>;
 }
 
+/** cidr blocks by family and prefix length: an address finds its block with one lookup per length. */
+interface CidrBlocks {
+  lengths: [family: 4 | 6, length: number][];
+  buckets: Map<string, Bucket>;
+}
+
 interface NumericCells {
   bounds: number[];
   cells: Bucket[];
 }
 
 interface Group {
-  path: string[];
+  slot: number;
   pathKey: string;
   exact?: Map<Leaf, Bucket>;
   lower?: Map<string, Bucket>;
@@ -44,6 +62,7 @@ interface Group {
   prefixLower?: Affixes;
   suffix?: Affixes;
   suffixLower?: Affixes;
+  cidr?: CidrBlocks;
   numeric?: NumericCells;
   numericKeys?: [number, [number, number]][];
 }
@@ -53,8 +72,17 @@ export interface IndexNode {
   groups: Group[];
 }
 
-/** Builds the index of `routes` (by position); `used` holds, per route, the filters ancestors used. */
-export function buildIndex(routes: readonly IndexedRoute[], members: number[], used: Set<string>[], depth = 0): IndexNode {
+/**
+ * Builds the index of `routes` (by position); `slotOf` gives a key path's slot in flattened
+ * events, and `used` holds, per route, the filters ancestors used.
+ */
+export function buildIndex(
+  routes: readonly IndexedRoute[],
+  members: number[],
+  slotOf: (path: string[]) => number,
+  used: Set<string>[],
+  depth = 0,
+): IndexNode {
   const counts = new Map<string, number>();
   for (const r of members) {
     for (const id of new Set(allKeys(routes[r]!.pattern).map((k) => k.id))) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -69,14 +97,14 @@ export function buildIndex(routes: readonly IndexedRoute[], members: number[], u
       continue;
     }
     used[r]!.add(best.id);
-    for (const key of best.keys) file(groupOf(groups, key), key, r);
+    for (const key of best.keys) file(groupOf(groups, key, slotOf), key, r);
   }
   node.groups = [...groups.values()];
   for (const group of node.groups) finishNumeric(group);
   if (depth + 1 < MAX_DEPTH) {
     for (const bucket of bucketsOf(node)) {
       if (bucket.routes.length > SPLIT_ABOVE) {
-        const child = buildIndex(routes, bucket.routes, used, depth + 1);
+        const child = buildIndex(routes, bucket.routes, slotOf, used, depth + 1);
         if (child.scan.length < bucket.routes.length) bucket.child = child;
       }
     }
@@ -84,63 +112,71 @@ export function buildIndex(routes: readonly IndexedRoute[], members: number[], u
   return node;
 }
 
-/** Calls `visit` with every route the index cannot rule out for `event` (possibly twice). */
-export function candidates(node: IndexNode, event: unknown, visit: (route: number) => void): void {
-  for (const r of node.scan) visit(r);
+/**
+ * Appends to `out` every route the index cannot rule out for the flattened event `values`
+ * (possibly twice).
+ */
+export function candidates(node: IndexNode, values: readonly unknown[], out: number[]): void {
+  for (const r of node.scan) out.push(r);
   for (const group of node.groups) {
-    // Most events hold one scalar at a path: look it up without building a list of leaves.
-    const value = scalarAt(event, group.path);
-    if (value === NOT_SCALAR) for (const leaf of leavesAtPath(event, group.path)) lookUp(group, leaf, event, visit);
-    else if (value !== undefined) lookUp(group, value as Leaf, event, visit);
+    const value = values[group.slot];
+    if (value === undefined) continue;
+    if (typeof value === 'object' && value !== null) eachLeaf(value, group, values, out);
+    else lookUp(group, value as Leaf, values, out);
   }
 }
 
-const NOT_SCALAR = Symbol('not a scalar');
-
-/** The scalar at `path` when objects lead straight to it; undefined when absent; NOT_SCALAR otherwise. */
-function scalarAt(event: unknown, path: readonly string[]): Leaf | undefined | typeof NOT_SCALAR {
-  let value = event;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    if (Array.isArray(value)) return NOT_SCALAR;
-    value = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+function eachLeaf(value: object, group: Group, values: readonly unknown[], out: number[]): void {
+  if (!Array.isArray(value)) return;
+  for (const element of value as unknown[]) {
+    if (typeof element === 'object' && element !== null) eachLeaf(element, group, values, out);
+    else if (element !== undefined) lookUp(group, element as Leaf, values, out);
   }
-  return typeof value === 'object' && value !== null ? NOT_SCALAR : (value as Leaf | undefined);
 }
 
-function lookUp(group: Group, leaf: Leaf, event: unknown, visit: (route: number) => void): void {
-  reach(group.exact?.get(leaf), event, visit);
+function lookUp(group: Group, leaf: Leaf, values: readonly unknown[], out: number[]): void {
+  if (group.exact) reach(group.exact.get(leaf), values, out);
   if (typeof leaf === 'string') {
     if (group.lower || group.prefixLower || group.suffixLower) {
       const lowered = leaf.toLowerCase();
-      reach(group.lower?.get(lowered), event, visit);
-      affixes(group.prefixLower, lowered, true, event, visit);
-      affixes(group.suffixLower, lowered, false, event, visit);
+      if (group.lower) reach(group.lower.get(lowered), values, out);
+      if (group.prefixLower) affixes(group.prefixLower, lowered, true, values, out);
+      if (group.suffixLower) affixes(group.suffixLower, lowered, false, values, out);
     }
-    affixes(group.prefix, leaf, true, event, visit);
-    affixes(group.suffix, leaf, false, event, visit);
-  } else if (typeof leaf === 'number' && group.numeric) {
-    reach(group.numeric.cells[cellOf(group.numeric.bounds, leaf)], event, visit);
+    if (group.prefix) affixes(group.prefix, leaf, true, values, out);
+    if (group.suffix) affixes(group.suffix, leaf, false, values, out);
+    if (group.cidr) blocks(group.cidr, leaf, values, out);
+  } else if (typeof leaf === 'number' && group.numeric && Number.isFinite(leaf)) {
+    reach(group.numeric.cells[cellOf(group.numeric.bounds, leaf)], values, out);
   }
 }
 
-function reach(bucket: Bucket | undefined, event: unknown, visit: (route: number) => void): void {
+function reach(bucket: Bucket | undefined, values: readonly unknown[], out: number[]): void {
   if (bucket === undefined) return;
-  if (bucket.child) candidates(bucket.child, event, visit);
-  else for (const r of bucket.routes) visit(r);
+  if (bucket.child) candidates(bucket.child, values, out);
+  else for (const r of bucket.routes) out.push(r);
 }
 
-function affixes(index: Affixes | undefined, text: string, front: boolean, event: unknown, visit: (route: number) => void): void {
-  if (index === undefined) return;
+function affixes(index: Affixes, text: string, front: boolean, values: readonly unknown[], out: number[]): void {
   for (const length of index.lengths) {
     if (length > text.length) break;
-    reach(index.buckets.get(front ? text.slice(0, length) : text.slice(text.length - length)), event, visit);
+    reach(index.buckets.get(front ? text.slice(0, length) : text.slice(text.length - length)), values, out);
   }
 }
 
-function groupOf(groups: Map<string, Group>, key: Key): Group {
+function blocks(index: CidrBlocks, text: string, values: readonly unknown[], out: number[]): void {
+  const v4 = ipv4Number(text);
+  const v6 = v4 < 0 && text.includes(':') ? parseIp(text) : undefined;
+  if (v4 < 0 && v6 === undefined) return;
+  for (const [family, length] of index.lengths) {
+    if (family === 4 && v4 >= 0) reach(index.buckets.get(cidrToken(4, length, networkOf(v4, length))), values, out);
+    if (family === 6 && v6 !== undefined) reach(index.buckets.get(cidrToken(6, length, v6.value >> BigInt(128 - length))), values, out);
+  }
+}
+
+function groupOf(groups: Map<string, Group>, key: Key, slotOf: (path: string[]) => number): Group {
   let group = groups.get(key.pathKey);
-  if (!group) groups.set(key.pathKey, (group = { path: key.path, pathKey: key.pathKey }));
+  if (!group) groups.set(key.pathKey, (group = { slot: slotOf(key.path), pathKey: key.pathKey }));
   return group;
 }
 
@@ -153,6 +189,12 @@ function file(group: Group, key: Key, route: number): void {
     case 'numeric':
       (group.numericKeys ??= []).push([route, key.token as [number, number]]);
       return;
+    case 'cidr': {
+      const blocks: CidrBlocks = (group.cidr ??= { lengths: [], buckets: new Map<string, Bucket>() });
+      const [family, length] = (key.token as string).split('/').map(Number) as [4 | 6, number];
+      if (!blocks.lengths.some(([f, l]) => f === family && l === length)) blocks.lengths.push([family, length]);
+      return add(blocks.buckets, key.token as string, route);
+    }
     default: {
       const affix: Affixes = (group[key.kind] ??= { lengths: [], buckets: new Map<string, Bucket>() });
       const text = key.token as string;
@@ -199,7 +241,7 @@ function bucketsOf(node: IndexNode): Bucket[] {
   return node.groups.flatMap((g) => [
     ...(g.exact?.values() ?? []),
     ...(g.lower?.values() ?? []),
-    ...[g.prefix, g.prefixLower, g.suffix, g.suffixLower].flatMap((a) => [...(a?.buckets.values() ?? [])]),
+    ...[g.prefix, g.prefixLower, g.suffix, g.suffixLower, g.cidr].flatMap((a) => [...(a?.buckets.values() ?? [])]),
     ...(g.numeric?.cells ?? []),
   ]);
 }

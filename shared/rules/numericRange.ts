@@ -3,7 +3,7 @@ import { describeValue, preview } from './format.ts';
 
 /*
  * The `numeric` operator: `["=", 5]`, `["<", 10]`, or a range `[">", 0, "<=", 5]` with one
- * lower and one upper bound (in either order). Parsed once into a predicate.
+ * lower and one upper bound (in either order). Parsed once into an interval.
  */
 
 const LOWER = new Set(['>', '>=']);
@@ -15,12 +15,20 @@ interface Comparison {
   operand: number;
 }
 
-/** Validates a numeric operand list and returns a predicate over numbers. */
-export function compileNumericRange(argument: unknown, path: string): (value: number) => boolean {
+/** The numbers a numeric operator accepts: an interval, each end open or closed. */
+export interface NumericBounds {
+  low: number;
+  lowOpen: boolean;
+  high: number;
+  highOpen: boolean;
+}
+
+/** Validates a numeric operand list and returns the interval it accepts. */
+export function compileNumericRange(argument: unknown, path: string): NumericBounds {
   const comparisons = parseComparisons(argument, path);
   const [first, second] = comparisons;
   if (first === undefined) throw invalid('numeric expects at least one comparison', argument, path);
-  if (second === undefined) return predicate(first);
+  if (second === undefined) return bounds(first);
   if (first.comparator === '=' || second.comparator === '=') throw invalid('"=" cannot be combined with another comparison', argument, path);
   const lower = LOWER.has(first.comparator) ? first : second;
   const upper = UPPER.has(first.comparator) ? first : second;
@@ -30,9 +38,7 @@ export function compileNumericRange(argument: unknown, path: string): (value: nu
   if (!(lower.operand < upper.operand)) {
     throw invalid(`bad range: the lower bound ${lower.operand} must be below the upper bound ${upper.operand}`, argument, path);
   }
-  const above = predicate(lower);
-  const below = predicate(upper);
-  return (value) => above(value) && below(value);
+  return { ...bounds(lower), high: upper.operand, highOpen: upper.comparator === '<' };
 }
 
 function parseComparisons(argument: unknown, path: string): Comparison[] {
@@ -54,18 +60,16 @@ function parseComparisons(argument: unknown, path: string): Comparison[] {
   return out;
 }
 
-function predicate({ comparator, operand }: Comparison): (value: number) => boolean {
+function bounds({ comparator, operand }: Comparison): NumericBounds {
+  const open = { low: -Infinity, lowOpen: false, high: Infinity, highOpen: false };
   switch (comparator) {
     case '=':
-      return (value) => value === operand;
+      return { ...open, low: operand, high: operand };
     case '<':
-      return (value) => value < operand;
     case '<=':
-      return (value) => value <= operand;
-    case '>':
-      return (value) => value > operand;
+      return { ...open, high: operand, highOpen: comparator === '<' };
     default:
-      return (value) => value >= operand;
+      return { ...open, low: operand, lowOpen: comparator === '>' };
   }
 }
 

@@ -1,4 +1,5 @@
 import { isPlainObject, type Leaf } from './eventValues.ts';
+import { parseCidr } from './cidr.ts';
 import { parseWildcard } from './wildcard.ts';
 
 /*
@@ -9,14 +10,14 @@ import { parseWildcard } from './wildcard.ts';
  * wildcard keys on its literal prefix), never stricter.
  */
 
-export type KeyKind = 'exact' | 'lower' | 'prefix' | 'prefixLower' | 'suffix' | 'suffixLower' | 'numeric';
+export type KeyKind = 'exact' | 'lower' | 'prefix' | 'prefixLower' | 'suffix' | 'suffixLower' | 'cidr' | 'numeric';
 
 export interface Key {
   path: string[];
   /** The path as one string, for grouping: JSON keeps keys with dots apart. */
   pathKey: string;
   kind: KeyKind;
-  /** The value, lower-cased text, affix, or (numeric) the closed interval that holds every match. */
+  /** The value, lower-cased text, affix, cidr block, or (numeric) the closed interval that holds every match. */
   token: Leaf | [number, number];
   /** Identity of the key, for counting how many routes share it. */
   id: string;
@@ -71,7 +72,7 @@ export function cheapestOption(
 
 const NONE: ReadonlySet<string> = new Set();
 
-/** Keys for a leaf when every rule in it can be keyed; a rule that can't (exists, anything-but, cidr) spoils the leaf. */
+/** Keys for a leaf when every rule in it can be keyed; a rule that can't (exists, anything-but) spoils the leaf. */
 function leafKeys(rules: unknown[], path: string[]): Key[] | undefined {
   const keys: Key[] = [];
   for (const rule of rules) {
@@ -102,6 +103,11 @@ function ruleKey(rule: unknown, path: string[]): Key | undefined {
     }
     case 'numeric':
       return key(path, 'numeric', interval(argument as unknown[]));
+    case 'cidr': {
+      const block = parseCidr(String(argument), '');
+      const length = block.bits - Number(block.shift);
+      return key(path, 'cidr', cidrToken(block.bits === 32 ? 4 : 6, length, block.network));
+    }
     default:
       return undefined;
   }
@@ -124,4 +130,9 @@ function key(path: string[], kind: KeyKind, token: Leaf | [number, number]): Key
 
 function option(keys: Key[]): KeyOption {
   return { keys, id: keys.map((k) => k.id).sort().join('\u0001') };
+}
+
+/** How a cidr key is written, here and when an address is looked up: family, prefix length, network. */
+export function cidrToken(family: 4 | 6, length: number, network: number | bigint): string {
+  return `${family}/${length}/${network}`;
 }
