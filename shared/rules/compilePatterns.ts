@@ -1,7 +1,7 @@
 import { InvalidEventError } from '../core/errors.ts';
 import type { RouteMatcher } from '../core/ports/RouteMatcher.ts';
 import { compilePattern } from './compilePattern.ts';
-import { holdsOn, holdsOnSlots } from './evaluate.ts';
+import { holdsOn, holdsOnSlots, slotChecks } from './evaluate.ts';
 import { assignSlots, fillSlots, slotAt } from './eventSlots.ts';
 import { buildIndex, candidates } from './keyIndex.ts';
 
@@ -29,6 +29,7 @@ export function compilePatterns(patterns: Record<string, unknown>): RouteMatcher
   const names = Object.keys(patterns);
   const compiled = names.map((name) => compilePattern(patterns[name], name));
   const slots = assignSlots(compiled);
+  const flatChecks = compiled.map(slotChecks);
   // Validated above; a structured clone keeps the index independent of the caller's objects.
   const routes = names.map((name) => ({ pattern: structuredClone(patterns[name]) as Record<string, unknown> }));
   const members = names.map((_, i) => i);
@@ -53,7 +54,7 @@ export function compilePatterns(patterns: Record<string, unknown>): RouteMatcher
         const r = found[i]!;
         if (seen[r] === epoch) continue;
         seen[r] = epoch;
-        if (flat ? holdsOnSlots(compiled[r]!, values) : holdsOn(compiled[r]!, event)) matched.push(r);
+        if (flat ? holdsOnSlots(flatChecks[r]!, values) : holdsOn(compiled[r]!, event)) matched.push(r);
       }
       if (matched.length > 1) matched.sort((a, b) => a - b);
       return matched.map((r) => names[r]!);

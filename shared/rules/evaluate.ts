@@ -9,16 +9,26 @@ import { passes } from './ruleTest.ts';
  * which element a value came from; then `holdsOn` walks the event itself.
  */
 
-/** Whether every check holds on the flattened event `values`. */
+/**
+ * The checks of a pattern for `holdsOnSlots`: nested objects dissolved into their fields'
+ * leaf checks. Without arrays on the way, a nested object is just its fields' slots (a
+ * missing or scalar container leaves them all undefined, which is what descending into
+ * `undefined` sees), so only leaves and `$or` remain.
+ */
+export function slotChecks(checks: Check[]): Check[] {
+  return checks.flatMap((check) => {
+    if (check.kind === Kind.nested) return slotChecks(check.nested);
+    if (check.kind === Kind.or) return [{ ...check, alternatives: check.alternatives.map(slotChecks) }];
+    return [check];
+  });
+}
+
+/** Whether every check (from `slotChecks`) holds on the flattened event `values`. */
 export function holdsOnSlots(checks: Check[], values: unknown[]): boolean {
   for (let i = 0; i < checks.length; i++) {
     const check = checks[i]!;
     if (check.kind === Kind.leaf) {
       if (!leafHolds(check.leaf!, values[check.slot])) return false;
-    } else if (check.kind === Kind.nested) {
-      // Without arrays on the way, a nested object is its fields' slots; a missing or scalar
-      // container left them all undefined, which is what descending into `undefined` sees.
-      if (!holdsOnSlots(check.nested, values)) return false;
     } else if (!someHoldsOnSlots(check.alternatives, values)) return false;
   }
   return true;

@@ -32,9 +32,13 @@ export interface IndexedRoute {
   pattern: Record<string, unknown>;
 }
 
+/*
+ * Every node, group and bucket is created with all its fields (absent ones undefined), so
+ * each kind has one object layout and the lookup code stays monomorphic.
+ */
 interface Bucket {
   routes: number[];
-  child?: IndexNode;
+  child: IndexNode | undefined;
 }
 
 interface Affixes {
@@ -56,15 +60,15 @@ interface NumericCells {
 interface Group {
   slot: number;
   pathKey: string;
-  exact?: Map<Leaf, Bucket>;
-  lower?: Map<string, Bucket>;
-  prefix?: Affixes;
-  prefixLower?: Affixes;
-  suffix?: Affixes;
-  suffixLower?: Affixes;
-  cidr?: CidrBlocks;
-  numeric?: NumericCells;
-  numericKeys?: [number, [number, number]][];
+  exact: Map<Leaf, Bucket> | undefined;
+  lower: Map<string, Bucket> | undefined;
+  prefix: Affixes | undefined;
+  prefixLower: Affixes | undefined;
+  suffix: Affixes | undefined;
+  suffixLower: Affixes | undefined;
+  cidr: CidrBlocks | undefined;
+  numeric: NumericCells | undefined;
+  numericKeys: [number, [number, number]][] | undefined;
 }
 
 export interface IndexNode {
@@ -176,7 +180,22 @@ function blocks(index: CidrBlocks, text: string, values: readonly unknown[], out
 
 function groupOf(groups: Map<string, Group>, key: Key, slotOf: (path: string[]) => number): Group {
   let group = groups.get(key.pathKey);
-  if (!group) groups.set(key.pathKey, (group = { slot: slotOf(key.path), pathKey: key.pathKey }));
+  if (!group) {
+    group = {
+      slot: slotOf(key.path),
+      pathKey: key.pathKey,
+      exact: undefined,
+      lower: undefined,
+      prefix: undefined,
+      prefixLower: undefined,
+      suffix: undefined,
+      suffixLower: undefined,
+      cidr: undefined,
+      numeric: undefined,
+      numericKeys: undefined,
+    };
+    groups.set(key.pathKey, group);
+  }
   return group;
 }
 
@@ -208,7 +227,7 @@ function add<K>(map: Map<K, Bucket>, token: K, route: number): void {
   const bucket = map.get(token);
   if (bucket) {
     if (bucket.routes[bucket.routes.length - 1] !== route) bucket.routes.push(route);
-  } else map.set(token, { routes: [route] });
+  } else map.set(token, { routes: [route], child: undefined });
 }
 
 /**
@@ -219,12 +238,12 @@ function finishNumeric(group: Group): void {
   if (!group.numericKeys) return;
   const bounds = [...new Set(group.numericKeys.flatMap(([, [low, high]]) => [low, high]).filter(Number.isFinite))].sort((a, b) => a - b);
   // Cell 2i+1 is the bound itself, cell 2i the open gap below it: "<= 5" and "> 5" part there.
-  const cells: Bucket[] = Array.from({ length: bounds.length * 2 + 1 }, () => ({ routes: [] }));
+  const cells: Bucket[] = Array.from({ length: bounds.length * 2 + 1 }, () => ({ routes: [], child: undefined }));
   for (const [route, [low, high]] of group.numericKeys) {
     for (let c = cellOf(bounds, low); c <= cellOf(bounds, high); c++) cells[c]!.routes.push(route);
   }
   group.numeric = { bounds, cells };
-  delete group.numericKeys;
+  group.numericKeys = undefined;
 }
 
 function cellOf(bounds: number[], value: number): number {
