@@ -14,7 +14,7 @@ import { allKeys, cheapestOption, cidrToken, type Key, type KeyKind } from './ro
  */
 
 /** Buckets larger than this are split by the routes' next filter, this many levels deep. */
-const SPLIT_ABOVE = 2;
+const SPLIT_ABOVE = 4;
 const MAX_DEPTH = 3;
 /** What a key costs beyond how many routes share it: an exact hit beats a prefix scan. */
 const KIND_COST: Record<KeyKind, number> = {
@@ -46,11 +46,17 @@ interface Affixes {
   buckets: Map<string, Bucket>;
 }
 
-/** cidr blocks by family and prefix length: an address finds its block with one lookup per length. */
+/**
+ * cidr blocks by family and prefix length: an address finds its block with one lookup per
+ * length. IPv4 blocks are keyed by a number (length · 2³² + network), so no string is built
+ * per event; IPv6 blocks by their cidrToken.
+ */
 interface CidrBlocks {
   lengths: [family: 4 | 6, length: number][];
-  buckets: Map<string, Bucket>;
+  buckets: Map<number | string, Bucket>;
 }
+
+const V4_LENGTH = 2 ** 32;
 
 interface NumericCells {
   bounds: number[];
@@ -173,7 +179,7 @@ function blocks(index: CidrBlocks, text: string, values: readonly unknown[], out
   const v6 = v4 < 0 && text.includes(':') ? parseIp(text) : undefined;
   if (v4 < 0 && v6 === undefined) return;
   for (const [family, length] of index.lengths) {
-    if (family === 4 && v4 >= 0) reach(index.buckets.get(cidrToken(4, length, networkOf(v4, length))), values, out);
+    if (family === 4 && v4 >= 0) reach(index.buckets.get(length * V4_LENGTH + networkOf(v4, length)), values, out);
     if (family === 6 && v6 !== undefined) reach(index.buckets.get(cidrToken(6, length, v6.value >> BigInt(128 - length))), values, out);
   }
 }
@@ -209,10 +215,10 @@ function file(group: Group, key: Key, route: number): void {
       (group.numericKeys ??= []).push([route, key.token as [number, number]]);
       return;
     case 'cidr': {
-      const blocks: CidrBlocks = (group.cidr ??= { lengths: [], buckets: new Map<string, Bucket>() });
-      const [family, length] = (key.token as string).split('/').map(Number) as [4 | 6, number];
+      const blocks: CidrBlocks = (group.cidr ??= { lengths: [], buckets: new Map<number | string, Bucket>() });
+      const [family, length, network] = (key.token as string).split('/').map(Number) as [4 | 6, number, number];
       if (!blocks.lengths.some(([f, l]) => f === family && l === length)) blocks.lengths.push([family, length]);
-      return add(blocks.buckets, key.token as string, route);
+      return add(blocks.buckets, family === 4 ? length * V4_LENGTH + network : (key.token as string), route);
     }
     default: {
       const affix: Affixes = (group[key.kind] ??= { lengths: [], buckets: new Map<string, Bucket>() });
