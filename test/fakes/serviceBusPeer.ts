@@ -15,6 +15,8 @@ export interface ServiceBusPeerOptions {
   topics?: Record<string, string[]>;
   /** How long a peek-lock delivery stays locked. Default 30 s. */
   lockDurationMs?: number;
+  /** Deliveries before an abandoned message is dead-lettered with MaxDeliveryCountExceeded. Default 10. */
+  maxDeliveryCount?: number;
 }
 
 /** A received message as tests assert on it. */
@@ -53,7 +55,7 @@ export interface ServiceBusPeer {
  * const client = new ServiceBusClient(peer.connectionString);
  */
 export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): Promise<ServiceBusPeer> {
-  const entities = new Entities(options.lockDurationMs ?? 30_000);
+  const entities = new Entities(options.lockDurationMs ?? 30_000, options.maxDeliveryCount ?? 10);
   for (const [topic, subs] of Object.entries(options.topics ?? {})) for (const sub of subs) entities.addSubscription(topic, sub);
   const container = rhea.create_container({ id: 'servicebus-peer' });
   container.sasl_server_mechanisms.enable_anonymous();
@@ -61,7 +63,7 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
 
   const consumers = new Set<Sender>();
   /** Deliveries in flight: the stored message each delivery tag stands for. */
-  const inFlight = new WeakMap<object, { address: string; stored: StoredMessage }>();
+  const inFlight = new WeakMap<object, { address: string; stored: StoredMessage; lockToken: string }>();
 
   const feed = (sender: Sender) => {
     const address = normalizeAddress(sender.source?.address ?? '');
@@ -73,7 +75,7 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
         entities.lock(stored);
         const token = stored.lockToken!;
         const delivery = sender.send(toDelivered(stored), lockTag(token));
-        inFlight.set(delivery, { address, stored });
+        inFlight.set(delivery, { address, stored, lockToken: token });
         const expiry = setTimeout(() => entities.onAvailable(address), entities.lockDurationMs + 5);
         expiry.unref();
       } else {
@@ -152,13 +154,13 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
 
   const settle = (ctx: EventContext, action: (address: string, stored: StoredMessage) => void) => {
     const held = ctx.delivery ? inFlight.get(ctx.delivery) : undefined;
-    if (held && held.stored.lockToken !== undefined && (held.stored.lockedUntil ?? 0) > Date.now()) action(held.address, held.stored);
+    if (held && held.stored.lockToken === held.lockToken && (held.stored.lockedUntil ?? 0) > Date.now()) action(held.address, held.stored);
     // The SDK waits for the settled disposition before it resolves complete/abandon/deadLetter.
     ctx.delivery?.update(true, ACCEPTED);
   };
   container.on('accepted', (ctx: EventContext) => settle(ctx, (a, s) => entities.complete(a, s)));
   container.on('released', (ctx: EventContext) => settle(ctx, (a, s) => entities.abandon(a, s)));
-  container.on('modified', (ctx: EventContext) => settle(ctx, (a, s) => entities.abandon(a, s)));
+  // rhea reports `modified` (how the SDK abandons) as `released` too: one handler, or the message is abandoned twice.
   container.on('rejected', (ctx: EventContext) =>
     settle(ctx, (a, s) => {
       const error = (ctx.delivery?.remote_state as { error?: { info?: Record<string, unknown> } } | undefined)?.error;

@@ -47,14 +47,15 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
   const body = typeof msg.body === 'string' && contentType && /json/.test(contentType) ? parseJson(msg.body, 'message.body') : msg.body;
   const props = msg.applicationProperties === undefined ? {} : asObject(msg.applicationProperties, 'message.applicationProperties');
 
-  if (contentType?.startsWith(STRUCTURED)) return decodeStructuredCloudEvent(body, origin, 'message.body');
+  const transportCorrelation = optionalString(msg, 'correlationId', 'message');
+  if (contentType?.startsWith(STRUCTURED)) return withCorrelation(decodeStructuredCloudEvent(body, origin, 'message.body'), transportCorrelation);
 
   const ceProps = Object.entries(props).filter(([k]) => k.startsWith(CE_PREFIX));
   if (ceProps.length > 0) {
     const attrs: Record<string, unknown> = Object.fromEntries(ceProps.map(([k, v]) => [k.slice(CE_PREFIX.length), v instanceof Date ? v.toISOString() : v]));
     if (contentType !== undefined) attrs.datacontenttype = contentType;
     if (body !== undefined) attrs.data = body;
-    return decodeStructuredCloudEvent(attrs, origin, 'message (cloudEvents: properties)');
+    return withCorrelation(decodeStructuredCloudEvent(attrs, origin, 'message (cloudEvents: properties)'), transportCorrelation);
   }
 
   const subject = optionalString(msg, 'subject', 'message');
@@ -68,8 +69,7 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
   }
   const messageId = requiredString(msg, 'messageId', 'message');
   const extensions: Record<string, string> = {};
-  const correlationId = optionalString(msg, 'correlationId', 'message');
-  if (correlationId !== undefined) extensions.correlationid = correlationId;
+  if (transportCorrelation !== undefined) extensions.correlationid = transportCorrelation;
   return {
     event: {
       specversion: '1.0',
@@ -83,4 +83,10 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
     },
     origin,
   };
+}
+
+/** The message's correlationId stands for the event's `correlationid` when the event carries none of its own. */
+function withCorrelation(envelope: Envelope, correlationId: string | undefined): Envelope {
+  if (correlationId !== undefined && envelope.event.extensions.correlationid === undefined) envelope.event.extensions.correlationid = correlationId;
+  return envelope;
 }

@@ -3,3 +3,4 @@ export { TableIdempotencyStore, TableStoreError, tableKeys } from './TableIdempo
 export type { TableIdempotencyStoreOptions } from './TableIdempotencyStore.ts';
 export { createTableStore } from './createTableStore.ts';
 export type { TableStoreOptions } from './createTableStore.ts';
+export { tableClientFromEnv } from './tableClientFromEnv.ts';

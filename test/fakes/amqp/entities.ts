@@ -38,7 +38,10 @@ export class Entities {
   /** Told when an address gains available messages, so its consumers can be fed. */
   onAvailable: (address: string) => void = () => {};
 
-  constructor(readonly lockDurationMs: number) {}
+  constructor(
+    readonly lockDurationMs: number,
+    readonly maxDeliveryCount = 10,
+  ) {}
 
   addSubscription(topic: string, subscription: string): void {
     const t = normalizeAddress(topic);
@@ -76,6 +79,7 @@ export class Entities {
   }
 
   remove(address: string, stored: StoredMessage): void {
+    delete stored.lockToken;
     const q = this.queue(address);
     const i = q.indexOf(stored);
     if (i >= 0) q.splice(i, 1);
@@ -90,6 +94,11 @@ export class Entities {
   }
 
   abandon(address: string, stored: StoredMessage): void {
+    // As the broker does: a message abandoned on its last allowed delivery goes to the dead-letter subqueue.
+    if (stored.deliveryCount >= this.maxDeliveryCount) {
+      this.deadLetter(address, stored, 'MaxDeliveryCountExceeded', `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.`);
+      return;
+    }
     delete stored.lockToken;
     delete stored.lockedUntil;
     this.onAvailable(normalizeAddress(address));
