@@ -85,10 +85,3 @@ export function parseCidr(text: string, path: string): CidrBlock {
   const shift = BigInt(ip.bits - prefix);
   return { bits: ip.bits, network: ip.value >> shift, shift };
 }
-
-export function cidrMatcher(block: CidrBlock): (value: string) => boolean {
-  return (value) => {
-    const ip = parseIp(value);
-    return ip !== undefined && ip.bits === block.bits && ip.value >> block.shift === block.network;
-  };
-}

@@ -42,26 +42,3 @@ export function parseWildcard(text: string, path: string): string[] {
   pieces.push(current);
   return pieces;
 }
-
-/**
- * A predicate for parsed wildcard pieces. Leftmost-first placement of the middle pieces is
- * enough: if any placement fits, the leftmost one leaves the most room for the rest.
- */
-export function wildcardMatcher(pieces: string[]): (value: string) => boolean {
-  const first = pieces[0] ?? '';
-  if (pieces.length === 1) return (value) => value === first;
-  const last = pieces[pieces.length - 1] ?? '';
-  const middle = pieces.slice(1, -1).filter((piece) => piece !== '');
-  const fixed = first.length + last.length;
-  return (value) => {
-    if (value.length < fixed || !value.startsWith(first) || !value.endsWith(last)) return false;
-    let at = first.length;
-    const end = value.length - last.length;
-    for (const piece of middle) {
-      const found = value.indexOf(piece, at);
-      if (found < 0 || found + piece.length > end) return false;
-      at = found + piece.length;
-    }
-    return true;
-  };
-}
