@@ -9,6 +9,8 @@ import { isPlainObject, leavesAtPath } from './eventValues.ts';
 
 interface PathNode {
   keys: string[];
+  /** Per key, whether a plain object could inherit it (`toString`, `constructor`…). */
+  inherited: boolean[];
   children: PathNode[];
   /** The slot of this path when a pattern leaf tests it, else -1. */
   slot: number;
@@ -24,7 +26,7 @@ export interface EventSlots {
 
 /** Gives every leaf check of `patterns` its slot, one per distinct path. */
 export function assignSlots(patterns: readonly Check[][]): EventSlots {
-  const slots: EventSlots = { size: 0, paths: [], root: { keys: [], children: [], slot: -1 } };
+  const slots: EventSlots = { size: 0, paths: [], root: { keys: [], inherited: [], children: [], slot: -1 } };
   const visit = (checks: Check[]) => {
     for (const check of checks) {
       if (check.kind === Kind.or) check.alternatives.forEach(visit);
@@ -40,8 +42,11 @@ function slotOf(slots: EventSlots, path: string[]): number {
   let node = slots.root;
   for (const key of path) {
     let at = node.keys.indexOf(key);
-    if (at < 0) at = node.keys.push(key) - 1;
-    node = node.children[at] ??= { keys: [], children: [], slot: -1 };
+    if (at < 0) {
+      at = node.keys.push(key) - 1;
+      node.inherited.push(key in Object.prototype);
+    }
+    node = node.children[at] ??= { keys: [], inherited: [], children: [], slot: -1 };
   }
   if (node.slot < 0) {
     node.slot = slots.size++;
@@ -68,12 +73,14 @@ export function fillSlots(slots: EventSlots, event: unknown, values: unknown[]):
 
 /** Returns false when it met an array where the paths go on. */
 function fill(node: PathNode, object: Record<string, unknown>, values: unknown[]): boolean {
-  const { keys, children } = node;
+  const { keys, children, inherited } = node;
+  // A plain JSON object inherits only Object.prototype's names: other keys need no own-check.
+  const plain = Object.getPrototypeOf(object) === Object.prototype;
   let flat = true;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const value = object[key];
-    if (value === undefined || !Object.hasOwn(object, key)) continue;
+    if (value === undefined || ((!plain || inherited[i]) && !Object.hasOwn(object, key))) continue;
     const child = children[i]!;
     if (child.slot >= 0) values[child.slot] = value;
     if (child.keys.length > 0 && typeof value === 'object' && value !== null) {
