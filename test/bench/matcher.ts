@@ -4,8 +4,9 @@
  * Workload: N routes, each an exact `source` plus one other operator (exact detail-type,
  * prefix, suffix, equals-ignore-case, wildcard, numeric range, cidr or anything-but), over
  * N/10 sources (at least 10); ~800-byte EventBridge events given as JSON text, each matching
- * a few routes. Rates include JSON.parse, and are set against JSON.parse alone in the same
- * run, so the figures are ratios rather than absolute numbers from a noisy machine.
+ * a few routes. Rates include JSON.parse, and are set against JSON.parse alone; all sizes and
+ * their parses are measured in the same alternating slices, so the figures are ratios rather
+ * than absolute numbers from a noisy machine.
  */
 import { compilePatterns } from '../../shared/rules/index.ts';
 
@@ -112,27 +113,35 @@ export function benchMatcher(routeCounts = [10, 1_000, 10_000]): MatcherFigures 
   const bytes = texts.reduce((sum, t) => sum + t.length, 0) / texts.length;
   console.log(`  matcher workload: routes = exact source + one other operator, ${texts.length} events of ~${bytes.toFixed(0)} bytes as JSON text`);
   const parseOnly = (t: string) => (JSON.parse(t) as { id: string }).id.length;
-  const byRoutes: Record<number, number> = {};
-  const parses: number[] = [];
-  for (const n of routeCounts) {
+  const sizes = routeCounts.map((n) => {
     const sources = Math.max(10, n / 10);
     const built = performance.now();
     const matcher = compilePatterns(Object.fromEntries(Array.from({ length: n }, (_, i) => [`route-${i}`, route(i, sources)])));
     const buildMs = performance.now() - built;
     // Same events for every size, drawn over this size's sources so each matches a few routes.
     const sized = Array.from({ length: texts.length }, (_, i) => event(i, sources, mulberry32(i + 1)));
-    let matches = 0;
-    for (const t of sized) matches += matcher.matches(t).length;
-    const [parse, matched] = rates([
+    const matches = sized.reduce((sum, t) => sum + matcher.matches(t).length, 0);
+    return { n, matcher, sized, buildMs, matches };
+  });
+  // Every size and its JSON.parse run in the same alternating slices, so both ratios compare
+  // figures taken side by side, even on a machine busy with other work.
+  const measured = rates(
+    sizes.flatMap(({ matcher, sized }): [string[], (text: string) => number][] => [
       [sized, parseOnly],
       [sized, (t) => matcher.matches(t).length],
-    ]) as [number, number];
+    ]),
+    3 * routeCounts.length,
+  );
+  const byRoutes: Record<number, number> = {};
+  const parses: number[] = [];
+  sizes.forEach(({ n, sized, buildMs, matches }, i) => {
+    const [parse, matched] = [measured[2 * i]!, measured[2 * i + 1]!];
     parses.push(parse);
     byRoutes[n] = matched;
     console.log(
       `  ${String(n).padStart(6)} routes: JSON.parse alone ${format(parse)} events/s, matcher ${format(matched)} events/s (parse included; ${(matches / sized.length).toFixed(2)} matches/event; built in ${buildMs.toFixed(0)} ms)`,
     );
-  }
+  });
   const parse = Math.max(...parses);
   const [small, middle] = [byRoutes[routeCounts[0]!]!, byRoutes[1_000]];
   const parseBeside1000 = parses[routeCounts.indexOf(1_000)];
