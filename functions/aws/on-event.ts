@@ -6,6 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { search } from '@aws-lambda-powertools/logger/correlationId';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Logger as MeshLogger } from '../../shared/core/index.ts';
+import { createServiceBusClient, ServiceBusPublisher, ssmServiceBusConnections } from '../../shared/buses/index.ts';
 import { createAwsMesh, type AwsMesh } from '../../shared/runtime/createAwsMesh.ts';
 import { createOnEventHandler } from './createOnEventHandler.ts';
 import { METRICS_NAMESPACE } from './routeMetrics.ts';
@@ -31,7 +32,12 @@ const meshLogger: MeshLogger = {
 // Built on the first invocation and kept for the container's life; a failed build is retried next time.
 let mesh: Promise<AwsMesh> | undefined;
 function meshOnce(): Promise<AwsMesh> {
-  mesh ??= createAwsMesh({ ...settings.mesh, logger: meshLogger }).catch((err: unknown) => {
+  if (mesh) return mesh;
+  // Results for a Service Bus destination (cross-cloud) go out with a connection string read
+  // from SSM Parameter Store (/nearmesh/servicebus/<namespace>), never from the package.
+  const connectionFor = ssmServiceBusConnections({ prefix: process.env.MESH_SERVICEBUS_PARAMETER_PREFIX || undefined });
+  const servicebus = new ServiceBusPublisher({ client: async (ns) => createServiceBusClient(await connectionFor(ns)), logger: meshLogger });
+  mesh = createAwsMesh({ ...settings.mesh, logger: meshLogger, publishers: { servicebus } }).catch((err: unknown) => {
     mesh = undefined;
     throw err;
   });

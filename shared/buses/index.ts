@@ -9,6 +9,7 @@ export * from './servicebus/encode.ts';
 export * from './servicebus/connect.ts';
 export * from './servicebus/ServiceBusPublisher.ts';
 export * from './servicebus/ServiceBusDeadLetterReader.ts';
+export * from './servicebus/ssmConnections.ts';
 export * from './local/LocalBus.ts';
 // Dead-letter queues, SDK-free parts; the SQS and archive adapters load on first use
 // (sqs/index.ts, eventbridge/archiveReplay.ts) so commands that never touch AWS do not pay for the SDK.

@@ -178,6 +178,12 @@ export class PublishFailedError extends MeshError {
   readonly retryable = true;
 }
 
+/** A destination refused a result for a reason retrying will not fix (unknown entity, no permission, no connection). */
+export class PublishRejectedError extends MeshError {
+  readonly code = 'PublishRejected';
+  readonly retryable = false;
+}
+
 /** A result or event is larger than its transport accepts. */
 export class PayloadTooLargeError extends MeshError {
   readonly code = 'PayloadTooLarge';

@@ -1,7 +1,7 @@
 import type { Destination, MeshConfig } from './catalogue.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Envelope } from './envelope.ts';
-import { PolicyViolationError, PublishFailedError, toMeshError, type MeshError } from './errors.ts';
+import { PolicyViolationError, PublishFailedError, PublishRejectedError, toMeshError, type MeshError } from './errors.ts';
 import { toEventBridgeEvent } from './eventbridge.ts';
 import { nameUuid } from './ids.ts';
 import { InvokeFailure, invokeWithFailover, type ProviderLookup } from './invoke.ts';
@@ -217,10 +217,10 @@ export class Pipeline {
       const [outcome] = await this.opts.publisher.publish(destination, [result]);
       if (!outcome || !outcome.ok) {
         const cause = outcome && !outcome.ok ? outcome.error : undefined;
-        throw new PublishFailedError(`could not publish result ${result.event.id} to destination ${destination.name}: ${cause?.message ?? 'no outcome'}`, {
-          cause,
-          context: { routeId: route.id, eventId: input.event.id, destination: destination.name },
-        });
+        const message = `could not publish result ${result.event.id} to destination ${destination.name}: ${cause?.message ?? 'no outcome'}`;
+        const options = { cause, context: { routeId: route.id, eventId: input.event.id, destination: destination.name } };
+        // Keep the publisher's verdict: a rejection retrying cannot fix goes to the DLQ at once.
+        throw cause && !cause.retryable ? new PublishRejectedError(message, options) : new PublishFailedError(message, options);
       }
     }
     return destinations.map((d) => d.name);

@@ -1,4 +1,5 @@
 import type { MeshConfig, Route } from '../../../shared/core/index.ts';
+import { serviceBusParameterName } from '../../../shared/buses/servicebus/ssmConnections.ts';
 
 /** A CloudFormation value: a string, or an intrinsic such as `{ 'Fn::Sub': '…' }`. */
 export type CfnValue = string | Record<string, unknown>;
@@ -79,6 +80,12 @@ export function deployPlan(config: MeshConfig, routes: Route[], options: DeployP
     if (d.kind === 'eventbridge') buses.push(busArn(d.bus ?? 'default', d.region));
   }
   statements.push({ Effect: 'Allow', Action: ['events:PutEvents'], Resource: unique(buses) });
+  // Cross-cloud results: the connection string of each Service Bus namespace a route publishes
+  // to, one SecureString parameter each (ssmServiceBusConnections reads exactly these).
+  const parameters = Object.values(config.destinations)
+    .filter((d) => d.kind === 'servicebus' && d.namespace)
+    .map((d) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${serviceBusParameterName(d.namespace!)}` }));
+  if (parameters.length > 0) statements.push({ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: unique(parameters) });
   const slowest = Math.max(0, ...routes.map((r) => r.task.timeoutMs));
   const timeoutSeconds = Math.min(900, Math.ceil((slowest + (options.publishMarginMs ?? 3000)) / 1000) + 2);
   return { rules, statements, timeoutSeconds };

@@ -163,6 +163,13 @@ describe('serverless.yml packaged with osls', () => {
       expect((put!.Resource as unknown[]).length).toBe(2);
     });
 
+    it('grants ssm:GetParameter on the Service Bus connection parameter of each servicebus destination only', () => {
+      const [get, ...more] = granting('ssm:GetParameter');
+      expect(more).toEqual([]);
+      expect(actions(get!)).toEqual(['ssm:GetParameter']);
+      expect(get!.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/nearmesh/servicebus/acme-support' }]);
+    });
+
     it('grants the DynamoDB item actions on the idempotency table only', () => {
       const dynamo = statements().filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
       expect(dynamo).toHaveLength(1);

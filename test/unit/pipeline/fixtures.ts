@@ -10,6 +10,7 @@ import {
   type PublishOutcome,
   type Route,
   PublishFailedError,
+  PayloadTooLargeError,
 } from '../../../shared/core/index.ts';
 
 export function endpoint(id: string, region = 'us-east-1'): ModelEndpoint {
@@ -72,9 +73,14 @@ export const fakePlacer: Placer = {
 export class RecordingPublisher implements Publisher {
   readonly published: Array<{ destination: Destination; envelope: Envelope }> = [];
   failNext = 0;
+  rejectNext = 0;
 
   async publish(destination: Destination, events: Envelope[]): Promise<PublishOutcome[]> {
     return events.map((envelope) => {
+      if (this.rejectNext > 0) {
+        this.rejectNext--;
+        return { id: envelope.event.id, ok: false as const, error: new PayloadTooLargeError('entry over 256 KB') };
+      }
       if (this.failNext > 0) {
         this.failNext--;
         return { id: envelope.event.id, ok: false as const, error: new PublishFailedError('bus unavailable') };

@@ -178,6 +178,14 @@ describe('Pipeline', () => {
     expect(publisher.published.map((p) => p.envelope.event.id)).toEqual([resultId('order-risk', 'pub')]);
   });
 
+  it('keeps a publisher\'s non-retryable verdict: PublishRejected, not a retryable PublishFailed', async () => {
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 4 } }] });
+    publisher.rejectNext = 1;
+    const outcome = await pipeline.process(orderEvent('rejected'));
+    expect(outcome.routes[0]!.error).toMatchObject({ code: 'PublishRejected', retryable: false });
+    expect(outcome.routes[0]!.error!.message).toContain('to destination eventbridge:orders: entry over 256 KB');
+  });
+
   it('logs the input and reports no routes for an event nothing matches', async () => {
     const { pipeline } = pipelineWith({});
     const input = orderEvent('other');
