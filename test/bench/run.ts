@@ -5,7 +5,9 @@
  *  1. matcher: events/s of compilePatterns over the sample routes (EventBridge view in), then
  *     the route-count workload of matcher.ts (JSON text in, against JSON.parse alone);
  *  2. pipeline with the in-memory store vs the embedded PGlite store, the simulated
- *     provider at 0 ms latency — what the store costs per event.
+ *     provider at 0 ms latency — what the store costs per event;
+ *  3. the Lambda bundle: size and cold start of the handler against a bare middy handler
+ *     with the same SDK clients (coldStart.ts).
  *
  * Options: BENCH_EVENTS (default 2000).
  */
@@ -19,6 +21,7 @@ import { defaultProviders } from '../../shared/models/index.ts';
 import { createPlacer, summarizePlacement } from '../../shared/placement/index.ts';
 import { compilePatterns } from '../../shared/rules/index.ts';
 import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
+import { benchColdStart } from './coldStart.ts';
 import { benchMatcher } from './matcher.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 2000);
@@ -104,3 +107,6 @@ await local.close();
 await rm(dir, { recursive: true, force: true });
 
 console.log(`\nratio: PGlite store runs at ${(pgRate / memRate).toFixed(2)}× the in-memory throughput (same run, same events).`);
+
+// 3. Lambda bundle size and cold start (fresh node processes, handler vs bare middy baseline)
+await benchColdStart();

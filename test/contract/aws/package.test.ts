@@ -7,13 +7,15 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /*
- * serverless.yml packaged offline by the open-source Serverless Framework line (osls) with
- * fake credentials, and the CloudFormation it generates read back: the rules come from the
- * route files, the failure path and archive are wired, and IAM names what it grants.
+ * serverless.yml packaged offline by `npm run package:aws` (the open-source Serverless
+ * Framework line, osls) with fake credentials, and the CloudFormation it generates read back:
+ * the rules come from the route files, the failure path and archive are wired, and IAM names
+ * what it grants.
  */
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const run = promisify(execFile);
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 // A catalogue with a regional Bedrock model, an EU inference profile and a simulated endpoint.
 const MESH_YAML = `
@@ -61,7 +63,8 @@ beforeAll(async () => {
     (await readFile(join(REPO, 'events', 'routes', 'ticket-triage.yaml'), 'utf8')).replace('models: [sim-azure-westeurope, sim-azure-eastus]', 'models: [sim-azure-westeurope]'),
   );
   const out = join(dir, 'out');
-  await run(process.execPath, [join(REPO, 'node_modules', 'osls', 'bin', 'serverless.js'), 'package', '--stage', 'ci', '--package', out], {
+  // The project's own script (`osls package`), so the test packages exactly what CI and users run.
+  await run(npm, ['run', '--silent', 'package:aws', '--', '--stage', 'ci', '--package', out], {
     cwd: REPO,
     env: {
       ...process.env,
