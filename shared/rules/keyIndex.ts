@@ -16,6 +16,8 @@ import { allKeys, cheapestOption, cidrToken, type Key, type KeyKind } from './ro
 /** Buckets larger than this are split by the routes' next filter, this many levels deep. */
 const SPLIT_ABOVE = 4;
 const MAX_DEPTH = 3;
+/** What one more group (a lookup per event) costs, in candidate routes checked. */
+const GROUP_COST = 2;
 /** What a key costs beyond how many routes share it: an exact hit beats a prefix scan. */
 const KIND_COST: Record<KeyKind, number> = {
   exact: 0,
@@ -94,10 +96,16 @@ export function buildIndex(
   depth = 0,
 ): IndexNode {
   const counts = new Map<string, number>();
+  const onPath = new Map<string, number>();
   for (const r of members) {
-    for (const id of new Set(allKeys(routes[r]!.pattern).map((k) => k.id))) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const keys = allKeys(routes[r]!.pattern);
+    for (const id of new Set(keys.map((k) => k.id))) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const path of new Set(keys.map((k) => k.pathKey))) onPath.set(path, (onPath.get(path) ?? 0) + 1);
   }
-  const cost = (key: Key) => (counts.get(key.id) ?? 0) + KIND_COST[key.kind];
+  // Every group costs each event a lookup; a path few routes test would, if they all filed
+  // under it, add a lookup for their share alone, so spread that cost over the routes.
+  const cost = (key: Key) =>
+    (counts.get(key.id) ?? 0) + KIND_COST[key.kind] + GROUP_COST * (members.length / (onPath.get(key.pathKey) ?? 1));
   const node: IndexNode = { scan: [], groups: [] };
   const groups = new Map<string, Group>();
   for (const r of members) {
