@@ -17,3 +17,4 @@ export * from './sqs/deadLetter.ts';
 export * from './sqs/awsSourceErrors.ts';
 export * from './sqs/DeadLetterQueue.ts';
 export * from './sqs/drainDeadLetters.ts';
+export * from './servicebus/deadLetterQueue.ts';

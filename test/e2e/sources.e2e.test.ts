@@ -103,10 +103,10 @@ describe('mesh failed --source sqs:', () => {
     expect(r.stderr).toMatch(/SourceNotFound: SQS says .*no-such-queue does not exist .*Check the name or URL, the account, and the region/);
   }, SLOW);
 
-  it('refuses Service Bus for now, as a usage error', async () => {
-    const r = await runMesh(['failed', '--source', 'servicebus:orders/subscriptions/mesh'], env);
+  it('refuses a Service Bus source without its namespace and entity, as a usage error', async () => {
+    const r = await runMesh(['failed', '--source', 'servicebus:orders'], env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/not available yet: Service Bus dead-letter subqueues need the Azure edge/);
+    expect(r.stderr).toMatch(/expected servicebus:<namespace>\/<queue> or servicebus:<namespace>\/<topic>\/Subscriptions\/<subscription>/);
   }, SLOW);
 });
 

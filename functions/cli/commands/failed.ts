@@ -1,5 +1,14 @@
-import { failureId, toEventBridgeEvent, type Envelope, type FailureRecord } from '../../../shared/core/index.ts';
-import { functionName, peekDeadLetters, type DeadLetterEntry, type DeadLetterQueue } from '../../../shared/buses/index.ts';
+import { failureId, toEventBridgeEvent, type Envelope, type FailureRecord, type SourceLocation } from '../../../shared/core/index.ts';
+import {
+  functionName,
+  peekDeadLetters,
+  receiveServiceBusDeadLetters,
+  releaseAll,
+  ServiceBusDeadLetterQueue,
+  type DeadLetterEntry,
+  type DeadLetterQueue,
+  type ServiceBusDeadLetterEntry,
+} from '../../../shared/buses/index.ts';
 import { loadMesh } from '../../../shared/config/index.ts';
 import { compilePatterns } from '../../../shared/rules/index.ts';
 import { openAccess } from '../access.ts';
@@ -12,6 +21,7 @@ export const FAILED_HELP = `mesh failed — list failed events with their reason
 Usage: mesh failed [--source <source>]… [--route <id>] [--error <code>] [--status open|resolved|all] [--since <time>] [--until <time>] [--limit <n>] [--json]
        mesh failed show <failure-id> [--json]
        mesh failed show sqs:<queue-url>#<message-id> [--json]
+       mesh failed show servicebus:<namespace>/<entity>#<message-id> [--json]
 
 Lists open failures by default, newest first. Times are ISO 8601 (2026-11-22T03:00:00Z).
 
@@ -24,13 +34,21 @@ Sources (--source, repeatable):
                       maxReceiveCount, if it has a redrive policy.
   all                 the local ledger plus every other --source given (all alone = local only;
                       sources are not read from mesh.yaml yet)
-  servicebus:<entity> not available yet: needs the Azure edge
+  servicebus:<namespace>/<entity>
+                      a Service Bus dead-letter subqueue (<entity>/$DeadLetterQueue); the entity
+                      is a queue (tickets) or a subscription (orders/Subscriptions/mesh).
+                      Messages are received peek-lock and all abandoned at once: nothing is
+                      completed by listing (each read counts one delivery). The error is the
+                      DeadLetterReason, the reason its DeadLetterErrorDescription.
 AWS sources use the AWS credential chain, AWS_REGION, and AWS_ENDPOINT_URL_SQS for a local endpoint.
+Service Bus uses MESH_SERVICEBUS_<NAMESPACE>_CONNECTION (a connection string, e.g.
+MESH_SERVICEBUS_ACME_SUPPORT_CONNECTION), else <namespace>.servicebus.windows.net with your Azure login.
 ${COMMON_HELP}`;
 
 export type FailureSource =
   | { kind: 'local' }
   | { kind: 'sqs'; queueUrl: string; label: string }
+  | { kind: 'servicebus'; namespace: string; entity: string; label: string }
   | { kind: 'archive'; archive: string; label: string };
 
 /** Parse one `--source`; `archive:` only where the command can replay an archive. */
@@ -42,9 +60,14 @@ export function parseSource(raw: string, { archive = false }: { archive?: boolea
     return { kind: 'sqs', queueUrl, label: `sqs:${queueUrl}` };
   }
   if (raw.startsWith('servicebus:')) {
-    throw new UsageError(
-      `--source ${raw}: not available yet: Service Bus dead-letter subqueues need the Azure edge (see the issue on Service Bus); use local, sqs:<queue-url> or archive:<archive>`,
-    );
+    // The entity's own subqueue is implied: `tickets`, not `tickets/$DeadLetterQueue`.
+    const m = /^servicebus:([^/\s]+)\/([^/\s$]+(?:\/subscriptions\/[^/\s$]+)?)$/i.exec(raw);
+    if (!m) {
+      throw new UsageError(
+        `--source ${raw}: expected servicebus:<namespace>/<queue> or servicebus:<namespace>/<topic>/Subscriptions/<subscription>, e.g. servicebus:acme-support/tickets`,
+      );
+    }
+    return { kind: 'servicebus', namespace: m[1]!, entity: m[2]!, label: `servicebus:${m[1]!}/${m[2]!}` };
   }
   if (raw.startsWith('archive:')) {
     if (!archive) throw new UsageError(`--source ${raw}: an EventBridge archive can be replayed (mesh replay --source ${raw} --since … --until …) but not listed event by event`);
@@ -52,7 +75,7 @@ export function parseSource(raw: string, { archive = false }: { archive?: boolea
     if (!name) throw new UsageError('--source archive:<archive-arn-or-name>: the archive is missing');
     return { kind: 'archive', archive: name, label: raw };
   }
-  throw new UsageError(`--source: expected local, all, sqs:<queue-url>${archive ? ', archive:<archive>' : ''} or servicebus:<entity>, got ${JSON.stringify(raw)}`);
+  throw new UsageError(`--source: expected local, all, sqs:<queue-url>${archive ? ', archive:<archive>' : ''} or servicebus:<namespace>/<entity>, got ${JSON.stringify(raw)}`);
 }
 
 /** The SQS adapter loads on first use, so commands that never read a queue do not load the SDK. */
@@ -65,14 +88,49 @@ export async function openDeadLetterQueue(queueUrl: string): Promise<DeadLetterQ
  * The ids of the loaded routes that match an event, for dead letters whose record does not
  * name its route. When the routes cannot be loaded, listing still works: the route is unknown.
  */
-export async function routeFinder(opts: CommonOptions): Promise<{ find: (e: Envelope) => string[]; problem?: string }> {
+export async function routeFinder(opts: CommonOptions): Promise<{ find: (e: Envelope) => string[]; sources: Record<string, SourceLocation>; problem?: string }> {
   try {
-    const { routes } = await loadMesh({ configFile: opts.config, routesDir: opts.routes });
+    const { config, routes } = await loadMesh({ configFile: opts.config, routesDir: opts.routes });
     const matcher = compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match])));
-    return { find: (e) => matcher.matches(toEventBridgeEvent(e)) };
+    return { find: (e) => matcher.matches(toEventBridgeEvent(e)), sources: config.sources };
   } catch (err) {
-    return { find: () => [], problem: `routes not loaded (${(err as Error).message.split('\n')[0]}); the route column is empty` };
+    return { find: () => [], sources: {}, problem: `routes not loaded (${(err as Error).message.split('\n')[0]}); the route column is empty` };
   }
+}
+
+/** A Service Bus dead-letter subqueue; `sources` (mesh.yaml) give decoded events their origin region. */
+export function openServiceBusDeadLetters(namespace: string, entity: string, sources: Record<string, SourceLocation>): ServiceBusDeadLetterQueue {
+  return new ServiceBusDeadLetterQueue({ namespace, entity, sources });
+}
+
+/** A Service Bus dead letter as `mesh failed` shows it: the same view as an SQS one. */
+export function serviceBusView(label: string, entry: ServiceBusDeadLetterEntry, findRoutes: (e: Envelope) => string[]): DeadLetterView {
+  const sb = entry.serviceBus;
+  const base = {
+    source: label,
+    id: `${label}#${sb.messageId}`,
+    messageId: sb.messageId,
+    ...(sb.deliveryCount === undefined ? {} : { receiveCount: sb.deliveryCount }),
+    ...(sb.enqueuedAt === undefined ? {} : { sentAt: sb.enqueuedAt, at: sb.enqueuedAt }),
+    errorCode: sb.reason ?? 'DeadLettered',
+  };
+  if (!sb.envelope) return { ...base, routeIds: [], errorCode: 'Unreadable', message: `${entry.problem ?? 'unreadable message'}${sb.reason ? ` (dead-lettered as ${sb.reason})` : ''}` };
+  // The function dead-letters with the mesh error code as reason and `[route <id>] …` when it knows the route.
+  const routeId = /^\[route ([a-z0-9][a-z0-9-]*)\]/.exec(sb.description ?? '')?.[1];
+  return {
+    ...base,
+    eventId: sb.envelope.event.id,
+    routeIds: routeId ? [routeId] : findRoutes(sb.envelope),
+    message: sb.description ?? 'the subqueue holds the event without a DeadLetterErrorDescription',
+    event: toEventBridgeEvent(sb.envelope),
+  };
+}
+
+/** The table row of a dead letter, with its source named by its kind (format's row says sqs:). */
+function sourceRow(v: DeadLetterView): FailureRow {
+  const row = deadLetterRow(v);
+  if (v.source.startsWith('servicebus:')) row[0] = v.source;
+  return row;
 }
 
 export function deadLetterView(queueUrl: string, entry: DeadLetterEntry, findRoutes: (e: Envelope) => string[]): DeadLetterView {
@@ -145,8 +203,8 @@ export async function failedCommand(args: string[]): Promise<number> {
 
   if (positionals[0] === 'show') {
     const id = positionals[1];
-    if (!id) throw new UsageError('mesh failed show needs a failure id (the first column of `mesh failed`, or sqs:<queue-url>#<message-id>)');
-    return id.startsWith('sqs:') ? showDeadLetter(id, opts) : showLocal(id, opts);
+    if (!id) throw new UsageError('mesh failed show needs a failure id (the first column of `mesh failed`, sqs:<queue-url>#<message-id> or servicebus:<namespace>/<entity>#<message-id>)');
+    return id.startsWith('sqs:') || id.startsWith('servicebus:') ? showDeadLetter(id, opts) : showLocal(id, opts);
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}; did you mean \`mesh failed show <id>\`?`);
 
@@ -181,10 +239,11 @@ export async function failedCommand(args: string[]): Promise<number> {
   const finder = await routeFinder(opts);
   if (finder.problem) console.error(`mesh failed: ${finder.problem}`);
   for (const source of sources) {
-    if (source.kind !== 'sqs') continue;
-    const views = await listDeadLetters(source.queueUrl, finder.find, limit);
+    if (source.kind !== 'sqs' && source.kind !== 'servicebus') continue;
+    const views =
+      source.kind === 'sqs' ? await listDeadLetters(source.queueUrl, finder.find, limit) : await listServiceBusDeadLetters(source, finder, limit);
     const kept = views.filter((v) => matchesFilters(v, values));
-    rows.push(...kept.map(deadLetterRow));
+    rows.push(...kept.map(sourceRow));
     json.push(...kept);
     notes.push(`${source.label}: ${kept.length} of ${views.length} messages (show one: mesh failed show ${source.label}#<failure id>)`);
   }
@@ -203,6 +262,23 @@ export async function listDeadLetters(queueUrl: string, findRoutes: (e: Envelope
   }
 }
 
+/** Peek-lock every dead letter (up to `limit`), then abandon them all: listing completes nothing. */
+export async function listServiceBusDeadLetters(
+  source: { namespace: string; entity: string; label: string },
+  finder: { find: (e: Envelope) => string[]; sources: Record<string, SourceLocation> },
+  limit?: number,
+): Promise<DeadLetterView[]> {
+  const queue = openServiceBusDeadLetters(source.namespace, source.entity, finder.sources);
+  let entries: ServiceBusDeadLetterEntry[] = [];
+  try {
+    entries = await receiveServiceBusDeadLetters(queue, limit === undefined ? {} : { limit });
+    return entries.map((e) => serviceBusView(source.label, e, finder.find));
+  } finally {
+    await releaseAll(queue, entries);
+    await queue.closed();
+  }
+}
+
 async function showLocal(id: string, opts: CommonOptions): Promise<number> {
   const access = await openAccess(opts);
   try {
@@ -218,21 +294,40 @@ async function showLocal(id: string, opts: CommonOptions): Promise<number> {
   }
 }
 
-/** `sqs:<queue-url>#<message-id>`: SQS has no read by id, so the queue is read (and released) until it is found. */
+/**
+ * `sqs:<queue-url>#<message-id>` or `servicebus:<namespace>/<entity>#<message-id>`: neither has
+ * a read by id, so the queue is read (and released) until it is found.
+ */
 async function showDeadLetter(id: string, opts: CommonOptions): Promise<number> {
   const hash = id.lastIndexOf('#');
-  if (hash < 0) throw new UsageError(`${id}: expected sqs:<queue-url>#<message-id> (the failure id column of mesh failed --source sqs:<queue-url>)`);
-  const queueUrl = id.slice('sqs:'.length, hash);
+  const kind = id.startsWith('sqs:') ? 'sqs' : 'servicebus';
+  if (hash < 0) {
+    throw new UsageError(
+      kind === 'sqs'
+        ? `${id}: expected sqs:<queue-url>#<message-id> (the failure id column of mesh failed --source sqs:<queue-url>)`
+        : `${id}: expected servicebus:<namespace>/<entity>#<message-id> (the failure id column of mesh failed --source servicebus:…)`,
+    );
+  }
+  const source = parseSource(id.slice(0, hash));
   const messageId = id.slice(hash + 1);
   const finder = await routeFinder(opts);
-  const view = (await listDeadLetters(queueUrl, finder.find)).find((v) => v.messageId === messageId);
+  const views =
+    source.kind === 'sqs' ? await listDeadLetters(source.queueUrl, finder.find)
+    : source.kind === 'servicebus' ? await listServiceBusDeadLetters(source, finder)
+    : [];
+  const where = source.kind === 'sqs' ? source.queueUrl : source.kind === 'servicebus' ? `${source.label.slice('servicebus:'.length)}/$DeadLetterQueue` : id;
+  const view = views.find((v) => v.messageId === messageId);
   if (!view) {
-    console.error(`No message ${messageId} in ${queueUrl} now (deleted after a replay, or held by another consumer). List them with \`mesh failed --source sqs:${queueUrl}\`.`);
+    console.error(`No message ${messageId} in ${where} now (removed after a replay, or held by another consumer). List them with \`mesh failed --source ${id.slice(0, hash)}\`.`);
     return 1;
   }
-  // The ledger keeps what was already tried from this queue (mesh replay --source sqs:…).
+  // The ledger keeps what was already tried from this queue (mesh replay --source …).
   const ledger = await ledgerRecordFor(view, opts);
-  console.log(opts.json ? JSON.stringify({ ...view, ...(ledger ? { ledger } : {}) }, null, 2) : deadLetterDetail(view, ledger));
+  if (opts.json) console.log(JSON.stringify({ ...view, ...(ledger ? { ledger } : {}) }, null, 2));
+  else {
+    const [first, ...rest] = deadLetterDetail(view, ledger).split('\n');
+    console.log([source.kind === 'servicebus' ? `Dead letter ${view.messageId} in ${where}` : first, ...rest].join('\n'));
+  }
   return 0;
 }
 

@@ -5,7 +5,7 @@ import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options
 import { intOption } from './events.ts';
 import { parseSource, type FailureSource } from './failed.ts';
 import { CONFIRM_ABOVE, confirm, currentUser, Progress, summarize, VERB } from './replayShared.ts';
-import { replayArchive, replayFromQueue } from './replaySources.ts';
+import { replayArchive, replayFromQueue, replayFromServiceBus } from './replaySources.ts';
 
 export const REPLAY_HELP = `mesh replay — re-run failed events through the pipeline
 
@@ -13,6 +13,7 @@ Usage: mesh replay <failure-id>… [options]
        mesh replay --all [options]
        mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [options]
        mesh replay --source sqs:<queue-url> (<message-id>… | --all | filters) [options]
+       mesh replay --source servicebus:<namespace>/<entity> (<message-id>… | --all | filters) [options]
        mesh replay --source archive:<archive-arn-or-name> --since <time> --until <time> [--destination <bus-arn>] [--rules <arn,…>] [--dry-run]
 
 Each failed event is run again, unchanged, through its route. Safe to repeat and to stop:
@@ -42,8 +43,16 @@ Sources (--source; default local, the failure ledger):
                     DescribeReplay every --poll seconds (default 5) until it ends. The events go
                     back to the bus in AWS; the mesh does not process them here. --dry-run prints
                     the StartReplay request. Exit 1 when the replay fails or is cancelled.
-  servicebus:<entity> not available yet: needs the Azure edge
+  servicebus:<namespace>/<entity>
+                    a Service Bus dead-letter subqueue (entity: a queue, or
+                    <topic>/Subscriptions/<subscription>). Received peek-lock; each event is
+                    replayed through the local pipeline and its message completed only when the
+                    replay succeeded or was already done, otherwise abandoned (it stays) with
+                    the new reason reported and kept in the ledger. The SDK renews locks for
+                    5 min after receipt: replay large subqueues in parts (--limit). A killed
+                    replay loses nothing: its locks expire. Needs the store: stop mesh dev first.
 AWS sources use the AWS credential chain, AWS_REGION, AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_EVENTBRIDGE.
+Service Bus uses MESH_SERVICEBUS_<NAMESPACE>_CONNECTION (a connection string), else your Azure login.
 ${COMMON_HELP}`;
 
 
@@ -86,6 +95,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   const dryRun = values['dry-run'];
   const actor = values.actor ?? currentUser();
   if (source.kind === 'sqs') return replayFromQueue(source.queueUrl, positionals, values, opts, rate);
+  if (source.kind === 'servicebus') return replayFromServiceBus(source, positionals, values, opts, rate);
 
   const access = await openAccess(opts, { needsPipeline: !dryRun });
   try {

@@ -1,14 +1,23 @@
-import { failureId, type FailureRecord, type ReplayOutcome } from '../../../shared/core/index.ts';
-import { drainDeadLetters, receiveAll, releaseAll, type DeadLetter, type DeadLetterEntry } from '../../../shared/buses/index.ts';
+import { failureId, type Envelope, type FailureRecord, type ReplayOutcome } from '../../../shared/core/index.ts';
+import {
+  drainDeadLetters,
+  receiveAll,
+  receiveServiceBusDeadLetters,
+  releaseAll,
+  type DeadLetterEntry,
+  type DeadLetterQueue,
+  type ServiceBusDeadLetterEntry,
+} from '../../../shared/buses/index.ts';
 import { openAccess } from '../access.ts';
 import { table, type DeadLetterView } from '../format.ts';
 import { UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
-import { deadLetterView, matchesFilters, openDeadLetterQueue, routeFinder } from './failed.ts';
+import { deadLetterView, matchesFilters, openDeadLetterQueue, openServiceBusDeadLetters, routeFinder, serviceBusView } from './failed.ts';
 import { CONFIRM_ABOVE, confirm, currentUser, Progress, summarize, VERB } from './replayShared.ts';
 
-/* Replays from the AWS sources: an SQS dead-letter queue (each message deleted only after its
- * replay succeeded) and an EventBridge archive (StartReplay, followed to the end). */
+/* Replays from the cloud sources: an SQS dead-letter queue (each message deleted only after its
+ * replay succeeded), a Service Bus dead-letter subqueue (completed only after its replay
+ * succeeded, abandoned otherwise) and an EventBridge archive (StartReplay, followed to the end). */
 
 export interface ReplayValues {
   all: boolean;
@@ -30,12 +39,38 @@ export interface ReplayValues {
 /** How long a dead letter stays hidden while its replay runs; renewed before each one. */
 const HOLD_SECONDS = 300;
 
-type QueueAction = 'deleted' | 'left in queue' | 'delete failed' | 'released (dry run)';
+type QueueAction = 'deleted' | 'left in queue' | 'delete failed' | 'released (dry run)' | 'completed' | 'abandoned' | 'complete failed' | 'abandoned (dry run)';
 
 interface QueueOutcome extends ReplayOutcome {
   messageId: string;
   queue: QueueAction;
 }
+
+/** What the replay of a dead letter needs to know about it, whatever queue held it. */
+interface LetterFacts {
+  envelope: Envelope;
+  errorCode: string;
+  reason: string;
+  at?: string;
+  attempts?: number;
+}
+
+/** One dead-letter queue, opened for a replay run: how to read it and what its settling is called. */
+interface OpenedQueue {
+  queue: DeadLetterQueue;
+  /** `sqs:<queue-url>` or `servicebus:<namespace>/<entity>`: what --source and `mesh failed show` take. */
+  source: string;
+  /** For messages: the queue URL, or `<namespace>/<entity>/$DeadLetterQueue`. */
+  where: string;
+  receiveAll(): Promise<DeadLetterEntry[]>;
+  view(entry: DeadLetterEntry): DeadLetterView;
+  facts(entry: DeadLetterEntry, view: DeadLetterView): LetterFacts | undefined;
+  words: { settled: QueueAction; kept: QueueAction; settleFailed: QueueAction; dryRun: QueueAction; settleVerb: string };
+  close(): Promise<void>;
+}
+
+const SQS_WORDS = { settled: 'deleted', kept: 'left in queue', settleFailed: 'delete failed', dryRun: 'released (dry run)', settleVerb: 'delete' } as const;
+const SERVICEBUS_WORDS = { settled: 'completed', kept: 'abandoned', settleFailed: 'complete failed', dryRun: 'abandoned (dry run)', settleVerb: 'complete' } as const;
 
 /**
  * Replay the dead letters of an SQS queue through the local pipeline. Each event becomes (or
@@ -43,6 +78,71 @@ interface QueueOutcome extends ReplayOutcome {
  * its history is where `mesh failed show` looks; the message is deleted only once settled.
  */
 export async function replayFromQueue(queueUrl: string, ids: string[], values: ReplayValues, opts: CommonOptions, rate: number | undefined): Promise<number> {
+  return replayDeadLetters(
+    async (finder) => {
+      const queue = await openDeadLetterQueue(queueUrl);
+      return {
+        queue,
+        source: `sqs:${queueUrl}`,
+        where: queueUrl,
+        receiveAll: () => receiveAll(queue, { visibilitySeconds: HOLD_SECONDS }),
+        view: (e) => deadLetterView(queueUrl, e, finder.find),
+        facts: (e) => e.letter,
+        words: SQS_WORDS,
+        close: async () => queue.close(),
+      };
+    },
+    ids,
+    values,
+    opts,
+    rate,
+  );
+}
+
+/**
+ * Replay the dead letters of a Service Bus entity's subqueue through the local pipeline, as
+ * for SQS: each message is completed only once its replay succeeded (or its event was already
+ * done), and abandoned otherwise, the new reason going to the ledger and the summary. Locks are
+ * renewed by the SDK for 5 minutes after receipt; see ServiceBusDeadLetterQueue.
+ */
+export async function replayFromServiceBus(
+  source: { namespace: string; entity: string; label: string },
+  ids: string[],
+  values: ReplayValues,
+  opts: CommonOptions,
+  rate: number | undefined,
+): Promise<number> {
+  return replayDeadLetters(
+    async (finder) => {
+      const queue = openServiceBusDeadLetters(source.namespace, source.entity, finder.sources);
+      return {
+        queue,
+        source: source.label,
+        where: `${source.namespace}/${source.entity}/$DeadLetterQueue`,
+        receiveAll: () => receiveServiceBusDeadLetters(queue),
+        view: (e) => serviceBusView(source.label, e as ServiceBusDeadLetterEntry, finder.find),
+        facts: (e, view) => {
+          const envelope = (e as ServiceBusDeadLetterEntry).serviceBus.envelope;
+          return envelope && { envelope, errorCode: view.errorCode, reason: view.message, ...(view.at ? { at: view.at } : {}) };
+        },
+        words: SERVICEBUS_WORDS,
+        close: () => queue.closed(),
+      };
+    },
+    ids,
+    values,
+    opts,
+    rate,
+  );
+}
+
+async function replayDeadLetters(
+  open: (finder: Awaited<ReturnType<typeof routeFinder>>) => Promise<OpenedQueue>,
+  ids: string[],
+  values: ReplayValues,
+  opts: CommonOptions,
+  rate: number | undefined,
+): Promise<number> {
   const dryRun = values['dry-run'];
   const wanted = new Set(ids.map((id) => (id.includes('#') ? id.slice(id.lastIndexOf('#') + 1) : id)));
   const limit = values.limit ? intOption('--limit', values.limit) : undefined;
@@ -55,18 +155,20 @@ export async function replayFromQueue(queueUrl: string, ids: string[], values: R
   const finder = await routeFinder(opts);
   if (finder.problem) throw new UsageError(finder.problem.replace('; the route column is empty', ''));
   const access = await openAccess(opts, { needsPipeline: true });
-  const queue = await openDeadLetterQueue(queueUrl);
+  const opened = await open(finder);
+  const { queue, words } = opened;
+  const queueUrl = opened.where;
   let held: DeadLetterEntry[] = [];
   try {
-    held = await receiveAll(queue, { visibilitySeconds: HOLD_SECONDS });
-    const views = new Map(held.map((e) => [e, deadLetterView(queueUrl, e, finder.find)]));
+    held = await opened.receiveAll();
+    const views = new Map(held.map((e) => [e, opened.view(e)]));
     let selected = held.filter((e) => (wanted.size > 0 ? wanted.has(e.message.messageId) : matchesFilters(views.get(e)!, values)));
     if (limit !== undefined) selected = selected.slice(0, limit);
     // What is not replayed goes back to the queue at once, for other consumers and engineers.
     await releaseAll(queue, held.filter((e) => !selected.includes(e)));
     held = selected;
     const missing = [...wanted].filter((id) => !selected.some((e) => e.message.messageId === id));
-    for (const id of missing) console.error(`No message ${id} in ${queueUrl} now (already replayed and deleted, or held by another consumer).`);
+    for (const id of missing) console.error(`No message ${id} in ${queueUrl} now (already replayed and removed, or held by another consumer).`);
     if (selected.length === 0) {
       console.log(`Nothing to replay: no dead letters match in ${queueUrl}.`);
       return missing.length > 0 ? 1 : 0;
@@ -85,14 +187,15 @@ export async function replayFromQueue(queueUrl: string, ids: string[], values: R
       const view = views.get(entry)!;
       const mine: QueueOutcome[] = [];
       const add = (o: ReplayOutcome) => {
-        const q: QueueOutcome = { ...o, messageId: view.messageId, queue: dryRun ? 'released (dry run)' : 'left in queue' };
+        const q: QueueOutcome = { ...o, messageId: view.messageId, queue: dryRun ? words.dryRun : words.kept };
         mine.push(q);
         outcomes.push(q);
         progress.update(q);
       };
       byMessage.set(view.messageId, mine);
       const base = { failureId: '-', ...(view.eventId ? { eventId: view.eventId } : {}) };
-      if (!entry.letter) add({ ...base, outcome: dryRun ? 'would-skip' : 'not-replayed', detail: `unreadable: ${entry.problem ?? ''}` });
+      const facts = opened.facts(entry, view);
+      if (!facts) add({ ...base, outcome: dryRun ? 'would-skip' : 'not-replayed', detail: `unreadable: ${entry.problem ?? ''}` });
       else if (view.routeIds.length === 0) add({ ...base, outcome: dryRun ? 'would-skip' : 'not-replayed', detail: 'none of the loaded routes matches this event' });
       else {
         for (const routeId of view.routeIds) {
@@ -101,7 +204,7 @@ export async function replayFromQueue(queueUrl: string, ids: string[], values: R
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             next = Math.max(next, Date.now()) + interval;
           }
-          add(await access.replayEvent(deadLetterFailure(view, entry.letter, routeId), request));
+          add(await access.replayEvent(deadLetterFailure(view, facts, routeId), request));
         }
       }
       return mine.every((o) => o.outcome === 'succeeded' || o.outcome === 'already-done');
@@ -115,8 +218,8 @@ export async function replayFromQueue(queueUrl: string, ids: string[], values: R
         replay: replayEntry,
         onSettled: (entry, action, error) => {
           for (const o of byMessage.get(entry.message.messageId) ?? []) {
-            o.queue = action === 'deleted' ? 'deleted' : action === 'released' ? 'left in queue' : 'delete failed';
-            if (error) o.detail += ` (delete failed: ${error.message})`;
+            o.queue = action === 'deleted' ? words.settled : action === 'released' ? words.kept : words.settleFailed;
+            if (error) o.detail += ` (${words.settleVerb} failed: ${error.message})`;
           }
         },
       });
@@ -125,18 +228,18 @@ export async function replayFromQueue(queueUrl: string, ids: string[], values: R
     progress.done();
 
     if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), outcomes }, null, 2));
-    else printQueueSummary(outcomes, dryRun, queueUrl, access.via);
-    const bad = outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed' || o.queue === 'delete failed');
+    else printQueueSummary(outcomes, dryRun, opened, access.via);
+    const bad = outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed' || o.queue === words.settleFailed);
     return bad || missing.length > 0 ? 1 : 0;
   } finally {
     await releaseAll(queue, held);
-    queue.close();
+    await opened.close();
     await access.close();
   }
 }
 
 /** The ledger record of a dead letter on one route: keyed like the pipeline's, so both meet. */
-function deadLetterFailure(view: DeadLetterView, letter: DeadLetter, routeId: string): FailureRecord {
+function deadLetterFailure(view: DeadLetterView, letter: LetterFacts, routeId: string): FailureRecord {
   const eventId = letter.envelope.event.id;
   return {
     id: failureId(routeId, eventId),
@@ -153,7 +256,7 @@ function deadLetterFailure(view: DeadLetterView, letter: DeadLetter, routeId: st
   };
 }
 
-function printQueueSummary(outcomes: QueueOutcome[], dryRun: boolean, queueUrl: string, via: string): void {
+function printQueueSummary(outcomes: QueueOutcome[], dryRun: boolean, { where: queueUrl, source, words }: OpenedQueue, via: string): void {
   console.log(
     table(
       ['message id', 'event id', 'route', 'outcome', 'message', 'detail'],
@@ -162,16 +265,16 @@ function printQueueSummary(outcomes: QueueOutcome[], dryRun: boolean, queueUrl: 
     ),
   );
   const c = summarize(outcomes);
-  const deleted = new Set(outcomes.filter((o) => o.queue === 'deleted').map((o) => o.messageId)).size;
+  const deleted = new Set(outcomes.filter((o) => o.queue === words.settled).map((o) => o.messageId)).size;
   const messages = new Set(outcomes.map((o) => o.messageId)).size;
   if (dryRun) {
-    console.log(`\nDry run of ${messages} dead letters from ${queueUrl}: ${c['would-replay']} would replay, ${c['would-skip']} would be skipped. Nothing was changed; every message is visible again.`);
+    console.log(`\nDry run of ${messages} dead letters from ${queueUrl}: ${c['would-replay']} would replay, ${c['would-skip']} would be skipped. Nothing was changed; every message is in the queue again.`);
     return;
   }
   console.log(
-    `\nReplayed ${messages} dead letters from ${queueUrl}: ${c.succeeded} succeeded, ${c['failed-again']} failed again, ${c['already-done']} already done, ${c['not-replayed']} not replayed; ${deleted} deleted from the queue, ${messages - deleted} left in it (via ${via}).`,
+    `\nReplayed ${messages} dead letters from ${queueUrl}: ${c.succeeded} succeeded, ${c['failed-again']} failed again, ${c['already-done']} already done, ${c['not-replayed']} not replayed; ${deleted} ${words.settled} (removed from the queue), ${messages - deleted} left in it (via ${via}).`,
   );
-  if (c['failed-again'] > 0) console.log(`Failed-again events stay in the queue; their new reason is in the ledger: mesh failed show sqs:${queueUrl}#<message-id>.`);
+  if (c['failed-again'] > 0) console.log(`Failed-again events stay in the queue; their new reason is in the ledger: mesh failed show ${source}#<message-id>.`);
 }
 
 /** `mesh replay --source archive:…`: StartReplay, then DescribeReplay to the end. */
