@@ -108,11 +108,11 @@ export function outcomeLines(o: Record<string, unknown>): string[] {
   return lines;
 }
 
-/** A failed event held in a dead-letter queue, as `mesh failed --source sqs:…` shows it. */
+/** A failed event held in a dead-letter queue, as `mesh failed --source sqs:…|servicebus:…` shows it. */
 export interface DeadLetterView {
-  /** `sqs:<queue-url>`. */
+  /** `sqs:<queue-url>` or `servicebus:<namespace>/<entity>`. */
   source: string;
-  /** `sqs:<queue-url>#<message-id>`: what `mesh failed show` takes. */
+  /** `<source>#<message-id>`: what `mesh failed show` takes. */
   id: string;
   messageId: string;
   receiveCount?: number;
@@ -145,9 +145,10 @@ export function ledgerRow(f: FailureRecord): FailureRow {
 }
 
 export function deadLetterRow(d: DeadLetterView): FailureRow {
-  // The queue's name fits the column; its URL is in the note under the table.
+  // An SQS queue's name fits the column (its URL is in the note under the table); a Service
+  // Bus source is short already.
   const queue = d.source.split('/').filter(Boolean).at(-1) ?? d.source;
-  return [`sqs:${queue}`, d.at ?? d.sentAt ?? '', d.messageId, d.eventId ?? '?', d.routeIds.join(',') || '(none)', d.errorCode, d.attempts === undefined ? '?' : String(d.attempts), d.endpoint ?? '-', 'in queue', d.message];
+  return [d.source.startsWith('sqs:') ? `sqs:${queue}` : d.source, d.at ?? d.sentAt ?? '', d.messageId, d.eventId ?? '?', d.routeIds.join(',') || '(none)', d.errorCode, d.attempts === undefined ? '?' : String(d.attempts), d.endpoint ?? '-', 'in queue', d.message];
 }
 
 /** The failures table with a source column: the local ledger and dead-letter queues together. */
@@ -157,7 +158,7 @@ export function failureRowsTable(rows: FailureRow[]): string {
 
 export function deadLetterDetail(d: DeadLetterView, ledger?: FailureRecord): string {
   const lines = [
-    `Dead letter ${d.messageId} in ${d.source.slice('sqs:'.length)}`,
+    `Dead letter ${d.messageId} in ${d.source.startsWith('sqs:') ? d.source.slice('sqs:'.length) : `${d.source.slice('servicebus:'.length)}/$DeadLetterQueue`}`,
     `  at:        ${d.at ?? '-'}${d.sentAt ? ` (sent to the queue ${d.sentAt}, received ${d.receiveCount ?? '?'}×)` : ''}`,
     `  event:     ${d.eventId ?? '? (the message is not an event we can read)'}`,
     `  route:     ${d.routeIds.join(', ') || 'none of the loaded routes matches'}`,

@@ -233,7 +233,7 @@ describe('mesh replay --source archive:', () => {
     const arn = eb.addArchive('orders-archive', BUS);
     eb.script([{ State: 'STARTING' }, { State: 'FAILED', StateReason: 'The destination event bus was deleted.' }]);
     const r = await runMesh(['replay', '--source', `archive:${arn}`, ...window, '--destination', BUS, '--poll', '0.05'], env);
+    expect(r.stdout, r.stderr).toMatch(/FAILED: The destination event bus was deleted\./);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/FAILED: The destination event bus was deleted\./);
   }, SLOW);
 });

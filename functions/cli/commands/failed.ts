@@ -126,12 +126,6 @@ export function serviceBusView(label: string, entry: ServiceBusDeadLetterEntry, 
   };
 }
 
-/** The table row of a dead letter, with its source named by its kind (format's row says sqs:). */
-function sourceRow(v: DeadLetterView): FailureRow {
-  const row = deadLetterRow(v);
-  if (v.source.startsWith('servicebus:')) row[0] = v.source;
-  return row;
-}
 
 export function deadLetterView(queueUrl: string, entry: DeadLetterEntry, findRoutes: (e: Envelope) => string[]): DeadLetterView {
   const { message, letter } = entry;
@@ -243,7 +237,7 @@ export async function failedCommand(args: string[]): Promise<number> {
     const views =
       source.kind === 'sqs' ? await listDeadLetters(source.queueUrl, finder.find, limit) : await listServiceBusDeadLetters(source, finder, limit);
     const kept = views.filter((v) => matchesFilters(v, values));
-    rows.push(...kept.map(sourceRow));
+    rows.push(...kept.map(deadLetterRow));
     json.push(...kept);
     notes.push(`${source.label}: ${kept.length} of ${views.length} messages (show one: mesh failed show ${source.label}#<failure id>)`);
   }
@@ -325,8 +319,7 @@ async function showDeadLetter(id: string, opts: CommonOptions): Promise<number> 
   const ledger = await ledgerRecordFor(view, opts);
   if (opts.json) console.log(JSON.stringify({ ...view, ...(ledger ? { ledger } : {}) }, null, 2));
   else {
-    const [first, ...rest] = deadLetterDetail(view, ledger).split('\n');
-    console.log([source.kind === 'servicebus' ? `Dead letter ${view.messageId} in ${where}` : first, ...rest].join('\n'));
+    console.log(deadLetterDetail(view, ledger));
   }
   return 0;
 }
