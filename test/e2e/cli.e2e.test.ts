@@ -75,8 +75,8 @@ describe('MESH_MODELS=simulated', () => {
     const dir = await home();
     const text = await readFile(join(REPO, 'mesh.yaml'), 'utf8');
     const live = text
-      .replace(/- id: sim-bedrock-us-east-1\n    provider: simulated\n/, '- id: bedrock-us-east-1\n    provider: bedrock\n')
-      .replace(/(price: \{ input: 0\.15, output: 0\.6 \})\n    simulated:\n      latencyMs: \[60, 180\]\n/, '$1\n');
+      .replace(/- id: sim-bedrock-us-east-1\n {4}provider: simulated\n/, '- id: bedrock-us-east-1\n    provider: bedrock\n')
+      .replace(/(price: \{ input: 0\.15, output: 0\.6 \})\n {4}simulated:\n {6}latencyMs: \[60, 180\]\n/, '$1\n');
     expect(live).not.toBe(text);
     await writeFile(join(dir, 'mesh.yaml'), live);
     const env = { MESH_HOME: dir, MESH_MODELS: 'simulated' };
