@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resultId } from '../../../shared/core/index.ts';
+import { lambdaContext } from '../../fakes/lambdaContext.ts';
 import { bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { startServiceBusPeer, type ServiceBusPeer } from '../../fakes/serviceBusPeer.ts';
@@ -74,23 +73,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function lambdaContext(): Context {
-  const deadline = Date.now() + 60_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'nearmesh-test-onEvent',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:nearmesh-test-onEvent',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/nearmesh-test-onEvent',
-    logStreamName: '2026/03/02/[$LATEST]abcdef',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 async function sampleOrder(): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../../fakes/lambdaContext.ts';
 import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
@@ -89,23 +89,6 @@ async function loadHandler() {
   return handler;
 }
 
-function lambdaContext(remainingMs = 60_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'nearmesh-test-onEvent',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:nearmesh-test-onEvent',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/nearmesh-test-onEvent',
-    logStreamName: '2026/03/02/[$LATEST]abcdef',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 async function sampleOrder(overrides: Record<string, unknown> = {}) {
   const event = JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
