@@ -6,21 +6,16 @@ import {
   systemClock,
   type Clock,
   type Destination,
-  type Envelope,
   type Logger,
   type MeshConfig,
   type ProviderLookup,
   type Publisher,
-  type PublishOutcome,
   type Route,
   type Store,
 } from '../core/index.ts';
 import { EventBridgePublisher, type EventBridgePublisherOptions } from '../buses/eventbridge/publisher.ts';
-import { loadMesh } from '../config/index.ts';
-import { defaultProviders } from '../models/index.ts';
-import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
-import { compilePatterns } from '../rules/index.ts';
 import { createDynamoDbStore } from '../store/dynamodb/index.ts';
+import { loadMeshParts, publisherByKind } from './composeMesh.ts';
 
 /** A route names a destination this deployment has no publisher for. Retrying will not help; deploy one. */
 export class DestinationUnavailableError extends MeshError {
@@ -69,54 +64,27 @@ export interface AwsMesh {
 export async function createAwsMesh(options: AwsMeshOptions): Promise<AwsMesh> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const { config, routes } = await loadMesh({ configFile: options.configFile, routesDir: options.routesDir });
-  const providers = options.providers ?? defaultProviders({ seed: config.seed, clock });
-  if (!options.providers) {
-    const issues = (providers as ReturnType<typeof defaultProviders>).configIssues(config.models, config.file);
-    if (issues.length > 0) throw new ConfigError(issues);
-  }
+  const parts = await loadMeshParts({ ...options, clock, logger });
+  const { config, routes, providers } = parts;
   if (!options.store && !options.idempotencyTable) {
     throw new ConfigError([{ file: '(environment)', path: 'MESH_IDEMPOTENCY_TABLE', message: 'the idempotency table is not set; deploy with serverless.yml or set MESH_IDEMPOTENCY_TABLE' }]);
   }
   const store = options.store ?? createDynamoDbStore({ tableName: options.idempotencyTable!, logger });
   const eventBridge = options.publishers?.eventbridge ? undefined : new EventBridgePublisher({ logger, ...options.eventBridge });
-  const publisher = byKind({ ...(eventBridge ? { eventbridge: eventBridge } : {}), ...options.publishers });
-  const health = createCircuitBreaker({ clock, ...config.placement?.circuit });
-  const pipeline = new Pipeline({
-    config,
-    routes,
-    matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
-    placer: createPlacer(config, { health }),
-    providers,
-    publisher,
-    store,
-    summarizePlacement,
-    clock,
-    logger,
-    health,
+  const publisher = publisherByKind({ ...(eventBridge ? { eventbridge: eventBridge } : {}), ...options.publishers }, (destination) => {
+    const hint =
+      destination.kind === 'servicebus'
+        ? 'this Lambda has no Service Bus publisher: compose createAwsMesh with publishers.servicebus (connection string from an SSM parameter or secret, never from mesh.yaml)'
+        : `the Lambda edge cannot publish to a destination of kind ${destination.kind}`;
+    return new DestinationUnavailableError(`destination ${destination.name} (${destination.kind}) is not available here: ${hint}`, {
+      context: { destination: destination.name },
+    });
   });
+  const pipeline = new Pipeline({ ...parts.pipeline, publisher, store });
   const close = async () => {
     await providers.close?.();
     eventBridge?.close();
     await store.close();
   };
   return { config, routes, pipeline, store, close };
-}
-
-/** One publisher per destination kind; a kind without one fails its results, saying what is missing. */
-function byKind(publishers: Partial<Record<Destination['kind'], Publisher>>): Publisher {
-  return {
-    async publish(destination: Destination, events: Envelope[]): Promise<PublishOutcome[]> {
-      const publisher = publishers[destination.kind];
-      if (publisher) return publisher.publish(destination, events);
-      const hint =
-        destination.kind === 'servicebus'
-          ? 'this Lambda has no Service Bus publisher: compose createAwsMesh with publishers.servicebus (connection string from an SSM parameter or secret, never from mesh.yaml)'
-          : `the Lambda edge cannot publish to a destination of kind ${destination.kind}`;
-      const error = new DestinationUnavailableError(`destination ${destination.name} (${destination.kind}) is not available here: ${hint}`, {
-        context: { destination: destination.name },
-      });
-      return events.map((e) => ({ id: e.event.id, ok: false as const, error }));
-    },
-  };
 }

@@ -11,16 +11,12 @@ import {
   type PipelineOptions,
   type ProviderLookup,
   type Publisher,
-  type PublishOutcome,
   type Route,
   type Store,
 } from '../core/index.ts';
 import { sameNamespace, ServiceBusPublisher } from '../buses/servicebus/index.ts';
-import { loadMesh } from '../config/index.ts';
-import { defaultProviders } from '../models/index.ts';
-import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
-import { compilePatterns } from '../rules/index.ts';
 import { createTableStore, type TableStoreOptions } from '../store/tables/index.ts';
+import { loadMeshParts, publisherByKind } from './composeMesh.ts';
 export { tableClientFromEnv } from '../store/tables/index.ts';
 
 /** The idempotency table's client (`@azure/data-tables`), named through the store so this file imports no SDK. */
@@ -77,36 +73,24 @@ export interface AzureMesh {
 export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureMesh> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const { config, routes } = await loadMesh({ configFile: options.configFile, routesDir: options.routesDir });
-  const providers = options.providers ?? defaultProviders({ seed: config.seed, clock });
-  if (!options.providers) {
-    const issues = (providers as ReturnType<typeof defaultProviders>).configIssues(config.models, config.file);
-    if (issues.length > 0) throw new ConfigError(issues);
-  }
+  const parts = await loadMeshParts({ ...options, clock, logger });
+  const { config, routes, providers } = parts;
   if (!options.store && !options.tableClient) {
     throw new ConfigError([{ file: '(environment)', path: 'MESH_IDEMPOTENCY_TABLE', message: 'no idempotency table: set MESH_IDEMPOTENCY_TABLE and AzureWebJobsStorage (or MESH_TABLES_ENDPOINT with an identity)' }]);
   }
   const store = options.store ?? createTableStore({ client: options.tableClient!, clock, logger });
   const serviceBus = options.publishers?.servicebus ? undefined : new ServiceBusPublisher({ homeNamespace: options.homeNamespace, logger, ...(options.env ? { env: options.env } : {}) });
   const eventBridge = options.publishers?.eventbridge ? undefined : lazyEventBridge(logger);
-  const publisher = byKind({
+  const publisher = publisherByKind(
+    {
     ...(serviceBus ? { servicebus: serviceBus } : {}),
     ...(eventBridge ? { eventbridge: eventBridge.publisher } : {}),
     ...options.publishers,
-  });
-  const health = createCircuitBreaker({ clock, ...config.placement?.circuit });
-  const shared: Omit<PipelineOptions, 'publisher'> = {
-    config,
-    routes,
-    matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
-    placer: createPlacer(config, { health }),
-    providers,
-    store,
-    summarizePlacement,
-    clock,
-    logger,
-    health,
-  };
+    },
+    (destination) =>
+      new ConfigError([{ file: '(deployment)', path: `destinations.${destination.name}`, message: `the Azure edge cannot publish to a destination of kind ${destination.kind}` }]),
+  );
+  const shared: Omit<PipelineOptions, 'publisher'> = { ...parts.pipeline, store };
   const bindingTarget = options.resultsEntity;
   return {
     config,
@@ -154,17 +138,6 @@ function lazyEventBridge(logger: Logger): { publisher: Publisher; close(): Promi
     },
     close: async () => {
       if (loaded) (await loaded).close();
-    },
-  };
-}
-
-function byKind(publishers: Partial<Record<Destination['kind'], Publisher>>): Publisher {
-  return {
-    async publish(destination: Destination, events: Envelope[]): Promise<PublishOutcome[]> {
-      const publisher = publishers[destination.kind];
-      if (publisher) return publisher.publish(destination, events);
-      const error = new ConfigError([{ file: '(deployment)', path: `destinations.${destination.name}`, message: `the Azure edge cannot publish to a destination of kind ${destination.kind}` }]);
-      return events.map((e) => ({ id: e.event.id, ok: false as const, error }));
     },
   };
 }

@@ -1,11 +1,8 @@
 import { join } from 'node:path';
-import { ConfigError, Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Placer, type Route, type Store, silentLogger } from '../core/index.ts';
+import { Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Placer, type Route, type Store } from '../core/index.ts';
 import { LocalBus } from '../buses/index.ts';
-import { loadMesh } from '../config/index.ts';
-import { DEFAULT_SIMULATED_SETTINGS, defaultProviders } from '../models/index.ts';
-import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
-import { compilePatterns } from '../rules/index.ts';
 import { openLocalStore } from '../store/index.ts';
+import { loadMeshParts } from './composeMesh.ts';
 
 export interface LocalMeshOptions {
   configFile: string;
@@ -42,39 +39,15 @@ export interface LocalMesh {
  */
 export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalMesh> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? silentLogger;
-  const { config, routes } = await loadMesh({ configFile: options.configFile, routesDir: options.routesDir });
-  // A catalogue entry no provider can serve fails at start, not on the first event at 3 a.m.
-  if (options.models === 'simulated') {
-    // Same catalogue, same clouds and regions, so placement decides exactly as it will live;
-    // only the answers are simulated, and every result's provenance says so.
-    config.models = config.models.map((m) => ({ ...m, provider: 'simulated', options: {}, simulated: m.simulated ?? DEFAULT_SIMULATED_SETTINGS }));
-  }
-  const providers = defaultProviders({ seed: config.seed, clock });
-  const issues = providers.configIssues(config.models, config.file);
-  if (issues.length > 0) throw new ConfigError(issues);
+  const parts = await loadMeshParts({ ...options, clock });
+  const { config, routes, providers, placer } = parts;
   const store = await openLocalStore({ dir: options.home, clock });
   const bus = new LocalBus(store.events, clock);
-  // One circuit per endpoint for this process: the placer skips open ones, the invoke step feeds them.
-  const health = createCircuitBreaker({ clock, ...config.placement?.circuit });
-  const placer = createPlacer(config, { health });
-  const pipeline = new Pipeline({
-    config,
-    routes,
-    matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
-    placer,
-    providers,
-    publisher: bus,
-    store,
-    summarizePlacement,
-    clock,
-    logger,
-    health,
-  });
+  const pipeline = new Pipeline({ ...parts.pipeline, publisher: bus, store });
   const replayer = new Replayer({ pipeline, placer, store, clock });
   // Providers first: a Bedrock client keeps an HTTP/2 session open until it is destroyed.
   const close = async () => {
-    await providers.close();
+    await providers.close?.();
     await store.close();
   };
   return { config, routes, pipeline, store, bus, placer, replayer, close };
