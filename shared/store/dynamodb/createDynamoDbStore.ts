@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { silentLogger, type EventLog, type FailureLedger, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { silentLogger, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
 import { PowertoolsIdempotencyStore } from './PowertoolsIdempotencyStore.ts';
+import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
 
 export interface DynamoDbStoreOptions {
   /** The idempotency table (partition key `id`, TTL attribute `expiration`). */
@@ -43,39 +44,11 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): Store {
   }
   return {
     idempotency,
-    failures: deadLetterLedger(logger),
-    events: loggingEventLog(logger),
+    failures: logOnlyFailureLedger(logger, 'route failed; the event goes to the on-failure destination'),
+    events: logOnlyEventLog(logger),
     close: async () => {
       // A client we were given belongs to the caller.
       if (client && !options.client) client.destroy();
     },
-  };
-}
-
-function deadLetterLedger(logger: Logger): FailureLedger {
-  return {
-    async recordFailure(record) {
-      logger.warn('route failed; the event goes to the on-failure destination', {
-        failureId: record.id,
-        routeId: record.routeId,
-        eventId: record.eventId,
-        code: record.errorCode,
-        retryable: record.retryable,
-        attempts: record.attempts.length,
-      });
-    },
-    listFailures: async () => [],
-    getFailure: async () => undefined,
-    resolveFailure: async () => {},
-    recordReplay: async () => {},
-  };
-}
-
-function loggingEventLog(logger: Logger): EventLog {
-  return {
-    async append(entry) {
-      logger.debug(entry.kind === 'input' ? 'event received' : 'result published', { eventId: entry.eventId, type: entry.type, source: entry.source, routeId: entry.routeId });
-    },
-    listEvents: async () => [],
   };
 }

@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
-import { silentLogger, type Clock, type EventLog, type FailureLedger, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { silentLogger, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
 import { TableIdempotencyStore } from './TableIdempotencyStore.ts';
+import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
 
 export interface TableStoreOptions {
   /** The idempotency table's client. Required unless `idempotency` is given. */
@@ -32,30 +33,9 @@ export function createTableStore(options: TableStoreOptions): Store {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.ensureTable ? { ensureTable: true } : {}),
     });
-  return { idempotency, failures: deadLetterLedger(logger), events: loggingEventLog(logger), close: async () => {} };
+  return { idempotency, failures: logOnlyFailureLedger(logger, 'route failed'), events: logOnlyEventLog(logger), close: async () => {} };
 }
 
 function missingClient(): never {
   throw new Error('createTableStore: give a TableClient (client) or an idempotency store');
-}
-
-function deadLetterLedger(logger: Logger): FailureLedger {
-  return {
-    async recordFailure(record) {
-      logger.warn('route failed', { failureId: record.id, routeId: record.routeId, eventId: record.eventId, code: record.errorCode, retryable: record.retryable, attempts: record.attempts.length });
-    },
-    listFailures: async () => [],
-    getFailure: async () => undefined,
-    resolveFailure: async () => {},
-    recordReplay: async () => {},
-  };
-}
-
-function loggingEventLog(logger: Logger): EventLog {
-  return {
-    async append(entry) {
-      logger.debug(entry.kind === 'input' ? 'event received' : 'result published', { eventId: entry.eventId, type: entry.type, source: entry.source, routeId: entry.routeId });
-    },
-    listEvents: async () => [],
-  };
 }
