@@ -13,7 +13,7 @@ export interface ArchiveReplayRequest {
   rules?: string[];
   /** Who asked, kept in the replay's description in AWS. */
   actor: string;
-  /** Default `mesh-<archive>-<UTC time>`. */
+  /** Default `mesh-<archive>-<UTC time>-<random>` (see replayName). */
   name?: string;
 }
 
@@ -148,8 +148,14 @@ export function archiveName(nameOrArn: string): string {
   return i >= 0 ? nameOrArn.slice(i + ':archive/'.length) : nameOrArn;
 }
 
-/** Replay names are unique per account and region, ≤ 64 of `[.-_A-Za-z0-9]`. */
-function replayName(archive: string, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `mesh-${archive.replace(/[^.\-_A-Za-z0-9]/g, '-').slice(0, 64 - 'mesh-'.length - stamp.length - 1)}-${stamp}`;
+/**
+ * A replay name, unique per account and region, ≤ 64 of `[.-_A-Za-z0-9]`:
+ * `mesh-<archive>-<UTC time to the millisecond>-<4 random hex>`. The random tail keeps two
+ * replays started in the same millisecond (two engineers, or a quick retry) from colliding
+ * with ResourceAlreadyExistsException.
+ */
+export function replayName(archive: string, now: Date, random: () => number = Math.random): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '');
+  const tail = `${stamp}-${Math.floor(random() * 0x10000).toString(16).padStart(4, '0')}`;
+  return `mesh-${archive.replace(/[^.\-_A-Za-z0-9]/g, '-').slice(0, 64 - 'mesh-'.length - tail.length - 1)}-${tail}`;
 }
