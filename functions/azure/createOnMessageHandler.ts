@@ -1,16 +1,56 @@
 import type { InvocationContext } from '@azure/functions';
-import { decodeServiceBusMessage, encodeServiceBusMessage, type OutgoingServiceBusMessage } from '../../shared/buses/index.ts';
-import { MeshError, toMeshError, type Envelope, type EventOutcome } from '../../shared/core/index.ts';
+import { decodeServiceBusMessage, fromReceivedMessage, type ReceivedServiceBusMessage } from '../../shared/buses/index.ts';
+import { MeshError, toMeshError, toStructured, type Envelope, type EventOutcome } from '../../shared/core/index.ts';
 import type { AzureMesh } from '../../shared/runtime/createAzureMesh.ts';
-import { triggerMessages } from './triggerMessages.ts';
+
+/** A message as the Service Bus extension hands it over (`ServiceBusReceivedMessage` fits). */
+export interface TriggerMessage extends ReceivedServiceBusMessage {
+  lockToken?: string;
+}
 
 /**
- * Dead-letters one of the invocation's messages (by its index in the batch) with a reason.
- * Shaped after the settlement actions of the Functions Service Bus extension
- * (`actions.deadletter(message, reason, description)`); absent where the app has none.
+ * The settlement actions of `@azure/functions-extensions-servicebus` (gRPC calls to the host,
+ * which settles on its own receive link), as far as the handler uses them.
  */
-export interface MessageSettlement {
-  deadLetter(index: number, reason: string, description: string): Promise<void>;
+export interface SettlementActions {
+  complete(message: TriggerMessage): Promise<void>;
+  abandon(message: TriggerMessage): Promise<void>;
+  deadletter(message: TriggerMessage, propertiesToModify?: Uint8Array, deadletterReason?: string, deadletterErrorDescription?: string): Promise<void>;
+}
+
+/** What a `sdkBinding: true` Service Bus trigger receives: the batch and the actions to settle it. */
+export interface MessageBatch {
+  messages: TriggerMessage | TriggerMessage[];
+  actions: SettlementActions;
+}
+
+/**
+ * The trigger's input as a MessageBatch, or an error saying what is missing: without the
+ * extension's settlement actions the handler cannot settle anything.
+ */
+export function asMessageBatch(input: unknown): MessageBatch {
+  const batch = input as Partial<MessageBatch> | null;
+  if (batch && typeof batch === 'object' && batch.messages !== undefined && typeof batch.actions?.complete === 'function') {
+    return { messages: batch.messages, actions: withWrappedReasons(batch.actions) };
+  }
+  throw new Error(
+    'on-message got no settlement actions: the trigger needs `sdkBinding: true` and the app must import @azure/functions-extensions-servicebus before registering it; the messages stay locked and are delivered again',
+  );
+}
+
+/**
+ * The extension's `deadletter` puts reason and description into a gRPC request whose fields are
+ * `google.protobuf.StringValue` messages; given plain strings (as its signature asks), the
+ * request fails to serialize ("deadletterReason: object expected", 0.2.0-preview). Passing the
+ * wrapper shape `{ value }` is what goes over the wire either way.
+ */
+function withWrappedReasons(actions: SettlementActions): SettlementActions {
+  const wrap = (s: string | undefined) => (s === undefined ? undefined : ({ value: s } as unknown as string));
+  return {
+    complete: (m) => actions.complete(m),
+    abandon: (m) => actions.abandon(m),
+    deadletter: (m, props, reason, description) => actions.deadletter(m, props, wrap(reason), wrap(description)),
+  };
 }
 
 export interface OnMessageDeps {
@@ -20,10 +60,8 @@ export interface OnMessageDeps {
   entity: string;
   /** Deliveries after which a still-retryable failure is dead-lettered too (the entity's MaxDeliveryCount). */
   maxDeliveryCount: number;
-  /** Where results for the output binding go: `context.extraOutputs.set(output, messages)`. */
-  setBindingOutput: (context: InvocationContext, messages: OutgoingServiceBusMessage[]) => void;
-  /** Settlement actions for this invocation, when the app has them; otherwise failures throw. */
-  settlement?: (messages: unknown, context: InvocationContext) => MessageSettlement | undefined;
+  /** Where results for the output binding go: `context.extraOutputs.set(output, bodies)`. */
+  setBindingOutput: (context: InvocationContext, bodies: Record<string, unknown>[]) => void;
 }
 
 /** Another delivery of the same event holds the route's claim: wait for it, then see it done. */
@@ -32,71 +70,66 @@ export class DeliveryInProgressError extends MeshError {
   readonly retryable = true;
 }
 
-/** One or more messages of the batch must be delivered again: the host abandons the batch. */
-export class RetryDeliveryError extends Error {
-  constructor(readonly failures: { messageId: string; error: MeshError }[]) {
-    super(`retrying ${failures.length} message(s): ${failures.map((f) => `${f.messageId}: ${f.error.code}${f.error.context.routeId ? ` [${String(f.error.context.routeId)}]` : ''}: ${f.error.message}`).join('; ')}`);
-    this.name = 'RetryDeliveryError';
-  }
-}
-
 type Verdict = { kind: 'done' } | { kind: 'retry'; error: MeshError } | { kind: 'dead-letter'; error: MeshError };
 
 /**
  * The Service Bus trigger handler: decode each message of the batch, run it through the one
- * pipeline, then settle:
- * - all routes emitted (or already had): done; results for the output binding's entity go
- *   to `context.extraOutputs`, the host sends them after the function returns;
+ * pipeline, then settle each message itself (the trigger has `autoCompleteMessages: false`):
+ * - all routes emitted (or already had): completed;
  * - a retryable failure (throttled, timed out, publish failed, a claim held elsewhere) while
- *   the message has deliveries left: the invocation throws, the host abandons the batch and
- *   Service Bus delivers it again (idempotency turns finished routes into duplicates);
- * - a permanent failure, or a retryable one on the last delivery: dead-lettered with the
- *   mesh error code as DeadLetterReason and `[route] message` as description, through the
- *   settlement actions. Without them the invocation throws and Service Bus dead-letters the
- *   message itself after MaxDeliveryCount (reason MaxDeliveryCountExceeded; the mesh error is
- *   in the function's logs and exception).
- * Before throwing, results collected for the binding are sent through a sender: a thrown
- * invocation's outputs are dropped by the host, and their routes are already marked done.
+ *   the message has deliveries left: abandoned, so Service Bus delivers it again (idempotency
+ *   turns its finished routes into duplicates);
+ * - a permanent failure, or a retryable one on the last delivery: dead-lettered at once with
+ *   the mesh error code as DeadLetterReason and `[route] message` as description.
+ * Results for the output binding's entity go to `context.extraOutputs` as structured-mode
+ * CloudEvents (the binding can set only a body); the host sends them when the handler returns.
+ * The handler does not throw for a message's failure: a thrown invocation's outputs are
+ * dropped by the host, and their routes are already marked done.
  */
 export function createOnMessageHandler(deps: OnMessageDeps) {
-  return async function onMessage(messages: unknown, context: InvocationContext): Promise<void> {
+  return async function onMessage(batch: MessageBatch, context: InvocationContext): Promise<void> {
     const mesh = await deps.mesh();
     const binding: Envelope[] = [];
     const pipeline = mesh.pipelineFor(binding);
-    const raw = Array.isArray(messages) ? messages : [messages];
-    const items = triggerMessages(messages, context.triggerMetadata, { namespace: deps.namespace, entity: deps.entity });
+    const messages = Array.isArray(batch.messages) ? batch.messages : [batch.messages];
+    const where = { namespace: deps.namespace, entity: deps.entity };
 
     const verdicts = await Promise.all(
-      items.map(async (item): Promise<Verdict> => {
+      messages.map(async (message): Promise<Verdict> => {
+        const deliveryCount = message.deliveryCount ?? 1;
         let outcome: EventOutcome;
         try {
-          outcome = await pipeline.process(decodeServiceBusMessage(item, mesh.config.sources));
+          outcome = await pipeline.process(decodeServiceBusMessage(fromReceivedMessage(message, where), mesh.config.sources));
         } catch (err) {
-          const error = toMeshError(err, item.messageId ? { eventId: item.messageId } : {});
-          return error.retryable && (item.deliveryCount ?? 1) < deps.maxDeliveryCount ? { kind: 'retry', error } : { kind: 'dead-letter', error };
+          const error = toMeshError(err, message.messageId === undefined ? {} : { eventId: String(message.messageId) });
+          return error.retryable && deliveryCount < deps.maxDeliveryCount ? { kind: 'retry', error } : { kind: 'dead-letter', error };
         }
-        return verdictOf(outcome, item.deliveryCount ?? 1, deps.maxDeliveryCount);
+        return verdictOf(outcome, deliveryCount, deps.maxDeliveryCount);
       }),
     );
+    deps.setBindingOutput(context, binding.map((e) => toStructured(e.event)));
 
-    const settlement = deps.settlement?.(messages, context);
-    const retry: { messageId: string; error: MeshError }[] = [];
-    for (const [i, v] of verdicts.entries()) {
-      const messageId = items[i]!.messageId ?? `#${i}`;
-      if (v.kind === 'done') continue;
-      if (v.kind === 'dead-letter' && settlement) {
-        await settlement.deadLetter(i, v.error.code, describeError(v.error));
-        context.warn('message dead-lettered', { messageId, code: v.error.code, routeId: v.error.context.routeId });
-        continue;
-      }
-      retry.push({ messageId, error: v.error });
-    }
-    if (retry.length > 0) {
-      await flushThroughSender(mesh, binding, context);
-      context.error('messages will be delivered again', { count: retry.length, of: raw.length });
-      throw new RetryDeliveryError(retry);
-    }
-    deps.setBindingOutput(context, binding.map(encodeServiceBusMessage));
+    await Promise.all(
+      verdicts.map(async (v, i) => {
+        const message = messages[i]!;
+        const messageId = message.messageId === undefined ? `#${i}` : String(message.messageId);
+        try {
+          if (v.kind === 'done') return await batch.actions.complete(message);
+          const fields = { messageId, deliveryCount: message.deliveryCount ?? 1, code: v.error.code, routeId: v.error.context.routeId, error: v.error.message };
+          if (v.kind === 'retry') {
+            await batch.actions.abandon(message);
+            context.warn('message abandoned: it will be delivered again', fields);
+          } else {
+            await batch.actions.deadletter(message, undefined, v.error.code, describeError(v.error));
+            context.error('message dead-lettered', fields);
+          }
+        } catch (err) {
+          // The lock is lost or the host is gone: Service Bus delivers the message again when
+          // its lock expires, and the routes already done come back as duplicates.
+          context.error('settling the message failed; it will be delivered again when its lock expires', { messageId, verdict: v.kind, error: err instanceof Error ? err.message : String(err) });
+        }
+      }),
+    );
   };
 }
 
@@ -116,11 +149,4 @@ function verdictOf(outcome: EventOutcome, deliveryCount: number, maxDeliveryCoun
 function describeError(error: MeshError): string {
   const route = error.context.routeId ? `[${String(error.context.routeId)}] ` : '';
   return `${route}${error.message}`.slice(0, 1024);
-}
-
-async function flushThroughSender(mesh: AzureMesh, binding: Envelope[], context: InvocationContext): Promise<void> {
-  if (binding.length === 0 || !mesh.resultsDestination) return;
-  const outcomes = await mesh.publisher.publish(mesh.resultsDestination, binding.splice(0));
-  const failed = outcomes.filter((o) => !o.ok);
-  if (failed.length > 0) context.error('results for the output binding could not be sent before the retry', { failed: failed.map((f) => f.id) });
 }

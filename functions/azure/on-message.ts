@@ -1,34 +1,28 @@
 import type { InvocationContext } from '@azure/functions';
-import type { OutgoingServiceBusMessage } from '../../shared/buses/index.ts';
 import { jsonLogger } from '../../shared/core/index.ts';
 import { createAzureMesh, tableClientFromEnv, type AzureMesh } from '../../shared/runtime/createAzureMesh.ts';
-import { createOnMessageHandler, type OnMessageDeps } from './createOnMessageHandler.ts';
+import { createOnMessageHandler, type MessageBatch, type OnMessageDeps } from './createOnMessageHandler.ts';
 import { settingsFromEnv } from './settingsFromEnv.ts';
 
-export { createOnMessageHandler, RetryDeliveryError, DeliveryInProgressError } from './createOnMessageHandler.ts';
-export type { MessageSettlement, OnMessageDeps } from './createOnMessageHandler.ts';
+export { asMessageBatch, createOnMessageHandler, DeliveryInProgressError } from './createOnMessageHandler.ts';
+export type { MessageBatch, OnMessageDeps, SettlementActions, TriggerMessage } from './createOnMessageHandler.ts';
 
 /**
  * The Service Bus trigger's handler as deployed: settings from app settings, the mesh built
  * once per worker on the first message (config, routes, providers, Table Storage, senders).
  * `setBindingOutput` comes from the registration module, which owns the output binding.
  */
-export function onMessageFromEnv(
-  setBindingOutput: (context: InvocationContext, messages: OutgoingServiceBusMessage[]) => void,
-  env: NodeJS.ProcessEnv = process.env,
-  settlement?: OnMessageDeps['settlement'],
-) {
+export function onMessageFromEnv(setBindingOutput: OnMessageDeps['setBindingOutput'], env: NodeJS.ProcessEnv = process.env) {
   let settings: ReturnType<typeof settingsFromEnv> | undefined;
   let mesh: Promise<AzureMesh> | undefined;
   const current = () => (settings ??= settingsFromEnv(env));
-  const handler = (messages: unknown, context: InvocationContext) => {
+  const handler = (batch: MessageBatch, context: InvocationContext) => {
     const s = current();
     return createOnMessageHandler({
       namespace: s.namespace,
       entity: s.entity,
       maxDeliveryCount: s.maxDeliveryCount,
       setBindingOutput,
-      ...(settlement ? { settlement } : {}),
       mesh: () =>
         (mesh ??= (async () => {
           const tableClient = await tableClientFromEnv(env);
@@ -46,7 +40,7 @@ export function onMessageFromEnv(
           mesh = undefined;
           throw err;
         })),
-    })(messages, context);
+    })(batch, context);
   };
   return handler;
 }

@@ -47,8 +47,6 @@ export interface AzureMesh {
   store: Store;
   /** Publishes by destination kind, without the output binding (Service Bus senders, EventBridge). */
   publisher: Publisher;
-  /** The output binding's entity in the home namespace, when the app has one. */
-  resultsDestination?: Destination;
   /**
    * The pipeline for one invocation: results bound for the output binding's entity are
    * collected into `binding` (the handler hands them to `context.extraOutputs`), all others
@@ -97,9 +95,6 @@ export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureM
     routes,
     store,
     publisher,
-    ...(bindingTarget === undefined
-      ? {}
-      : { resultsDestination: { name: `servicebus:${options.homeNamespace}/${bindingTarget}`, kind: 'servicebus' as const, namespace: options.homeNamespace, entity: bindingTarget } }),
     pipelineFor(binding) {
       const viaBinding: Publisher = {
         async publish(destination, events) {
@@ -110,7 +105,7 @@ export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureM
             sameNamespace(destination.namespace, options.homeNamespace) &&
             destination.entity?.toLowerCase() === bindingTarget.toLowerCase();
           if (!toBinding) return publisher.publish(destination, events);
-          // Sent by the host when the invocation returns; the handler flushes through a sender instead if it will throw.
+          // Sent by the host when the invocation returns.
           binding.push(...events);
           return events.map((e) => ({ id: e.event.id, ok: true as const }));
         },

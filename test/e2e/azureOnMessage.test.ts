@@ -1,19 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvocationContext } from '@azure/functions';
-import { ServiceBusClient, type ServiceBusMessage, type ServiceBusReceivedMessage } from '@azure/service-bus';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ServiceBusClient } from '@azure/service-bus';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { installFunctionsCore, startServiceBusFunctionsHost, stopSettlementServer, type InvocationReport, type ServiceBusFunctionsHost } from '../fakes/functionsHost.ts';
 import { startServiceBusPeer, type ServiceBusPeer } from '../fakes/serviceBusPeer.ts';
 import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStorageFake.ts';
 
 /*
- * The on-message function end to end without Azure: the real @azure/service-bus client and
- * @azure/data-tables client against local peers, and a small stand-in for the Functions host
- * that does what the host does around the handler — receive a batch in peek-lock, call the
- * handler with an InvocationContext (trigger metadata arrays, the output binding), send what
- * the handler put in `extraOutputs`, complete on success, abandon on a throw.
+ * The on-message function end to end without Azure, as deployed: the registration module
+ * (functions/azure/app.ts) is loaded by the real @azure/functions library, which a stand-in
+ * Functions host drives through its own invocation model (test/fakes/functionsHost.ts): the
+ * trigger input is the host's model binding data for `sdkBinding: true`, decoded by the real
+ * settlement extension, whose actions call the host's Settlement gRPC service, which settles
+ * on the real @azure/service-bus receiver against the AMQP peer. Claims go to Table Storage
+ * through the real @azure/data-tables client and its fake.
  */
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -63,78 +64,27 @@ beforeEach(async () => {
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   vi.resetModules();
+  host = await startServiceBusFunctionsHost(client);
   await (await import('@azure/data-tables')).TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true }).createTable();
 });
 
 afterEach(async () => {
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
+  await host.close();
   await client.close();
   await peer.close();
   await tables.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-type Handler = (messages: unknown, context: InvocationContext) => Promise<void>;
+let host: ServiceBusFunctionsHost;
 
-/** What the Functions host does around one invocation of a `cardinality: 'many'` Service Bus trigger. */
-async function hostInvokes(load: () => Promise<{ handler: Handler; deadLettered: Set<number> }>): Promise<{ thrown?: Error }> {
-  const { handler, deadLettered } = await load();
-  const { resultsOutput } = await import('../../functions/azure/app.ts');
-  const receiver = client.createReceiver('tickets', 'mesh');
-  const batch = await receiver.receiveMessages(10, { maxWaitTimeInMs: 1_000 });
-  held.set(handler, { receiver, batch });
-  const context = new InvocationContext({
-    invocationId: randomUUID(),
-    functionName: 'on-message',
-    triggerMetadata: {
-      messageIdArray: batch.map((m) => m.messageId),
-      subjectArray: batch.map((m) => m.subject),
-      contentTypeArray: batch.map((m) => m.contentType),
-      correlationIdArray: batch.map((m) => m.correlationId),
-      deliveryCountArray: batch.map((m) => m.deliveryCount),
-      enqueuedTimeUtcArray: batch.map((m) => m.enqueuedTimeUtc?.toISOString()),
-      applicationPropertiesArray: batch.map((m) => m.applicationProperties ?? {}),
-    },
-    options: { extraOutputs: [resultsOutput] },
-  });
-  let thrown: Error | undefined;
-  try {
-    await handler(batch.map((m) => m.body), context);
-    const results = (context.extraOutputs.get(resultsOutput) ?? []) as ServiceBusMessage[];
-    if (results.length > 0) {
-      const sender = client.createSender('tickets-triaged');
-      await sender.sendMessages(results);
-      await sender.close();
-    }
-    for (const [i, m] of batch.entries()) if (!deadLettered.has(i)) await receiver.completeMessage(m);
-  } catch (err) {
-    thrown = err as Error;
-    for (const [i, m] of batch.entries()) if (!deadLettered.has(i)) await receiver.abandonMessage(m);
-  }
-  await receiver.close();
-  return thrown ? { thrown } : {};
+/** Import the registration module (as the worker does at start) and run one invocation of on-message. */
+async function invokeOnMessage(): Promise<InvocationReport> {
+  await import('../../functions/azure/app.ts');
+  return host.invoke('on-message');
 }
-
-const held = new WeakMap<Handler, { receiver: ReturnType<ServiceBusClient['createReceiver']>; batch: ServiceBusReceivedMessage[] }>();
-
-/** The registration module's handler, as deployed (no settlement actions). */
-const deployed = async () => ({ handler: (await import('../../functions/azure/app.ts')).onMessage as Handler, deadLettered: new Set<number>() });
-
-/** The same handler with settlement actions, as the Service Bus settlement extension would give it. */
-const withSettlement = async () => {
-  const { onMessageFromEnv } = await import('../../functions/azure/on-message.ts');
-  const { setResults } = await import('../../functions/azure/app.ts');
-  const deadLettered = new Set<number>();
-  const handler: Handler = onMessageFromEnv(setResults, process.env, () => ({
-    async deadLetter(index, reason, description) {
-      const { receiver, batch } = held.get(handler)!;
-      await receiver.deadLetterMessage(batch[index]!, { deadLetterReason: reason, deadLetterErrorDescription: description });
-      deadLettered.add(index);
-    },
-  }));
-  return { handler, deadLettered };
-};
 
 async function publishTicket(messageId: string, body: unknown, extra: { subject?: string } = {}) {
   const sample = JSON.parse(await readFile(join(REPO, 'events', 'samples', '03-ticket-opened.servicebus.json'), 'utf8')) as { applicationProperties: Record<string, string> };
@@ -150,56 +100,99 @@ async function publishTicket(messageId: string, body: unknown, extra: { subject?
   await sender.close();
 }
 
-describe('on-message through Service Bus and Table Storage', () => {
-  it('triages a ticket: the result goes to the output binding (same namespace) and to a sender (other namespace), and the input is completed', async () => {
-    const sample = JSON.parse(await readFile(join(REPO, 'events', 'samples', '03-ticket-opened.servicebus.json'), 'utf8')) as { body: unknown };
-    await publishTicket('TCK-1', sample.body);
+installFunctionsCore();
+afterAll(stopSettlementServer);
 
-    const { thrown } = await hostInvokes(deployed);
+const TICKET = async () => (JSON.parse(await readFile(join(REPO, 'events', 'samples', '03-ticket-opened.servicebus.json'), 'utf8')) as { body: unknown }).body;
 
-    expect(thrown).toBeUndefined();
-    const [viaBinding] = peer.messages('tickets-triaged/Subscriptions/agents');
-    const [viaSender] = peer.messages('triage-audit');
-    for (const result of [viaBinding, viaSender]) {
-      expect(result).toMatchObject({ correlationId: 'corr-42', subject: 'TicketTriaged', applicationProperties: { 'cloudEvents:causationid': 'TCK-1', 'cloudEvents:meshroute': 'ticket-triage' } });
-      expect((result!.body as { result: { priority: string } }).result.priority).toMatch(/^p[1-4]$/);
-    }
-    expect(viaBinding!.messageId).toBe(viaSender!.messageId);
-    expect((viaBinding!.body as { provenance: { region: string } }).provenance.region).toBe('westeurope');
-    expect(peer.messages('tickets/Subscriptions/mesh')).toEqual([]);
-    expect(tables.entities('meshidempotency')).toMatchObject([{ PartitionKey: 'ticket-triage', RowKey: 'TCK-1', status: 'completed', resultId: viaBinding!.messageId }]);
+describe('on-message through the Functions host, Service Bus and Table Storage', () => {
+  it('registers one batch trigger with deferred (SDK) binding, manual settlement and the results output binding', async () => {
+    const registered = installFunctionsCore();
+    await import('../../functions/azure/app.ts');
+
+    const { bindings } = registered.get('on-message')!.metadata;
+    expect(Object.values(bindings)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'serviceBusTrigger', direction: 'in', topicName: '%MESH_INPUT_TOPIC%', subscriptionName: '%MESH_SUBSCRIPTION%', cardinality: 'many', autoCompleteMessages: false, connection: 'ServiceBusConnection', properties: { supportsDeferredBinding: 'true' } }),
+        expect.objectContaining({ type: 'serviceBus', direction: 'out', name: 'meshResults', topicName: '%MESH_RESULTS_ENTITY%', connection: 'ServiceBusConnection' }),
+      ]),
+    );
   });
 
-  it('dead-letters a message it cannot read with the mesh error as reason, through settlement actions, at once', async () => {
+  it('triages a ticket: the result goes out through the output binding (same namespace) and a sender (other namespace); the input is completed', async () => {
+    await publishTicket('TCK-1', await TICKET());
+
+    const report = await invokeOnMessage();
+
+    expect(report.error).toBeUndefined();
+    expect(report.settled).toEqual([{ verb: 'complete', messageId: 'TCK-1' }]);
+    const [viaBinding] = peer.messages('tickets-triaged/Subscriptions/agents');
+    const [viaSender] = peer.messages('triage-audit');
+    // The binding sends a body only: a structured CloudEvent, which the mesh's own decoder reads back.
+    expect(viaBinding).toMatchObject({ contentType: undefined, body: { specversion: '1.0', type: 'TicketTriaged', correlationid: 'corr-42', causationid: 'TCK-1', meshroute: 'ticket-triage' } });
+    const structured = viaBinding!.body as { id: string; data: { result: { priority: string }; provenance: { region: string } } };
+    expect(structured.data.result.priority).toMatch(/^p[1-4]$/);
+    expect(structured.data.provenance.region).toBe('westeurope');
+    const { decodeServiceBusMessage } = await import('../../shared/buses/index.ts');
+    expect(decodeServiceBusMessage({ namespace: 'acme-support', entity: 'tickets-triaged', body: JSON.stringify(viaBinding!.body) }).event).toMatchObject({ id: structured.id, type: 'TicketTriaged' });
+    // A sender sets the properties: messageId = result id (duplicate detection), CloudEvents attributes as cloudEvents: properties.
+    expect(viaSender).toMatchObject({ messageId: structured.id, correlationId: 'corr-42', subject: 'TicketTriaged', applicationProperties: { 'cloudEvents:causationid': 'TCK-1', 'cloudEvents:meshroute': 'ticket-triage' } });
+    expect(peer.messages('tickets/Subscriptions/mesh')).toEqual([]);
+    expect(tables.entities('meshidempotency')).toMatchObject([{ PartitionKey: 'ticket-triage', RowKey: 'TCK-1', status: 'completed', resultId: structured.id }]);
+  });
+
+  it('without MESH_RESULTS_ENTITY registers no binding and sends every result through a sender, with messageId and properties, before completing', async () => {
+    vi.stubEnv('MESH_RESULTS_ENTITY', '');
+    await publishTicket('TCK-5', await TICKET());
+
+    const report = await invokeOnMessage();
+
+    expect(Object.values(installFunctionsCore().get('on-message')!.metadata.bindings).map((b) => b.type)).toEqual(['serviceBusTrigger']);
+    expect(report.settled).toEqual([{ verb: 'complete', messageId: 'TCK-5' }]);
+    const [result] = peer.messages('tickets-triaged/Subscriptions/agents');
+    expect(result).toMatchObject({ subject: 'TicketTriaged', correlationId: 'corr-42', applicationProperties: { 'cloudEvents:causationid': 'TCK-5' } });
+    expect(tables.entities('meshidempotency')).toMatchObject([{ RowKey: 'TCK-5', status: 'completed', resultId: result!.messageId }]);
+  });
+
+  it('dead-letters a message it cannot read at once, with the mesh error code as DeadLetterReason', async () => {
     await publishTicket('BAD-1', 'not a ticket');
 
-    const { thrown } = await hostInvokes(withSettlement);
+    const report = await invokeOnMessage();
 
-    expect(thrown).toBeUndefined();
+    expect(report.error).toBeUndefined();
+    expect(report.settled).toEqual([{ verb: 'deadletter', messageId: 'BAD-1', reason: 'InvalidEvent', description: expect.stringMatching(/message/) }]);
     expect(peer.messages('tickets/Subscriptions/mesh')).toEqual([]);
     expect(peer.messages('tickets/Subscriptions/mesh/$DeadLetterQueue')).toMatchObject([
       { messageId: 'BAD-1', deliveryCount: 1, applicationProperties: { DeadLetterReason: 'InvalidEvent', DeadLetterErrorDescription: expect.stringMatching(/message/) } },
     ]);
   });
 
-  it('without settlement actions, throws naming the mesh error until Service Bus dead-letters the message after MaxDeliveryCount', async () => {
-    await publishTicket('BAD-2', 'not a ticket');
+  it('abandons a retryable failure so it is delivered again, then dead-letters it with the mesh error on the last allowed delivery', async () => {
+    const yaml = await readFile(join(dir, 'mesh.yaml'), 'utf8');
+    await writeFile(join(dir, 'mesh.yaml'), yaml.replaceAll('simulated: { latencyMs: 0 }', 'simulated: { latencyMs: 0, retryAfterMs: 1, faults: { throttle: 1 } }'));
+    await publishTicket('TCK-busy', await TICKET());
 
-    const runs = [await hostInvokes(deployed), await hostInvokes(deployed), await hostInvokes(deployed)];
+    const runs = [await invokeOnMessage(), await invokeOnMessage(), await invokeOnMessage()];
 
-    expect(runs.map((r) => r.thrown?.message)).toEqual(runs.map(() => expect.stringContaining('BAD-2: InvalidEvent')));
-    expect(peer.messages('tickets/Subscriptions/mesh/$DeadLetterQueue')).toMatchObject([{ messageId: 'BAD-2', applicationProperties: { DeadLetterReason: 'MaxDeliveryCountExceeded' } }]);
+    expect(runs.map((r) => r.settled.map((s) => s.verb))).toEqual([['abandon'], ['abandon'], ['deadletter']]);
+    expect(runs.every((r) => r.error === undefined)).toBe(true);
+    const [dead] = peer.messages('tickets/Subscriptions/mesh/$DeadLetterQueue');
+    expect(dead).toMatchObject({ messageId: 'TCK-busy', deliveryCount: 3 });
+    expect(dead!.applicationProperties.DeadLetterReason).not.toBe('MaxDeliveryCountExceeded');
+    expect(dead!.applicationProperties.DeadLetterReason).toBe(runs[2]!.settled[0]!.reason);
+    expect(dead!.applicationProperties.DeadLetterErrorDescription).toMatch(/^\[ticket-triage\] /);
+    expect(peer.messages('tickets-triaged/Subscriptions/agents')).toEqual([]);
   });
 
-  it('settles a mixed batch per message: the good one emits, the bad one is dead-lettered, nothing is retried', async () => {
-    const sample = JSON.parse(await readFile(join(REPO, 'events', 'samples', '03-ticket-opened.servicebus.json'), 'utf8')) as { body: unknown };
-    await publishTicket('TCK-2', sample.body);
+  it('settles a mixed batch per message: the good one emits and completes, the bad one is dead-lettered', async () => {
+    await publishTicket('TCK-2', await TICKET());
     await publishTicket('BAD-3', '{ truncated');
 
-    const { thrown } = await hostInvokes(withSettlement);
+    const report = await invokeOnMessage();
 
-    expect(thrown).toBeUndefined();
-    expect(peer.messages('tickets-triaged/Subscriptions/agents').map((m) => (m.applicationProperties['cloudEvents:causationid']))).toEqual(['TCK-2']);
+    expect(report.messages).toBe(2);
+    expect(report.settled).toEqual(expect.arrayContaining([{ verb: 'complete', messageId: 'TCK-2' }, expect.objectContaining({ verb: 'deadletter', messageId: 'BAD-3' })]));
+    expect(peer.messages('tickets-triaged/Subscriptions/agents').map((m) => (m.body as { causationid: string }).causationid)).toEqual(['TCK-2']);
     expect(peer.messages('tickets/Subscriptions/mesh/$DeadLetterQueue').map((m) => m.messageId)).toEqual(['BAD-3']);
     expect(peer.messages('tickets/Subscriptions/mesh')).toEqual([]);
   });

@@ -25,6 +25,8 @@ const CE_PREFIX = 'cloudEvents:';
  * Decode a Service Bus message per the CloudEvents AMQP binding:
  * - `contentType: application/cloudevents+json` → structured mode, the body is the event;
  * - `cloudEvents:`-prefixed application properties → binary mode, the body is `data`;
+ * - no content type and a JSON object body with `specversion` → structured mode too: the
+ *   Functions Service Bus output binding sends a body only, as JSON text without a content type;
  * - otherwise a plain JSON body: `subject` is the type, `messageId` the id, and the source
  *   names the entity (`servicebus://<namespace>/<entity>`).
  * The origin's region comes from `sources[namespace]` in mesh.yaml.
@@ -51,6 +53,10 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
   if (contentType?.startsWith(STRUCTURED)) return withCorrelation(decodeStructuredCloudEvent(body, origin, 'message.body'), transportCorrelation);
 
   const ceProps = Object.entries(props).filter(([k]) => k.startsWith(CE_PREFIX));
+  if (contentType === undefined && ceProps.length === 0) {
+    const event = untypedStructuredEvent(body);
+    if (event) return withCorrelation(decodeStructuredCloudEvent(event, origin, 'message.body'), transportCorrelation);
+  }
   if (ceProps.length > 0) {
     const attrs: Record<string, unknown> = Object.fromEntries(ceProps.map(([k, v]) => [k.slice(CE_PREFIX.length), v instanceof Date ? v.toISOString() : v]));
     if (contentType !== undefined) attrs.datacontenttype = contentType;
@@ -83,6 +89,19 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
     },
     origin,
   };
+}
+
+/** A body without a content type that is a structured CloudEvent (object or JSON text with `specversion`), else undefined. */
+function untypedStructuredEvent(body: unknown): Record<string, unknown> | undefined {
+  let value = body;
+  if (typeof body === 'string' && body.trimStart().startsWith('{')) {
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && 'specversion' in value ? (value as Record<string, unknown>) : undefined;
 }
 
 /** The message's correlationId stands for the event's `correlationid` when the event carries none of its own. */

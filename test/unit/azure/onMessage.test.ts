@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createOnMessageHandler, type MessageSettlement } from '../../../functions/azure/on-message.ts';
+import { asMessageBatch, createOnMessageHandler, type SettlementActions, type TriggerMessage } from '../../../functions/azure/on-message.ts';
 import { ModelRequestError, ModelThrottledError, type Destination, type Envelope, type Publisher } from '../../../shared/core/index.ts';
 import { createAzureMesh, type AzureMesh } from '../../../shared/runtime/createAzureMesh.ts';
 import { createMemoryStore } from '../../../shared/store/index.ts';
 import { ScriptedProvider, type Step } from '../../fakes/scriptedProvider.ts';
 
 /*
- * The handler's settlement decisions, called as the host calls it (InvocationContext with the
- * trigger metadata arrays), with a scripted model and publishers that record what they get.
+ * The handler's settlement decisions, called directly with an InvocationContext and a batch
+ * shaped like the settlement extension's (received messages + actions), with a scripted model
+ * and publishers that record what they get.
  */
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -51,28 +52,35 @@ async function meshWith(steps: Step[]) {
   return provider;
 }
 
-function invocation(ids: string[], deliveryCount: number) {
-  const context = new InvocationContext({
-    functionName: 'on-message',
-    triggerMetadata: {
-      messageIdArray: ids,
-      contentTypeArray: ids.map(() => 'application/json'),
-      deliveryCountArray: ids.map(() => deliveryCount),
-      applicationPropertiesArray: ids.map((id) => ({ ...ticket.applicationProperties, 'cloudEvents:id': id })),
-    },
-  });
-  return { context, messages: ids.map(() => ticket.body) };
+type Settled = { verb: 'complete' | 'abandon' | 'deadletter'; messageId: unknown; reason?: string; description?: string };
+
+/** A batch as the settlement extension hands it over: received messages and actions that record what they settle. */
+function invocation(ids: string[], deliveryCount: number, settled: Settled[] = []) {
+  const context = new InvocationContext({ functionName: 'on-message' });
+  const actions: SettlementActions = {
+    complete: async (m) => void settled.push({ verb: 'complete', messageId: m.messageId }),
+    abandon: async (m) => void settled.push({ verb: 'abandon', messageId: m.messageId }),
+    deadletter: async (m, _props, reason, description) => void settled.push({ verb: 'deadletter', messageId: m.messageId, ...(reason ? { reason } : {}), ...(description ? { description } : {}) }),
+  };
+  const messages: TriggerMessage[] = ids.map((id, i) => ({
+    messageId: id,
+    contentType: 'application/json',
+    deliveryCount,
+    lockToken: `00000000-0000-0000-0000-00000000000${i}`,
+    applicationProperties: { ...ticket.applicationProperties, 'cloudEvents:id': id },
+    body: ticket.body,
+  }));
+  return { context, batch: { messages, actions }, settled };
 }
 
-function handler(settlement?: MessageSettlement) {
+function handler() {
   const outputs: unknown[][] = [];
   const onMessage = createOnMessageHandler({
     mesh: async () => mesh,
     namespace: 'acme-support',
     entity: 'tickets/Subscriptions/mesh',
     maxDeliveryCount: 3,
-    setBindingOutput: (_ctx, messages) => outputs.push(messages),
-    ...(settlement ? { settlement: () => settlement } : {}),
+    setBindingOutput: (_ctx, bodies) => outputs.push(bodies),
   });
   return { onMessage, outputs };
 }
@@ -95,50 +103,77 @@ afterEach(async () => {
 });
 
 describe('on-message handler', () => {
-  it('puts results for its own results entity in the output binding, not through a sender', async () => {
+  it('puts results for its own results entity in the output binding as structured CloudEvents, and completes the message', async () => {
     await meshWith([{ output: ANSWER }]);
     const { onMessage, outputs } = handler();
-    const { context, messages } = invocation(['TCK-1'], 1);
+    const { context, batch, settled } = invocation(['TCK-1'], 1);
 
-    await onMessage(messages, context);
+    await onMessage(batch, context);
 
     expect(outputs).toHaveLength(1);
-    expect(outputs[0]).toMatchObject([{ subject: 'TicketTriaged', body: { result: ANSWER }, applicationProperties: { 'cloudEvents:causationid': 'TCK-1' } }]);
+    expect(outputs[0]).toMatchObject([{ specversion: '1.0', type: 'TicketTriaged', subject: 'TCK-1', causationid: 'TCK-1', meshroute: 'ticket-triage', data: { result: ANSWER } }]);
     expect(sent).toEqual([]);
+    expect(settled).toEqual([{ verb: 'complete', messageId: 'TCK-1' }]);
   });
 
-  it('throws to get a retryable failure delivered again, and sends the batch\'s finished results through a sender first', async () => {
+  it('abandons only the message with a retryable failure; the rest of the batch completes and its results still go out', async () => {
     await meshWith([{ output: ANSWER }, { error: new ModelThrottledError('slow down', { retryAfterMs: 10 }) }]);
     const { onMessage, outputs } = handler();
-    const { context, messages } = invocation(['TCK-ok', 'TCK-throttled'], 1);
+    const { context, batch, settled } = invocation(['TCK-ok', 'TCK-throttled'], 1);
 
-    const err = await onMessage(messages, context).catch((e: unknown) => e as Error);
+    await onMessage(batch, context);
 
-    expect(err).toMatchObject({ name: 'RetryDeliveryError' });
-    expect(err!.message).toMatch(/TCK-throttled: Model/);
-    expect(outputs).toEqual([]);
-    expect(sent.map((s) => [s.destination.entity, s.events.map((e) => e.event.subject)])).toEqual([['tickets-triaged', ['TCK-ok']]]);
+    expect(settled).toEqual(expect.arrayContaining([{ verb: 'complete', messageId: 'TCK-ok' }, { verb: 'abandon', messageId: 'TCK-throttled' }]));
+    expect(settled).toHaveLength(2);
+    expect((outputs[0] as { subject: string }[]).map((o) => o.subject)).toEqual(['TCK-ok']);
   });
 
   it('dead-letters a permanent failure at once with the mesh error code and [route] message', async () => {
     await meshWith([{ error: new ModelRequestError('content filter rejected the prompt') }]);
-    const deadLetter = vi.fn(async () => {});
-    const { onMessage } = handler({ deadLetter });
-    const { context, messages } = invocation(['TCK-2'], 1);
+    const { onMessage } = handler();
+    const { context, batch, settled } = invocation(['TCK-2'], 1);
 
-    await onMessage(messages, context);
+    await onMessage(batch, context);
 
-    expect(deadLetter).toHaveBeenCalledWith(0, 'ModelRequestRejected', expect.stringMatching(/^\[ticket-triage\] .*content filter/));
+    expect(settled).toEqual([{ verb: 'deadletter', messageId: 'TCK-2', reason: 'ModelRequestRejected', description: expect.stringMatching(/^\[ticket-triage\] .*content filter/) }]);
   });
 
-  it('dead-letters a retryable failure on the last allowed delivery instead of throwing again', async () => {
+  it('dead-letters a retryable failure on the last allowed delivery instead of abandoning it again', async () => {
     await meshWith([{ error: new ModelThrottledError('slow down', { retryAfterMs: 10 }) }]);
-    const deadLetter = vi.fn(async () => {});
-    const { onMessage } = handler({ deadLetter });
-    const { context, messages } = invocation(['TCK-3'], 3);
+    const { onMessage } = handler();
+    const { context, batch, settled } = invocation(['TCK-3'], 3);
 
-    await onMessage(messages, context);
+    await onMessage(batch, context);
 
-    expect(deadLetter).toHaveBeenCalledWith(0, expect.stringMatching(/^Model/), expect.any(String));
+    expect(settled).toEqual([{ verb: 'deadletter', messageId: 'TCK-3', reason: expect.stringMatching(/^Model/), description: expect.any(String) }]);
+  });
+
+  it('dead-letters a message it cannot decode as InvalidEvent, naming the field', async () => {
+    await meshWith([]);
+    const { onMessage } = handler();
+    const { context, batch, settled } = invocation(['BAD-1'], 1);
+    batch.messages[0]!.body = 'not a ticket';
+
+    await onMessage(batch, context);
+
+    expect(settled).toEqual([{ verb: 'deadletter', messageId: 'BAD-1', reason: 'InvalidEvent', description: expect.stringMatching(/body/) }]);
+  });
+
+  it('does not throw when settling fails (lock lost): the results already made still go to the binding', async () => {
+    await meshWith([{ output: ANSWER }]);
+    const { onMessage, outputs } = handler();
+    const { context, batch } = invocation(['TCK-4'], 1);
+    batch.actions.complete = async () => {
+      throw new Error('The lock supplied is invalid');
+    };
+
+    await onMessage(batch, context);
+
+    expect(outputs[0]).toHaveLength(1);
+    expect(console.error).toHaveBeenCalled();
+  });
+
+  it('refuses plain trigger input with what to fix (sdkBinding and the extension import)', () => {
+    expect(() => asMessageBatch([{ hello: 1 }])).toThrow(/sdkBinding: true.*@azure\/functions-extensions-servicebus/);
   });
 });

@@ -26,7 +26,7 @@ describe('Azure Functions registration', () => {
 
     expect(host.extensionBundle).toEqual({ id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' });
     expect(host.functionTimeout).toMatch(/^\d{2}:\d{2}:\d{2}$/);
-    expect(host.extensions.serviceBus.autoCompleteMessages).toBe(true);
+    expect(host.extensions.serviceBus.autoCompleteMessages).toBe(false);
     for (const key of ['prefetchCount', 'maxConcurrentCalls', 'maxMessageBatchSize', 'autoCompleteMessages', 'maxAutoLockRenewalDuration', 'clientRetryOptions']) {
       expect(host.extensions.serviceBus).toHaveProperty(key);
       expect(readme).toContain(`serviceBus.${key}`);

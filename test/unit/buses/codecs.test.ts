@@ -135,6 +135,18 @@ describe('Service Bus messages (CloudEvents AMQP binding)', () => {
     expect(env.origin.region).toBe('westeurope');
   });
 
+  it('reads a structured CloudEvent sent without a content type (what the Functions output binding sends), as text or parsed', () => {
+    const event = { specversion: '1.0', id: 'r-1', source: 'urn:nearmesh:route/ticket-triage', type: 'TicketTriaged', correlationid: 'corr-1', data: { priority: 'p2' } };
+    for (const body of [JSON.stringify(event), event]) {
+      const env = decodeServiceBusMessage({ namespace: 'acme-support', entity: 'tickets-triaged', messageId: 'random-by-the-host', body }, sources);
+      expect(env.event).toMatchObject({ id: 'r-1', type: 'TicketTriaged', data: { priority: 'p2' }, extensions: { correlationid: 'corr-1' } });
+    }
+  });
+
+  it('keeps a plain text body without a content type as text: no type, so it says how to give one', () => {
+    expect(thrown(() => decodeServiceBusMessage({ namespace: 'n', entity: 'e', messageId: 'm', body: '{ "specversion": broken' })).message).toContain('set the subject');
+  });
+
   it('says how to give a plain message a type when it has none', () => {
     expect(thrown(() => decodeServiceBusMessage({ namespace: 'n', entity: 'e', messageId: 'm', body: {} })).message).toContain('set the subject');
   });
