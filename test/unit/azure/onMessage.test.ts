@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resultsOutput, setResults } from '../../../functions/azure/app.ts';
 import { asMessageBatch, createOnMessageHandler, type SettlementActions, type TriggerMessage } from '../../../functions/azure/on-message.ts';
 import { ModelRequestError, ModelThrottledError, type Destination, type Envelope, type Publisher } from '../../../shared/core/index.ts';
 import { createAzureMesh, type AzureMesh } from '../../../shared/runtime/createAzureMesh.ts';
@@ -73,17 +74,18 @@ function invocation(ids: string[], deliveryCount: number, settled: Settled[] = [
   return { context, batch: { messages, actions }, settled };
 }
 
+/** The handler with the registration module's output binding: tests read results from `context.extraOutputs`. */
 function handler() {
-  const outputs: unknown[][] = [];
-  const onMessage = createOnMessageHandler({
+  return createOnMessageHandler({
     mesh: async () => mesh,
     namespace: 'acme-support',
     entity: 'tickets/Subscriptions/mesh',
     maxDeliveryCount: 3,
-    setBindingOutput: (_ctx, bodies) => outputs.push(bodies),
+    setBindingOutput: setResults,
   });
-  return { onMessage, outputs };
 }
+
+const bound = (context: InvocationContext) => context.extraOutputs.get(resultsOutput) as Record<string, unknown>[];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nearmesh-azure-unit-'));
@@ -105,32 +107,31 @@ afterEach(async () => {
 describe('on-message handler', () => {
   it('puts results for its own results entity in the output binding as structured CloudEvents, and completes the message', async () => {
     await meshWith([{ output: ANSWER }]);
-    const { onMessage, outputs } = handler();
+    const onMessage = handler();
     const { context, batch, settled } = invocation(['TCK-1'], 1);
 
     await onMessage(batch, context);
 
-    expect(outputs).toHaveLength(1);
-    expect(outputs[0]).toMatchObject([{ specversion: '1.0', type: 'TicketTriaged', subject: 'TCK-1', causationid: 'TCK-1', meshroute: 'ticket-triage', data: { result: ANSWER } }]);
+    expect(bound(context)).toMatchObject([{ specversion: '1.0', type: 'TicketTriaged', subject: 'TCK-1', causationid: 'TCK-1', meshroute: 'ticket-triage', data: { result: ANSWER } }]);
     expect(sent).toEqual([]);
     expect(settled).toEqual([{ verb: 'complete', messageId: 'TCK-1' }]);
   });
 
   it('abandons only the message with a retryable failure; the rest of the batch completes and its results still go out', async () => {
     await meshWith([{ output: ANSWER }, { error: new ModelThrottledError('slow down', { retryAfterMs: 10 }) }]);
-    const { onMessage, outputs } = handler();
+    const onMessage = handler();
     const { context, batch, settled } = invocation(['TCK-ok', 'TCK-throttled'], 1);
 
     await onMessage(batch, context);
 
     expect(settled).toEqual(expect.arrayContaining([{ verb: 'complete', messageId: 'TCK-ok' }, { verb: 'abandon', messageId: 'TCK-throttled' }]));
     expect(settled).toHaveLength(2);
-    expect((outputs[0] as { subject: string }[]).map((o) => o.subject)).toEqual(['TCK-ok']);
+    expect(bound(context).map((o) => o.subject)).toEqual(['TCK-ok']);
   });
 
   it('dead-letters a permanent failure at once with the mesh error code and [route] message', async () => {
     await meshWith([{ error: new ModelRequestError('content filter rejected the prompt') }]);
-    const { onMessage } = handler();
+    const onMessage = handler();
     const { context, batch, settled } = invocation(['TCK-2'], 1);
 
     await onMessage(batch, context);
@@ -140,7 +141,7 @@ describe('on-message handler', () => {
 
   it('dead-letters a retryable failure on the last allowed delivery instead of abandoning it again', async () => {
     await meshWith([{ error: new ModelThrottledError('slow down', { retryAfterMs: 10 }) }]);
-    const { onMessage } = handler();
+    const onMessage = handler();
     const { context, batch, settled } = invocation(['TCK-3'], 3);
 
     await onMessage(batch, context);
@@ -150,7 +151,7 @@ describe('on-message handler', () => {
 
   it('dead-letters a message it cannot decode as InvalidEvent, naming the field', async () => {
     await meshWith([]);
-    const { onMessage } = handler();
+    const onMessage = handler();
     const { context, batch, settled } = invocation(['BAD-1'], 1);
     batch.messages[0]!.body = 'not a ticket';
 
@@ -161,7 +162,7 @@ describe('on-message handler', () => {
 
   it('does not throw when settling fails (lock lost): the results already made still go to the binding', async () => {
     await meshWith([{ output: ANSWER }]);
-    const { onMessage, outputs } = handler();
+    const onMessage = handler();
     const { context, batch } = invocation(['TCK-4'], 1);
     batch.actions.complete = async () => {
       throw new Error('The lock supplied is invalid');
@@ -169,7 +170,7 @@ describe('on-message handler', () => {
 
     await onMessage(batch, context);
 
-    expect(outputs[0]).toHaveLength(1);
+    expect(bound(context)).toHaveLength(1);
     expect(console.error).toHaveBeenCalled();
   });
 
