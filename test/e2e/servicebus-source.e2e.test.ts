@@ -93,7 +93,8 @@ describe('mesh failed --source servicebus:', () => {
     await deadLetter('orders', [ticket('TCK-L1'), ticket('TCK-L2'), { messageId: 'junk-1', body: 'not a ticket' }], 'mesh');
   });
 
-  it('lists every dead letter in the SQS shape, leaving each one in the subqueue, unlocked', async () => {
+  it('lists every dead letter in the SQS shape by browsing: each stays in the subqueue, unlocked, its delivery count unchanged', async () => {
+    const countsBefore = peer.messages(dlq).map((m) => m.deliveryCount);
     // Act
     const r = await runMesh(['failed', '--source', source, '--json'], env);
     // Assess
@@ -106,6 +107,21 @@ describe('mesh failed --source servicebus:', () => {
     const left = peer.messages(dlq);
     expect(left.map((m) => m.messageId)).toEqual(['msg-TCK-L1', 'msg-TCK-L2', 'junk-1']);
     expect(left.every((m) => !m.locked)).toBe(true);
+    expect(left.map((m) => m.deliveryCount)).toEqual(countsBefore);
+  }, SLOW);
+
+  it('lists dead letters another consumer holds locked (a replay in progress), without waiting for their locks', async () => {
+    const holder = client.createReceiver('orders', 'mesh', { subQueueType: 'deadLetter' });
+    const held = await holder.receiveMessages(1, { maxWaitTimeInMs: 2_000 });
+    try {
+      const r = await runMesh(['failed', '--source', source, '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(held).toHaveLength(1);
+      expect(json<Array<{ id: string }>>(r.stdout).map((row) => row.id)).toEqual(['msg-TCK-L1', 'msg-TCK-L2', 'junk-1'].map((id) => `${source}#${id}`));
+    } finally {
+      await holder.abandonMessage(held[0]!);
+      await holder.close();
+    }
   }, SLOW);
 
   it('names the source in the table and shows one dead letter with its reason and event', async () => {

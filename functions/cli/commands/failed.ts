@@ -2,8 +2,6 @@ import { failureId, toEventBridgeEvent, type Envelope, type FailureRecord, type 
 import {
   functionName,
   peekDeadLetters,
-  receiveServiceBusDeadLetters,
-  releaseAll,
   ServiceBusDeadLetterQueue,
   type DeadLetterEntry,
   type DeadLetterQueue,
@@ -256,19 +254,20 @@ export async function listDeadLetters(queueUrl: string, findRoutes: (e: Envelope
   }
 }
 
-/** Peek-lock every dead letter (up to `limit`), then abandon them all: listing completes nothing. */
+/**
+ * Browse the dead letters (up to `limit`) without locking them: listing leaves delivery counts
+ * alone and does not get in the way of a replay another engineer is running.
+ */
 export async function listServiceBusDeadLetters(
   source: { namespace: string; entity: string; label: string },
   finder: { find: (e: Envelope) => string[]; sources: Record<string, SourceLocation> },
   limit?: number,
 ): Promise<DeadLetterView[]> {
   const queue = openServiceBusDeadLetters(source.namespace, source.entity, finder.sources);
-  let entries: ServiceBusDeadLetterEntry[] = [];
   try {
-    entries = await receiveServiceBusDeadLetters(queue, limit === undefined ? {} : { limit });
+    const entries = await queue.peekEntries(limit === undefined ? {} : { limit });
     return entries.map((e) => serviceBusView(source.label, e, finder.find));
   } finally {
-    await releaseAll(queue, entries);
     await queue.closed();
   }
 }

@@ -59,6 +59,22 @@ export class ServiceBusDeadLetterReader {
     return messages.map((m) => this.read(m));
   }
 
+  /**
+   * Up to `max` dead letters by browsing (peek): no lock is taken, the delivery count stays,
+   * and messages another consumer holds are listed too. For listing and showing, not settling.
+   */
+  async peek(max: number): Promise<ServiceBusDeadLetter[]> {
+    const receiver = await this.open();
+    const letters: ServiceBusDeadLetter[] = [];
+    // The receiver continues each peek after the last message it peeked.
+    while (letters.length < max) {
+      const batch = await receiver.peekMessages(Math.min(100, max - letters.length));
+      if (batch.length === 0) break;
+      letters.push(...batch.map((m) => this.read(m)));
+    }
+    return letters;
+  }
+
   async complete(letter: ServiceBusDeadLetter): Promise<void> {
     await (await this.open()).completeMessage(letter.handle);
   }

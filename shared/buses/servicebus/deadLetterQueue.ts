@@ -14,7 +14,7 @@ export interface ServiceBusDeadLetterQueueOptions extends ServiceBusDeadLetterRe
   /** How long a receive waits for the first message when the subqueue looks empty. Default 2 s. */
   waitMs?: number;
   /** For tests: the reader to wrap. */
-  reader?: Pick<ServiceBusDeadLetterReader, 'receive' | 'complete' | 'abandon' | 'close'>;
+  reader?: Pick<ServiceBusDeadLetterReader, 'receive' | 'peek' | 'complete' | 'abandon' | 'close'>;
 }
 
 /**
@@ -31,8 +31,10 @@ export interface ServiceBusDeadLetterQueueOptions extends ServiceBusDeadLetterRe
  * @example
  * const dlq = new ServiceBusDeadLetterQueue({ namespace: 'acme-support', entity: 'tickets' });
  * const entries = await receiveServiceBusDeadLetters(dlq, { limit: 100 });
- * await releaseAll(dlq, entries); // listing: abandon every one, nothing leaves the subqueue
+ * // … replay each, then dlq.delete(entry.message.receiptHandle) after a success …
+ * await releaseAll(dlq, entries); // the rest are abandoned: nothing else leaves the subqueue
  * dlq.close();
+ * // Listing only: await dlq.peekEntries({ limit: 100 }) locks nothing.
  */
 export class ServiceBusDeadLetterQueue implements DeadLetterQueue {
   readonly name: string;
@@ -59,6 +61,11 @@ export class ServiceBusDeadLetterQueue implements DeadLetterQueue {
     const letters = await this.call('receive from', () => this.reader.receive(Math.max(1, max), this.waitMs));
     for (const l of letters) this.held.set(lockToken(l), l);
     return letters;
+  }
+
+  /** Up to `limit` (default 1000) dead letters by browsing: nothing locked, counted or settled (listing, showing). */
+  async peekEntries({ limit = 1000 }: { limit?: number } = {}): Promise<ServiceBusDeadLetterEntry[]> {
+    return (await this.call('peek into', () => this.reader.peek(limit))).map(toEntry);
   }
 
   /** The SDK renews the lock itself (see the class comment); a lock already lost shows at complete. */
