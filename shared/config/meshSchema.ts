@@ -50,7 +50,12 @@ const residencyRuleSchema = z.union([z.enum(RESIDENCY_SHORTHANDS), z.strictObjec
 
 const destinationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('local') }),
-  z.strictObject({ kind: z.literal('eventbridge'), bus: nonEmpty, region: nonEmpty.optional() }),
+  z.strictObject({
+    kind: z.literal('eventbridge'),
+    bus: nonEmpty,
+    region: nonEmpty.optional(),
+    claimCheck: z.strictObject({ bucket: nonEmpty, prefix: z.string().optional(), region: nonEmpty.optional() }).optional(),
+  }),
   z.strictObject({ kind: z.literal('servicebus'), namespace: nonEmpty, entity: nonEmpty, region: nonEmpty.optional() }),
 ]);
 

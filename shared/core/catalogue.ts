@@ -52,11 +52,22 @@ export interface SourceLocation {
   region: string;
 }
 
+/** Where an EventBridge destination stores a result's detail that is too large for an entry. */
+export interface ClaimCheck {
+  bucket: string;
+  /** Key prefix, e.g. `results/`; the key is `<prefix><result id>.json`. */
+  prefix?: string;
+  /** The bucket's region; default the function's. */
+  region?: string;
+}
+
 export interface Destination {
   name: string;
   kind: 'local' | 'eventbridge' | 'servicebus';
   /** EventBridge bus name or ARN. */
   bus?: string;
+  /** EventBridge only: store oversized details in S3 and publish a reference instead of failing. */
+  claimCheck?: ClaimCheck;
   /** Service Bus namespace and topic/queue. */
   namespace?: string;
   entity?: string;

@@ -80,6 +80,11 @@ export function deployPlan(config: MeshConfig, routes: Route[], options: DeployP
     if (d.kind === 'eventbridge') buses.push(busArn(d.bus ?? 'default', d.region));
   }
   statements.push({ Effect: 'Allow', Action: ['events:PutEvents'], Resource: unique(buses) });
+  // Claim checks: writing result objects under each destination's prefix, nothing else of the bucket.
+  const claimChecks = Object.values(config.destinations)
+    .filter((d) => d.kind === 'eventbridge' && d.claimCheck)
+    .map((d) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${d.claimCheck!.bucket}/${d.claimCheck!.prefix ?? ''}*` }));
+  if (claimChecks.length > 0) statements.push({ Effect: 'Allow', Action: ['s3:PutObject'], Resource: unique(claimChecks) });
   // Cross-cloud results: the connection string of each Service Bus namespace a route publishes
   // to, one SecureString parameter each (ssmServiceBusConnections reads exactly these).
   const parameters = Object.values(config.destinations)

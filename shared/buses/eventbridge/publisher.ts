@@ -4,12 +4,15 @@ import {
   PayloadTooLargeError,
   PublishFailedError,
   silentLogger,
+  toMeshError,
+  type ClaimCheck,
   type Destination,
   type Envelope,
   type Logger,
   type Publisher,
   type PublishOutcome,
 } from '../../core/index.ts';
+import { claimCheckDetail, claimCheckKey, claimCheckReference, S3ClaimCheckStore, type ClaimCheckStore } from './claimCheck.ts';
 import { encodePutEventsEntry, type PutEventsEntry } from './codec.ts';
 import {
   batchEntries,
@@ -45,6 +48,8 @@ export interface EventBridgePublisherOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   logger?: Logger;
+  /** Where destinations with `claimCheck` store oversized details. Default: S3 (loaded on first use). */
+  claimChecks?: ClaimCheckStore;
 }
 
 interface Pending {
@@ -70,6 +75,7 @@ export class EventBridgePublisher implements Publisher {
   private readonly maxRequestBytes: number;
   private readonly maxAttempts: number;
   private readonly logger: Logger;
+  private claimChecks: ClaimCheckStore | undefined;
 
   constructor(private readonly opts: EventBridgePublisherOptions = {}) {
     this.maxEntryBytes = opts.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
@@ -82,24 +88,38 @@ export class EventBridgePublisher implements Publisher {
     const bus = destination.bus ?? 'default';
     const outcomes: PublishOutcome[] = new Array(events.length);
     const pending: Pending[] = [];
-    for (const [index, envelope] of events.entries()) {
-      const entry = encodePutEventsEntry(envelope, bus);
-      const trace = entry.TraceHeader ?? this.opts.traceHeader?.();
-      if (trace) entry.TraceHeader = trace;
-      const size = putEventsEntrySize(entry);
-      if (size > this.maxEntryBytes) {
-        outcomes[index] = {
-          id: envelope.event.id,
-          ok: false,
-          error: new PayloadTooLargeError(
-            `result ${envelope.event.id} is ${size} bytes as a PutEvents entry; EventBridge takes at most ${this.maxEntryBytes} (destination ${destination.name})`,
-            { context: { eventId: envelope.event.id, destination: destination.name, size, limit: this.maxEntryBytes } },
-          ),
-        };
-        continue;
-      }
-      pending.push({ index, id: envelope.event.id, entry, size });
-    }
+    await Promise.all(
+      events.map(async (envelope, index) => {
+        let entry = encodePutEventsEntry(envelope, bus);
+        const trace = entry.TraceHeader ?? this.opts.traceHeader?.();
+        if (trace) entry.TraceHeader = trace;
+        let size = putEventsEntrySize(entry);
+        if (size > this.maxEntryBytes && destination.claimCheck) {
+          try {
+            entry = await this.claimCheck(destination.claimCheck, envelope, entry);
+          } catch (err) {
+            outcomes[index] = { id: envelope.event.id, ok: false, error: toMeshError(err, { eventId: envelope.event.id, destination: destination.name }) };
+            return;
+          }
+          const stored = size;
+          size = putEventsEntrySize(entry);
+          this.logger.info('result detail stored by claim check', { eventId: envelope.event.id, destination: destination.name, bytes: stored, entryBytes: size });
+        }
+        if (size > this.maxEntryBytes) {
+          outcomes[index] = {
+            id: envelope.event.id,
+            ok: false,
+            error: new PayloadTooLargeError(
+              `result ${envelope.event.id} is ${size} bytes as a PutEvents entry; EventBridge takes at most ${this.maxEntryBytes} (destination ${destination.name}${destination.claimCheck ? ', even with its detail claim-checked' : '; give it a claimCheck bucket in mesh.yaml to send a reference instead'})`,
+              { context: { eventId: envelope.event.id, destination: destination.name, size, limit: this.maxEntryBytes } },
+            ),
+          };
+          return;
+        }
+        pending.push({ index, id: envelope.event.id, entry, size });
+      }),
+    );
+    pending.sort((a, b) => a.index - b.index);
     const client = this.client(destination.region);
     for (const batch of batchEntries(pending, PUT_EVENTS_MAX_ENTRIES, this.maxRequestBytes)) {
       for (const [index, outcome] of await this.sendBatch(client, destination, batch)) outcomes[index] = outcome;
@@ -166,10 +186,19 @@ export class EventBridgePublisher implements Publisher {
     return client;
   }
 
+  /** Store the detail (`<prefix><result id>.json`) and return the entry with a reference instead. */
+  private async claimCheck(target: ClaimCheck, envelope: Envelope, entry: PutEventsEntry): Promise<PutEventsEntry> {
+    const key = claimCheckKey(target, envelope.event.id);
+    await (this.claimChecks ??= this.opts.claimChecks ?? new S3ClaimCheckStore()).put(target, key, entry.Detail, envelope.event.id);
+    const detail = claimCheckDetail(envelope.event.data, claimCheckReference(target, key, entry.Detail));
+    return { ...entry, Detail: JSON.stringify(detail) };
+  }
+
   /** Release the clients' sockets. */
   close(): void {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
+    this.claimChecks?.close?.();
   }
 }
 

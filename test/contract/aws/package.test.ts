@@ -41,7 +41,7 @@ residency:
 sources:
   acme-support: { cloud: azure, region: westeurope }
 destinations:
-  orders-bus: { kind: eventbridge, bus: acme-orders, region: us-east-1 }
+  orders-bus: { kind: eventbridge, bus: acme-orders, region: us-east-1, claimCheck: { bucket: acme-mesh-results, prefix: large/ } }
   support-topic: { kind: servicebus, namespace: acme-support, entity: tickets-triaged }
 `;
 
@@ -164,6 +164,14 @@ describe('serverless.yml packaged with osls', () => {
       expect(resources).toContain('event-bus/acme-ingress');
       expect(resources).toContain(':events:us-east-1:${AWS::AccountId}:event-bus/acme-orders');
       expect((put!.Resource as unknown[]).length).toBe(2);
+    });
+
+    it('grants s3:PutObject under the claim-check prefix of an eventbridge destination only', () => {
+      const [put, ...more] = granting('s3:PutObject');
+      expect(more).toEqual([]);
+      expect(actions(put!)).toEqual(['s3:PutObject']);
+      expect(put!.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::acme-mesh-results/large/*' }]);
+      expect(statements().flatMap(actions).filter((a) => a.startsWith('s3:'))).toEqual(['s3:PutObject']);
     });
 
     it('grants ssm:GetParameter on the Service Bus connection parameter of each servicebus destination only', () => {

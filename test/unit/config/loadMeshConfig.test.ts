@@ -122,6 +122,26 @@ destinations:
     ]);
   });
 
+  it('takes a claim-check bucket on an eventbridge destination, and says where a misplaced one is', async () => {
+    const good = await meshFile(`models:
+  - { id: a, provider: simulated, cloud: aws, region: us-east-1 }
+residency: { public: anywhere }
+destinations:
+  orders: { kind: eventbridge, bus: acme-orders, claimCheck: { bucket: acme-mesh-results, prefix: large/ } }
+`);
+    expect((await loadMeshConfig(good)).destinations.orders).toEqual({ name: 'orders', kind: 'eventbridge', bus: 'acme-orders', claimCheck: { bucket: 'acme-mesh-results', prefix: 'large/' } });
+
+    const bad = await meshFile(`models:
+  - { id: a, provider: simulated, cloud: aws, region: us-east-1 }
+residency: { public: anywhere }
+destinations:
+  tickets: { kind: servicebus, namespace: acme, entity: t, claimCheck: { bucket: b } }
+  orders: { kind: eventbridge, bus: acme-orders, claimCheck: { prefix: large/ } }
+`);
+    const issues = (await configIssues(loadMeshConfig(bad))).map((i) => `${i.path}: ${i.message}`);
+    expect(issues).toEqual([expect.stringMatching(/^destinations\.tickets\.claimCheck: unknown key/), expect.stringMatching(/^destinations\.orders\.claimCheck\.bucket: /)]);
+  });
+
   it('still checks the well-formed entries when another part of the file is malformed', async () => {
     const file = await meshFile(`models:
   - { id: a, provider: simulated, region: us-east-1 }
