@@ -79,7 +79,11 @@ export class S3ClaimCheckStore implements ClaimCheckStore {
     const cacheKey = region ?? '';
     let client = this.clients.get(cacheKey);
     if (!client) {
-      client = this.opts.client ? Promise.resolve(this.opts.client(region)) : import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client(region ? { region } : {}));
+      // A custom endpoint (LocalStack, MinIO) takes path-style addressing; AWS takes either.
+      const pathStyle = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
+      client = this.opts.client
+        ? Promise.resolve(this.opts.client(region))
+        : import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client({ ...(region ? { region } : {}), ...(pathStyle ? { forcePathStyle: true } : {}) }));
       this.clients.set(cacheKey, client);
     }
     return client;

@@ -126,6 +126,19 @@ describe('claim check (EventBridge destination with claimCheck)', () => {
     expect(bus.accepted).toEqual([]);
   });
 
+  it('the default store finds a custom S3 endpoint from AWS_ENDPOINT_URL_S3 and addresses it path-style', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL_S3: s3.url, AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1' });
+    const store = new S3ClaimCheckStore();
+    try {
+      await store.put({ bucket: 'acme-mesh-results' }, 'r.json', '{"a":1}', 'r');
+    } finally {
+      store.close();
+      process.env = saved;
+    }
+    expect(s3.objects.get('acme-mesh-results/r.json')?.body.toString()).toBe('{"a":1}');
+  });
+
   it('without claimCheck an oversized result is PayloadTooLarge, and the message says how to send a reference instead', async () => {
     const { claimCheck: _none, ...plain } = LARGE;
 
