@@ -9,6 +9,11 @@ import { replayCommand } from './commands/replay.ts';
 import { validateCommand } from './commands/validate.ts';
 import { UsageError } from './options.ts';
 
+// The AWS SDK warns on every command that its 2027 releases will need Node 22. The project pins
+// its SDK versions (package-lock) and Lambda runs nodejs22.x, so on an engineer's Node 20 the
+// warning is noise in front of the output they asked for. Set the variable to "false" to see it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const HELP = `mesh — the nearmesh command
 
 Usage: mesh <command> [options]   (mesh <command> --help for details)
