@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { app, output, type InvocationContext, type ServiceBusTopicFunctionOptions } from '@azure/functions';
 import { asMessageBatch, onMessageFromEnv } from './on-message.ts';
+import { purgeClaimsFromEnv } from './purge-claims.ts';
 
 // Registers the settlement actions: the resource factory that turns a `sdkBinding: true` Service
 // Bus trigger's input into messages plus actions. A CommonJS side-effect module; required rather
@@ -49,3 +50,6 @@ const onMessageTrigger: ServiceBusTopicFunctionOptions & { autoCompleteMessages:
   handler: (input: unknown, context: InvocationContext) => onMessage(asMessageBatch(input), context),
 };
 app.serviceBusTopic('on-message', onMessageTrigger);
+
+// Daily at 03:17 UTC (NCRONTAB): delete idempotency claims past their keep time.
+app.timer('purge-claims', { schedule: '0 17 3 * * *', handler: purgeClaimsFromEnv() });

@@ -184,6 +184,25 @@ describe('on-message through the Functions host, Service Bus and Table Storage',
     expect(peer.messages('tickets-triaged/Subscriptions/agents')).toEqual([]);
   });
 
+  it('registers a daily purge-claims timer that deletes claims past their keep time and leaves the rest', async () => {
+    const registered = installFunctionsCore();
+    await import('../../functions/azure/app.ts');
+    const timer = registered.get('purge-claims')!;
+    expect(Object.values(timer.metadata.bindings)).toEqual([expect.objectContaining({ type: 'timerTrigger', direction: 'in', schedule: '0 17 3 * * *' })]);
+    const { TableClient } = await import('@azure/data-tables');
+    const table = TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true });
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    await table.createEntity({ partitionKey: 'ticket-triage', rowKey: 'OLD-1', status: 'completed', resultId: 'r-1', expiresAt: hourAgo });
+    await table.createEntity({ partitionKey: 'ticket-triage', rowKey: 'STUCK-1', status: 'in-progress', expiresAt: hourAgo });
+    await table.createEntity({ partitionKey: 'ticket-triage', rowKey: 'NEW-1', status: 'completed', resultId: 'r-2', expiresAt: tomorrow });
+    const { InvocationContext } = await import('@azure/functions');
+
+    await timer.handler({ isPastDue: false }, new InvocationContext({ functionName: 'purge-claims' }));
+
+    expect(tables.entities('meshidempotency').map((e) => e.RowKey)).toEqual(['NEW-1']);
+  });
+
   it('settles a mixed batch per message: the good one emits and completes, the bad one is dead-lettered', async () => {
     await publishTicket('TCK-2', await TICKET());
     await publishTicket('BAD-3', '{ truncated');

@@ -30,8 +30,9 @@ interface Stored {
 }
 
 /**
- * A local fake of the Azure Table REST API, enough for `@azure/data-tables` to create a table
- * and insert, read, replace (with or without If-Match), upsert and delete single entities,
+ * A local fake of the Azure Table REST API, enough for `@azure/data-tables` to create a table,
+ * query it (simple `$filter`, paged), and insert, read, replace (with or without If-Match),
+ * upsert and delete single entities,
  * with the service's status codes and OData error bodies (409 EntityAlreadyExists,
  * 404 ResourceNotFound, 412 UpdateConditionNotSatisfied).
  *
@@ -63,6 +64,9 @@ export async function startTableStorageFake(): Promise<TableStorageFake> {
       tables.set(name, new Map());
       return json(res, 201, { TableName: name });
     }
+
+    const q = /^([A-Za-z0-9]+)\(\)$/.exec(path);
+    if (q && req.method === 'GET') return query(res, tables.get(q[1]!), url.searchParams);
 
     const m = /^([A-Za-z0-9]+)(?:\(PartitionKey='((?:[^']|'')*)',RowKey='((?:[^']|'')*)'\))?$/.exec(path);
     if (!m) return error(res, 400, 'InvalidUri', `unsupported path ${path}`);
@@ -124,6 +128,41 @@ export async function startTableStorageFake(): Promise<TableStorageFake> {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+const PAGE = 2;
+
+/**
+ * Query entities: `$filter` with comparisons of a property to a string literal joined by
+ * `and` (`expiresAt lt '2026-…'`), in PartitionKey/RowKey order, in pages of PAGE entities
+ * with the service's continuation headers — small pages, so callers are tested for paging.
+ */
+function query(res: ServerResponse, table: Map<string, Stored> | undefined, params: URLSearchParams): void {
+  if (!table) return error(res, 404, 'TableNotFound', 'The table specified does not exist.');
+  const filter = params.get('$filter');
+  const tests = (filter ? filter.split(/\s+and\s+/) : []).map((clause) => {
+    const c = /^\(?\s*(\w+)\s+(eq|ne|lt|le|gt|ge)\s+'((?:[^']|'')*)'\s*\)?$/.exec(clause.trim());
+    if (!c) throw new Error(`the fake supports <property> <op> '<string>' filters only, got ${clause}`);
+    const [, prop, op, literal] = c as unknown as [string, string, string, string];
+    const value = literal.replace(/''/g, "'");
+    return (props: Record<string, unknown>) => {
+      const v = props[prop];
+      if (typeof v !== 'string') return false;
+      const cmp = v < value ? -1 : v > value ? 1 : 0;
+      return { eq: cmp === 0, ne: cmp !== 0, lt: cmp < 0, le: cmp <= 0, gt: cmp > 0, ge: cmp >= 0 }[op]!;
+    };
+  });
+  const sorted = [...table.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const next = params.has('NextPartitionKey') ? `${params.get('NextPartitionKey')}\u0000${params.get('NextRowKey') ?? ''}` : undefined;
+  const matching = sorted.filter(([key, s]) => (next === undefined || key >= next) && tests.every((t) => t(s.props)));
+  const page = matching.slice(0, PAGE);
+  const after = matching[PAGE];
+  if (after) {
+    const [pk, rk] = after[0].split('\u0000');
+    res.setHeader('x-ms-continuation-NextPartitionKey', pk!);
+    res.setHeader('x-ms-continuation-NextRowKey', rk!);
+  }
+  json(res, 200, { value: page.map(([, s]) => ({ ...s.props, 'odata.etag': s.etag })) });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

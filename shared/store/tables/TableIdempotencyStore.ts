@@ -1,4 +1,4 @@
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { MeshError, systemClock, type Clock, type IdempotencyBegin, type IdempotencyStore } from '../../core/index.ts';
 
 /** The idempotency table could not be read or written; the delivery may be retried. */
@@ -12,13 +12,28 @@ export interface TableIdempotencyStoreOptions {
   clock?: Clock;
   /** Create the table on first use (local runs, tests). Deployed tables come from infrastructure. Default false. */
   ensureTable?: boolean;
+  /**
+   * How long a completed claim is kept before `purgeExpired` may delete it. Default 24 h, as
+   * the DynamoDB table's TTL on AWS: far longer than Service Bus redelivers a message.
+   */
+  keepCompletedMs?: number;
+}
+
+/** What one purge did. */
+export interface PurgeReport {
+  deleted: number;
+  /** Changed since they were read (taken over, completed) or already gone: left alone. */
+  skipped: number;
 }
 
 interface ClaimEntity {
   partitionKey: string;
   rowKey: string;
   status: 'in-progress' | 'completed';
-  /** ISO time a claim may be taken over; kept on completed records for a cleanup job (tables have no TTL). */
+  /**
+   * In progress: when the claim may be taken over. Completed: when `purgeExpired` may delete
+   * the record (Table Storage has no TTL of its own).
+   */
   expiresAt: string;
   resultId?: string;
 }
@@ -74,9 +89,40 @@ export class TableIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(key: string, resultId: string): Promise<void> {
-    const found = await this.read(key);
-    const done: ClaimEntity = { ...tableKeys(key), status: 'completed', resultId, expiresAt: found?.entity.expiresAt ?? this.clock.now().toISOString() };
+    const keep = this.opts.keepCompletedMs ?? 24 * 60 * 60_000;
+    const done: ClaimEntity = { ...tableKeys(key), status: 'completed', resultId, expiresAt: new Date(this.clock.now().getTime() + keep).toISOString() };
     await this.call('complete', key, (c) => c.upsertEntity(done, 'Replace'));
+  }
+
+  /**
+   * Delete every record whose `expiresAt` is before `before` (default now): completed claims
+   * past their keep time and in-progress claims nobody came back for. Each delete is
+   * conditional on the ETag read, so a record taken over or completed meanwhile stays.
+   */
+  async purgeExpired(before: Date = this.clock.now(), onProgress?: (report: PurgeReport) => void): Promise<PurgeReport> {
+    const report: PurgeReport = { deleted: 0, skipped: 0 };
+    const expired = this.opts.client.listEntities<ClaimEntity>({ queryOptions: { filter: odata`expiresAt lt ${before.toISOString()}`, select: ['PartitionKey', 'RowKey', 'expiresAt'] } });
+    try {
+      for await (const page of expired.byPage({ maxPageSize: 100 })) {
+        await Promise.all(
+          page.map(async (e) => {
+            try {
+              await this.opts.client.deleteEntity(e.partitionKey!, e.rowKey!, { etag: e.etag });
+              report.deleted++;
+            } catch (err) {
+              if (status(err) !== 404 && status(err) !== 412) throw err;
+              report.skipped++;
+            }
+          }),
+        );
+        onProgress?.({ ...report });
+      }
+    } catch (err) {
+      if (err instanceof MeshError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new TableStoreError(`idempotency table: purge stopped after ${report.deleted} deleted: ${message}`, { cause: err, context: { ...report } });
+    }
+    return report;
   }
 
   async release(key: string): Promise<void> {

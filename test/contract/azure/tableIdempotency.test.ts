@@ -73,4 +73,41 @@ describe('TableIdempotencyStore through @azure/data-tables', () => {
     expect(err).toMatchObject({ code: 'IdempotencyStoreUnavailable', retryable: true });
     expect((err as Error).message).toContain('r:down');
   });
+
+  describe('purgeExpired (Table Storage has no TTL)', () => {
+    it('keeps a completed claim 24 hours, like the DynamoDB TTL on AWS, then deletes it so the table does not grow forever', async () => {
+      await store.begin('r:done', inMinutes(1));
+      await store.complete('r:done', 'res-1');
+
+      clock.advance(23 * 60 * 60_000);
+      expect(await store.purgeExpired()).toEqual({ deleted: 0, skipped: 0 });
+      expect(await store.peek('r:done')).toEqual({ state: 'completed', resultId: 'res-1' });
+
+      clock.advance(2 * 60 * 60_000);
+      expect(await store.purgeExpired()).toEqual({ deleted: 1, skipped: 0 });
+      expect(fake.entities(`idem${table}`)).toEqual([]);
+    });
+
+    it('deletes in-progress claims nobody came back for, and leaves live ones', async () => {
+      await store.begin('r:abandoned', inMinutes(1));
+      clock.advance(2 * 60_000);
+      await store.begin('r:live', inMinutes(10));
+
+      expect(await store.purgeExpired()).toEqual({ deleted: 1, skipped: 0 });
+      expect(fake.entities(`idem${table}`).map((e) => e.RowKey)).toEqual(['live']);
+    });
+
+    it('goes through every page of the query, reporting progress per page', async () => {
+      for (let i = 0; i < 5; i++) await store.begin(`r:old-${i}`, inMinutes(1));
+      clock.advance(5 * 60_000);
+      const progress: number[] = [];
+
+      const report = await store.purgeExpired(undefined, (r) => progress.push(r.deleted));
+
+      expect(report).toEqual({ deleted: 5, skipped: 0 });
+      expect(progress.length).toBeGreaterThan(1);
+      expect(progress.at(-1)).toBe(5);
+      expect(fake.requests.some((r) => r.method === 'GET' && r.path.endsWith('()'))).toBe(true);
+    });
+  });
 });
