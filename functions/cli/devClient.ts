@@ -1,4 +1,5 @@
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** What `mesh dev` writes while it runs, so other commands go through its admin API. */
@@ -7,13 +8,23 @@ export interface DevInfo {
   port: number;
   url: string;
   startedAt: string;
+  /** The admin API's bearer token; the file is readable by its owner only. */
+  token: string;
+}
+
+/** A fresh admin token for one run of `mesh dev`. */
+export function newAdminToken(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 const FILE = 'dev.json';
 
 export async function writeDevInfo(home: string, info: DevInfo): Promise<void> {
   await mkdir(home, { recursive: true });
-  await writeFile(join(home, FILE), JSON.stringify(info, null, 2) + '\n');
+  const file = join(home, FILE);
+  await writeFile(file, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+  // `mode` applies to a new file only; an older dev.json keeps its mode otherwise.
+  await chmod(file, 0o600);
 }
 
 export async function removeDevInfo(home: string): Promise<void> {
@@ -43,7 +54,7 @@ export async function findRunningDev(home: string): Promise<DevInfo | undefined>
 
 /** Call the admin API; a non-2xx answer becomes an Error with the server's message. */
 export async function adminRequest<T>(dev: DevInfo, path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(`${dev.url}${path}`, init);
+  const res = await fetch(`${dev.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${dev.token}` } });
   const body = (await res.json()) as T & { message?: string; error?: string };
   if (!res.ok) throw new Error(`mesh dev (${dev.url}) answered ${res.status} ${body.error ?? ''}: ${body.message ?? ''}`.trim());
   return body;

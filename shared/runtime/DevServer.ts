@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -41,6 +42,12 @@ export interface DevServerOptions {
   logger?: Logger;
   /** Told of every processed event (the console prints it). */
   onOutcome?: (outcome: EventOutcome, via: string) => void;
+  /**
+   * Required as `Authorization: Bearer <token>` on `/_mesh/*` (all but health): another local
+   * user or a web page cannot list events, replay or inject through the admin API. The
+   * business-event ingress (PutEvents, CloudEvents) stays open, as EventBridge's is to IAM.
+   */
+  adminToken?: string;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -51,7 +58,7 @@ const PUT_EVENTS_MAX_ENTRIES = 10;
  * - `POST /` with `X-Amz-Target: AWSEvents.PutEvents` — the EventBridge API (AWS JSON 1.1);
  * - `POST /cloudevents` — CloudEvents structured, batched or binary mode;
  * - `/_mesh/*` — admin: ingest any event file, list events and failures (what the CLI uses
- *   while `mesh dev` holds the embedded store).
+ *   while `mesh dev` holds the embedded store), behind `adminToken` when one is given.
  *
  * An ingress request answers after its events were processed: a success means the result
  * was published or the failure recorded in the ledger, so nothing acknowledged is lost.
@@ -185,6 +192,12 @@ export class DevServer {
     const { store, config, routes } = this.opts.mesh;
     const q = url.searchParams;
     const path = url.pathname;
+    if (path !== '/_mesh/health' && this.opts.adminToken !== undefined && !sameToken(req.headers.authorization, this.opts.adminToken)) {
+      return sendJson(res, 401, {
+        error: 'Unauthorized',
+        message: 'the admin API needs the token mesh dev wrote to dev.json in its MESH_HOME (readable by its user only); use the mesh command, which sends it',
+      });
+    }
     if (req.method === 'GET' && path === '/_mesh/health') {
       return sendJson(res, 200, { ok: true, pid: process.pid, routes: routes.map((r) => r.id), models: config.models.map((m) => m.id) });
     }
@@ -300,4 +313,11 @@ function sendAwsError(res: ServerResponse, status: number, type: string, message
   const text = JSON.stringify({ __type: type, message });
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type, 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Constant-time comparison of `Bearer <token>` with the expected token. */
+function sameToken(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

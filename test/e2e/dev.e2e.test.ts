@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,8 +23,13 @@ interface LoggedEvent {
 let dev: DevProcess;
 let orderDetail: Record<string, unknown>;
 
+/** The admin token mesh dev wrote for the mesh command, beside its store. */
+async function adminToken(): Promise<string> {
+  return (JSON.parse(await readFile(join(dev.home, 'dev.json'), 'utf8')) as { token: string }).token;
+}
+
 async function results(): Promise<LoggedEvent[]> {
-  const res = await fetch(`${dev.url}/_mesh/events?kind=result`);
+  const res = await fetch(`${dev.url}/_mesh/events?kind=result`, { headers: { authorization: `Bearer ${await adminToken()}` } });
   return ((await res.json()) as { events: LoggedEvent[] }).events;
 }
 
@@ -148,6 +153,20 @@ describe('mesh dev, end to end', () => {
     expect(failed.code).toBe(0);
     const failures = JSON.parse(failed.stdout) as Array<{ errorCode: string; routeId: string }>;
     expect(failures).toEqual([expect.objectContaining({ errorCode: 'PolicyViolation', routeId: 'ticket-triage' })]);
+  });
+
+  it('keeps the admin API to the holder of its token: 401 without it or with a wrong one, health open, dev.json owner-only', async () => {
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+      const res = await fetch(`${dev.url}/_mesh/failed`, { headers });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { message: string }).message).toMatch(/token .* dev\.json/);
+    }
+    const replay = await fetch(`${dev.url}/_mesh/replay`, { method: 'POST', body: '{}' });
+    expect(replay.status).toBe(401);
+    expect((await fetch(`${dev.url}/_mesh/health`)).status).toBe(200);
+    expect((await stat(join(dev.home, 'dev.json'))).mode & 0o777).toBe(0o600);
+    // The business-event ingress stays open, as for any SDK client.
+    expect((await fetch(`${dev.url}/cloudevents`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })).status).toBe(400);
   });
 
   it('shuts down gracefully on Ctrl-C and keeps everything in the store for the next command', async () => {

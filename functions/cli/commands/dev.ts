@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
 import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome } from '../../../shared/core/index.ts';
 import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
-import { findRunningDev, removeDevInfo, writeDevInfo } from '../devClient.ts';
+import { findRunningDev, newAdminToken, removeDevInfo, writeDevInfo } from '../devClient.ts';
 import { describeConfig, outcomeLines } from '../format.ts';
 import { COMMON_HELP, commonOptions, modelsMode, parseCommand, portOption } from '../options.ts';
 
@@ -48,10 +48,12 @@ export async function devCommand(args: string[]): Promise<number> {
   console.log(`nearmesh dev — local mesh (${modelsLine}; store in ${displayPath(opts.home)})`);
   console.log(describeConfig(mesh.config, mesh.routes, relative(process.cwd(), opts.config), relative(process.cwd(), opts.routes)));
 
+  const adminToken = newAdminToken();
   const server = new DevServer({
     mesh,
     port,
     logger,
+    adminToken,
     onOutcome: (outcome: EventOutcome, via: string) => {
       if (via !== 'samples') printOutcome(outcome, via);
     },
@@ -68,7 +70,7 @@ export async function devCommand(args: string[]): Promise<number> {
     throw err;
   }
   const url = `http://127.0.0.1:${bound}`;
-  await writeDevInfo(opts.home, { pid: process.pid, port: bound, url, startedAt: new Date().toISOString() });
+  await writeDevInfo(opts.home, { pid: process.pid, port: bound, url, startedAt: new Date().toISOString(), token: adminToken });
   console.log(`PutEvents endpoint: ${url}`);
   console.log(`CloudEvents endpoint: ${url}/cloudevents`);
 
