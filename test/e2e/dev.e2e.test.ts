@@ -156,7 +156,7 @@ describe('mesh dev, end to end', () => {
   });
 
   it('keeps the admin API to the holder of its token: 401 without it or with a wrong one, health open, dev.json owner-only', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
       const res = await fetch(`${dev.url}/_mesh/failed`, { headers });
       expect(res.status).toBe(401);
       expect(((await res.json()) as { message: string }).message).toMatch(/token .* dev\.json/);
