@@ -152,6 +152,23 @@ describe('mesh replay --source servicebus:', () => {
     await deadLetter('tickets', ids.map(ticket));
   });
 
+  it('dry run only browses: nothing locked, settled or recounted, no ledger write, and says what it would do', async () => {
+    const countsBefore = peer.messages(dlq).map((m) => m.deliveryCount);
+    const r = await runMesh(['replay', '--source', source, '--all', '--dry-run', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const { outcomes } = json<{ outcomes: Outcome[] }>(r.stdout);
+    expect(outcomes.map((o) => [o.eventId, o.outcome, o.queue])).toEqual([
+      ['TCK-R1', 'would-replay', 'untouched (dry run)'],
+      ['TCK-R2', 'would-replay', 'untouched (dry run)'],
+    ]);
+    const left = peer.messages(dlq);
+    expect(left.map((m) => m.messageId)).toEqual(['msg-TCK-R1', 'msg-TCK-R2']);
+    expect(left.every((m) => !m.locked)).toBe(true);
+    expect(left.map((m) => m.deliveryCount)).toEqual(countsBefore);
+    const ledger = json<Array<{ eventId: string }>>((await runMesh(['failed', '--status', 'all', '--json'], env)).stdout);
+    expect(ledger.some((f) => ids.includes(f.eventId))).toBe(false);
+  }, SLOW);
+
   it('abandons a dead letter whose replay fails again: it stays, with the new reason reported', async () => {
     const r = await runMesh(['replay', '--source', source, '--all', '--config', faultyConfig, '--actor', 'night-shift', '--json'], env);
     expect(r.code, r.stderr).toBe(1);

@@ -39,7 +39,7 @@ export interface ReplayValues {
 /** How long a dead letter stays hidden while its replay runs; renewed before each one. */
 const HOLD_SECONDS = 300;
 
-type QueueAction = 'deleted' | 'left in queue' | 'delete failed' | 'released (dry run)' | 'completed' | 'abandoned' | 'complete failed' | 'abandoned (dry run)';
+type QueueAction = 'deleted' | 'left in queue' | 'delete failed' | 'released (dry run)' | 'completed' | 'abandoned' | 'complete failed' | 'untouched (dry run)';
 
 interface QueueOutcome extends ReplayOutcome {
   messageId: string;
@@ -63,6 +63,8 @@ interface OpenedQueue {
   /** For messages: the queue URL, or `<namespace>/<entity>/$DeadLetterQueue`. */
   where: string;
   receiveAll(): Promise<DeadLetterEntry[]>;
+  /** A dry run's read, where the source can browse without locking (Service Bus peek). */
+  browseAll?(): Promise<DeadLetterEntry[]>;
   view(entry: DeadLetterEntry): DeadLetterView;
   facts(entry: DeadLetterEntry, view: DeadLetterView): LetterFacts | undefined;
   words: { settled: QueueAction; kept: QueueAction; settleFailed: QueueAction; dryRun: QueueAction; settleVerb: string };
@@ -70,7 +72,7 @@ interface OpenedQueue {
 }
 
 const SQS_WORDS = { settled: 'deleted', kept: 'left in queue', settleFailed: 'delete failed', dryRun: 'released (dry run)', settleVerb: 'delete' } as const;
-const SERVICEBUS_WORDS = { settled: 'completed', kept: 'abandoned', settleFailed: 'complete failed', dryRun: 'abandoned (dry run)', settleVerb: 'complete' } as const;
+const SERVICEBUS_WORDS = { settled: 'completed', kept: 'abandoned', settleFailed: 'complete failed', dryRun: 'untouched (dry run)', settleVerb: 'complete' } as const;
 
 /**
  * Replay the dead letters of an SQS queue through the local pipeline. Each event becomes (or
@@ -120,6 +122,8 @@ export async function replayFromServiceBus(
         source: source.label,
         where: `${source.namespace}/${source.entity}/$DeadLetterQueue`,
         receiveAll: () => receiveServiceBusDeadLetters(queue),
+        // A dry run only reads: peek locks nothing and leaves delivery counts alone.
+        browseAll: () => queue.peekEntries(),
         view: (e) => serviceBusView(source.label, e as ServiceBusDeadLetterEntry, finder.find),
         facts: (e, view) => {
           const envelope = (e as ServiceBusDeadLetterEntry).serviceBus.envelope;
@@ -160,7 +164,7 @@ async function replayDeadLetters(
   const queueUrl = opened.where;
   let held: DeadLetterEntry[] = [];
   try {
-    held = await opened.receiveAll();
+    held = dryRun && opened.browseAll ? await opened.browseAll() : await opened.receiveAll();
     const views = new Map(held.map((e) => [e, opened.view(e)]));
     let selected = held.filter((e) => (wanted.size > 0 ? wanted.has(e.message.messageId) : matchesFilters(views.get(e)!, values)));
     if (limit !== undefined) selected = selected.slice(0, limit);
