@@ -44,6 +44,16 @@ export abstract class MeshError extends Error {
   }
 }
 
+/**
+ * The idempotency claim this holder took is no longer its own: the lease expired and another
+ * delivery took it over (or completed it). The holder must not publish or complete; the new
+ * owner finishes the route. Retryable: a later delivery finds the route done.
+ */
+export class ClaimLostError extends MeshError {
+  readonly code = 'ClaimLost';
+  readonly retryable = true;
+}
+
 /** The input is not an event we can read (bad JSON, missing required attribute, …). */
 export class InvalidEventError extends MeshError {
   readonly code = 'InvalidEvent';

@@ -13,19 +13,34 @@ export interface Attempt {
 }
 
 export type IdempotencyBegin =
-  | { state: 'claimed' }
+  /** `token` proves ownership of the claim: renew, complete and release must present it. */
+  | { state: 'claimed'; token: string }
   | { state: 'completed'; resultId: string }
   | { state: 'in-progress' };
 
-/** At-most-once side effects per key (route id + input event id). */
+/**
+ * At-most-once side effects per key (route id + input event id). A claim is a lease with an
+ * owner: `begin` hands out a fresh token, and `renew`, `complete` and `release` succeed only
+ * for the token that holds the claim now (a conditional write in every adapter). A holder
+ * that outlived its lease gets `ClaimLostError` and must not publish over the new owner.
+ */
 export interface IdempotencyStore {
   /** Look without claiming (for dry runs): completed, held by an unexpired claim, or nothing. */
   peek(key: string): Promise<Exclude<IdempotencyBegin, { state: 'claimed' }> | undefined>;
-  /** Claim `key` until `expiresAt`; a claim that expired may be taken over. */
+  /** Claim `key` until `expiresAt`; a claim that expired may be taken over (with a new token). */
   begin(key: string, expiresAt: Date): Promise<IdempotencyBegin>;
-  complete(key: string, resultId: string): Promise<void>;
-  /** Drop an in-progress claim after a failure, so a retry or replay can claim it again. */
-  release(key: string): Promise<void>;
+  /** Extend the lease `token` holds to `expiresAt` (before publishing). Throws `ClaimLostError` when `token` no longer holds it. */
+  renew(key: string, token: string, expiresAt: Date): Promise<void>;
+  /**
+   * Mark the claim `token` holds completed with `resultId`. Throws `ClaimLostError` when another
+   * owner holds it or it is gone; completing again with the same result id is a no-op.
+   */
+  complete(key: string, token: string, resultId: string): Promise<void>;
+  /**
+   * Drop the in-progress claim `token` holds after a failure, so a retry or replay can claim it
+   * again. Throws `ClaimLostError` when another owner holds it; a missing or completed record is left alone.
+   */
+  release(key: string, token: string): Promise<void>;
 }
 
 export interface FailureRecord {
