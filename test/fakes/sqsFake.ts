@@ -112,6 +112,15 @@ export async function startSqsFake(): Promise<SqsFake> {
         }),
       };
     },
+    SendMessage: (body) => {
+      const q = queueOf(body);
+      const text = String(body.MessageBody ?? '');
+      if (text === '') throw new SqsFault('com.amazonaws.sqs#InvalidParameterValue', 'InvalidParameterValue', 'The request must contain the parameter MessageBody.');
+      if (Buffer.byteLength(text, 'utf8') > 262_144) throw new SqsFault('com.amazonaws.sqs#InvalidParameterValue', 'InvalidParameterValue', 'One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.');
+      const messageId = randomUUID();
+      q.push({ messageId, body: text, attributes: {}, sentAt: Date.now(), receiveCount: 0, invisibleUntil: 0, deleted: false });
+      return { MessageId: messageId, MD5OfMessageBody: createHash('md5').update(text, 'utf8').digest('hex') };
+    },
     DeleteMessage: (body) => {
       const m = byHandle(queueOf(body), body.ReceiptHandle);
       m.deleted = true;
