@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PublishFailedError, PublishRejectedError, type ClaimCheck, type MeshError } from '../../core/index.ts';
+import { errorSummary, redact } from '../../models/redact.ts';
 
 /** Where a claim-checked result's detail was stored, as the small event that replaces it says. */
 export interface ClaimCheckReference {
@@ -30,11 +31,12 @@ export function claimCheckKey(target: ClaimCheck, resultId: string): string {
 
 /**
  * The detail that goes on the bus instead of one too large for an entry: where the whole
- * detail is, plus the result's provenance (small, and what downstream rules and audits read).
+ * detail is, plus the result's provenance and lineage (small, and what downstream rules,
+ * deduplication and audits read).
  */
 export function claimCheckDetail(detail: unknown, reference: ClaimCheckReference): Record<string, unknown> {
-  const provenance = detail !== null && typeof detail === 'object' && 'provenance' in detail ? (detail as { provenance: unknown }).provenance : undefined;
-  return { claimcheck: reference, ...(provenance === undefined ? {} : { provenance }) };
+  const d = detail !== null && typeof detail === 'object' ? (detail as { provenance?: unknown; lineage?: unknown }) : {};
+  return { claimcheck: reference, ...(d.provenance === undefined ? {} : { provenance: d.provenance }), ...(d.lineage === undefined ? {} : { lineage: d.lineage }) };
 }
 
 export function claimCheckReference(target: ClaimCheck, key: string, body: string): ClaimCheckReference {
@@ -95,11 +97,13 @@ function s3Error(err: unknown, target: ClaimCheck, key: string): MeshError {
   const e = (err ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   const where = `s3://${target.bucket}/${key}`;
-  const options = { cause: err, context: { bucket: target.bucket, key, ...(status === undefined ? {} : { status }) } };
+  const said = redact(`${e.name ?? 'Error'}: ${e.message ?? String(err)}`);
+  // A summary, not the SDK error: that one holds the response and its headers.
+  const options = { cause: errorSummary(err), context: { bucket: target.bucket, key, ...(status === undefined ? {} : { status }) } };
   if (e.name === 'NoSuchBucket' || status === 404) return new PublishRejectedError(`claim check: bucket ${target.bucket} does not exist (${where}); create it or fix claimCheck.bucket in mesh.yaml`, options);
   if (e.name === 'AccessDenied' || status === 403) return new PublishRejectedError(`claim check: access denied writing ${where}; the function needs s3:PutObject on it`, options);
   if (status !== undefined && status >= 400 && status < 500 && status !== 429 && !/SlowDown|Throttl/i.test(e.name ?? '')) {
-    return new PublishRejectedError(`claim check: S3 refused ${where}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`, options);
+    return new PublishRejectedError(`claim check: S3 refused ${where}: ${said}`, options);
   }
-  return new PublishFailedError(`claim check: writing ${where} failed: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`, options);
+  return new PublishFailedError(`claim check: writing ${where} failed: ${said}`, options);
 }

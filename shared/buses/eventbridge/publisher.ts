@@ -12,6 +12,7 @@ import {
   type Publisher,
   type PublishOutcome,
 } from '../../core/index.ts';
+import { errorSummary, redact } from '../../models/redact.ts';
 import { claimCheckDetail, claimCheckKey, claimCheckReference, S3ClaimCheckStore, type ClaimCheckStore } from './claimCheck.ts';
 import { encodePutEventsEntry, type PutEventsEntry } from './codec.ts';
 import {
@@ -150,7 +151,8 @@ export class EventBridgePublisher implements Publisher {
           continue;
         }
         const code = r?.ErrorCode;
-        const message = r?.ErrorMessage ?? (r ? 'no EventId returned' : 'no result entry returned');
+        // EventBridge's text, not ours: redacted like every answer from a bus.
+        const message = redact(r?.ErrorMessage ?? (r ? 'no EventId returned' : 'no result entry returned'));
         if (isRetryableEntryError(code) && attempt < this.maxAttempts) {
           retry.push(p);
           continue;
@@ -217,8 +219,9 @@ interface SdkErrorLike {
 function callError(err: unknown, destination: Destination): MeshError {
   const e = (err ?? {}) as SdkErrorLike;
   const status = e.$metadata?.httpStatusCode;
-  const said = `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
-  const options = { cause: err, context: { destination: destination.name, ...(status === undefined ? {} : { status }) } };
+  const said = redact(`${e.name ?? 'Error'}: ${e.message ?? String(err)}`);
+  // A summary, not the SDK error: that one holds the response and its headers.
+  const options = { cause: errorSummary(err), context: { destination: destination.name, ...(status === undefined ? {} : { status }) } };
   if (status === 413 || /too large|exceeds? .*size/i.test(e.message ?? '')) {
     return new PayloadTooLargeError(`PutEvents to ${destination.name} refused the request as too large: ${said}`, options);
   }

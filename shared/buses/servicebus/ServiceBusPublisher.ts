@@ -12,6 +12,7 @@ import {
 } from '../../core/index.ts';
 import { createServiceBusClient, resolveServiceBusConnection } from './connect.ts';
 import { encodeServiceBusMessage } from './encode.ts';
+import { errorSummary, redact } from '../../models/redact.ts';
 
 /** Service Bus refused the send for good (entity missing, not authorised): sending again will not help. */
 export class ServiceBusRejectedError extends MeshError {
@@ -143,8 +144,9 @@ export class ServiceBusPublisher implements Publisher {
     if (err instanceof MeshError) return err;
     const e = err as { code?: unknown; message?: unknown };
     const code = typeof e.code === 'string' ? e.code : 'Unknown';
-    const message = `could not send to ${destination.name} (${destination.namespace}/${destination.entity}): ${code}: ${typeof e.message === 'string' ? e.message : String(err)}`;
-    const options = { cause: err, context: { destination: destination.name, serviceBusCode: code } };
+    const message = `could not send to ${destination.name} (${destination.namespace}/${destination.entity}): ${redact(`${code}: ${typeof e.message === 'string' ? e.message : String(err)}`)}`;
+    // A summary, not the SDK error: that one may carry the connection and its key.
+    const options = { cause: errorSummary(err), context: { destination: destination.name, serviceBusCode: code } };
     if (code === 'MessageSizeExceeded') return new PayloadTooLargeError(message, options);
     // Not the SDK's own `retryable`: it is false for a refused connection, which the next delivery may well find up.
     if (PERMANENT.has(code)) return new ServiceBusRejectedError(message, options);

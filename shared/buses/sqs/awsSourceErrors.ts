@@ -4,6 +4,7 @@
  * engineer reading it is on call and the SDK's own text rarely does.
  */
 import { MeshError, type ErrorContext } from '../../core/errors.ts';
+import { errorSummary, redact } from '../../models/redact.ts';
 
 /** The queue or archive does not exist (or not in this account and region). */
 export class SourceNotFoundError extends MeshError {
@@ -65,9 +66,11 @@ export function awsSourceError(err: unknown, target: SourceErrorTarget): MeshErr
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
   const requestId = e.$metadata?.requestId;
-  const said = `${name}: ${e.message ?? String(err)}${requestId ? ` [request ${requestId}]` : ''}`;
+  // The service's text, request id included, is redacted: an endpoint or a proxy may echo a credential.
+  const said = redact(`${name}: ${e.message ?? String(err)}${requestId ? ` [request ${requestId}]` : ''}`);
   const context: ErrorContext = { source: target.resource, service: target.service, ...(status === undefined ? {} : { status }) };
-  const options = { cause: err, context };
+  // A summary, not the SDK error: that one holds the response and its headers.
+  const options = { cause: errorSummary(err), context };
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '(from your profile)';
   const codes = [name, e.Code].filter((c): c is string => typeof c === 'string');
 

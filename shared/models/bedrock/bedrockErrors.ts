@@ -6,7 +6,7 @@
  * refused identity will not.
  */
 import { ModelAuthError, ModelRequestError, ModelThrottledError, ModelTimeoutError, ModelUnavailableError, type ErrorContext, type MeshError } from '../../core/errors.ts';
-import { ProviderErrorCause, redact } from '../redact.ts';
+import { ProviderErrorCause, redact, redactOptional } from '../redact.ts';
 import { headerGetter, retryAfterMs } from '../retryAfter.ts';
 
 const THROTTLED = new Set(['ThrottlingException', 'ServiceQuotaExceededException', 'TooManyRequestsException']);
@@ -47,10 +47,11 @@ export function bedrockError(
   const e = (err ?? {}) as SdkErrorLike;
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
-  const requestId = e.$metadata?.requestId;
+  // The request id and the error type are the service's text too: a proxy may echo a credential in them.
+  const requestId = redactOptional(e.$metadata?.requestId, opts.secrets);
   const detail = redact(`${name}: ${e.message ?? String(err)}`, opts.secrets);
   const message = `bedrock ${opts.endpointId} (${opts.modelId}): ${detail}${requestId ? ` [request ${requestId}]` : ''}`;
-  const cause = new ProviderErrorCause(name, redact(e.message ?? '', opts.secrets), status, requestId);
+  const cause = new ProviderErrorCause(redact(name, opts.secrets), redact(e.message ?? '', opts.secrets), status, requestId, redactOptional(e.code, opts.secrets));
   const options = { cause, context: opts.context };
 
   if (opts.aborted || name === 'AbortError') return new ModelTimeoutError(`bedrock ${opts.endpointId} (${opts.modelId}): the call was aborted when its time budget ran out`, options);

@@ -5,6 +5,7 @@
  */
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { ModelRequestError, type ErrorContext } from '../../core/errors.ts';
+import { redact } from '../redact.ts';
 import type { ModelRequest } from '../../core/ports/ModelProvider.ts';
 import { parseJsonAnswer, repairInstruction, type Repair, type Turn } from '../structured.ts';
 
@@ -66,7 +67,7 @@ export function chatTurn(completion: ChatCompletion, request: ModelRequest, cont
     );
   }
   if (choice.message.refusal) {
-    throw new ModelRequestError(`${provider} ${request.endpoint.id}: the model refused to answer: ${choice.message.refusal}`, { context });
+    throw new ModelRequestError(`${provider} ${request.endpoint.id}: the model refused to answer: ${redact(choice.message.refusal)}`, { context });
   }
   const content = choice.message.content ?? '';
   return { ...parseJsonAnswer(content, choice.finish_reason === 'length', request.maxTokens), usage, state: { content } };

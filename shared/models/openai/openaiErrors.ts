@@ -7,7 +7,7 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelAuthError, ModelRequestError, ModelThrottledError, ModelTimeoutError, ModelUnavailableError, type ErrorContext, type MeshError } from '../../core/errors.ts';
-import { ProviderErrorCause, redact } from '../redact.ts';
+import { ProviderErrorCause, redact, redactOptional } from '../redact.ts';
 import { retryAfterMs } from '../retryAfter.ts';
 import { filteredCategories } from './chat.ts';
 
@@ -29,13 +29,14 @@ export interface OpenAIErrorOptions {
 export function openaiError(err: unknown, opts: OpenAIErrorOptions): MeshError {
   const where = `${opts.provider} ${opts.endpointId}`;
   const status = err instanceof APIError ? err.status : undefined;
-  const requestId = err instanceof APIError ? (err.requestID ?? undefined) : undefined;
+  // The request id is the server's text too: a proxy may put the key it was sent in it.
+  const requestId = redactOptional(err instanceof APIError ? err.requestID : undefined, opts.secrets);
   const body = err instanceof APIError ? ((err.error ?? {}) as { code?: unknown; message?: unknown; innererror?: { content_filter_result?: unknown } }) : {};
   const code = typeof body.code === 'string' ? body.code : err instanceof APIError && typeof err.code === 'string' ? err.code : undefined;
   const serverMessage = typeof body.message === 'string' ? body.message : err instanceof Error ? err.message : String(err);
   const detail = redact(`${status ?? (err instanceof Error ? err.name : 'error')}${code ? ` ${code}` : ''}: ${serverMessage}`, opts.secrets);
   const message = `${where}: ${detail}${requestId ? ` [request ${requestId}]` : ''}`;
-  const cause = new ProviderErrorCause(err instanceof Error ? err.name : 'Error', redact(serverMessage, opts.secrets), status, requestId);
+  const cause = new ProviderErrorCause(err instanceof Error ? err.name : 'Error', redact(serverMessage, opts.secrets), status, requestId, redactOptional(code, opts.secrets));
   const options = { cause, context: opts.context };
 
   if (opts.aborted || err instanceof APIUserAbortError) return new ModelTimeoutError(`${where}: the call was aborted when its time budget ran out`, options);
