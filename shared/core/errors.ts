@@ -54,6 +54,24 @@ export class ClaimLostError extends MeshError {
   readonly retryable = true;
 }
 
+/**
+ * The mesh's own store (claims, failure ledger) could not be reached while handling a route:
+ * nothing is lost as long as the transport delivers the event again, so it is retryable.
+ */
+export class StoreUnavailableError extends MeshError {
+  readonly code = 'StoreUnavailable';
+  readonly retryable = true;
+}
+
+/**
+ * A delivery names a route this deployment does not load (the rules and the function were
+ * deployed from different route files). Kept in the failure queue; replay once they agree.
+ */
+export class RouteNotLoadedError extends MeshError {
+  readonly code = 'RouteNotLoaded';
+  readonly retryable = false;
+}
+
 /** The input is not an event we can read (bad JSON, missing required attribute, …). */
 export class InvalidEventError extends MeshError {
   readonly code = 'InvalidEvent';

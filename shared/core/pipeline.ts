@@ -1,7 +1,7 @@
 import type { Destination, MeshConfig } from './catalogue.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Envelope } from './envelope.ts';
-import { PolicyViolationError, PublishFailedError, PublishRejectedError, toMeshError, type MeshError } from './errors.ts';
+import { ClaimLostError, MeshError, PolicyViolationError, PublishFailedError, PublishRejectedError, RouteNotLoadedError, StoreUnavailableError, toMeshError } from './errors.ts';
 import { toEventBridgeEvent } from './eventbridge.ts';
 import { nameUuid } from './ids.ts';
 import { InvokeFailure, invokeWithFailover, type ProviderLookup } from './invoke.ts';
@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from './logger.ts';
 import type { EndpointHealth, PlacementDecision, Placer } from './ports/Placer.ts';
 import type { Publisher } from './ports/Publisher.ts';
 import type { RouteMatcher } from './ports/RouteMatcher.ts';
-import type { Attempt, Store } from './ports/Store.ts';
+import type { Attempt, IdempotencyBegin, Store } from './ports/Store.ts';
 import { buildResultEnvelope } from './result.ts';
 import type { Route } from './route.ts';
 import { renderTemplate } from './template.ts';
@@ -29,6 +29,8 @@ export interface PipelineOptions {
   random?: () => number;
   /** Endpoint circuits, told the outcome of every model call (the placer reads the same instance). */
   health?: EndpointHealth;
+  /** How long the claim is held for publishing once the model answered. Default 30 s. */
+  publishHoldMs?: number;
 }
 
 export type RouteStatus = 'emitted' | 'duplicate' | 'in-progress' | 'failed';
@@ -70,6 +72,11 @@ export interface ProcessOptions {
   signal?: AbortSignal;
   /** Skip writing the input to the event log (a replay already has it). */
   skipInputLog?: boolean;
+  /**
+   * Run only this route, without matching: the delivery was made for it (an EventBridge rule
+   * generated from the route). A route this deployment does not load fails with ConfigError.
+   */
+  route?: string;
 }
 
 /** The failure ledger id for a route + event: stable, so repeated failures update one record. */
@@ -86,18 +93,25 @@ export class Pipeline {
   private readonly routesById: Map<string, Route>;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly publishHoldMs: number;
 
   constructor(private readonly opts: PipelineOptions) {
     this.routesById = new Map(opts.routes.map((r) => [r.id, r]));
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
+    this.publishHoldMs = opts.publishHoldMs ?? 30_000;
   }
 
   get routes(): Route[] {
     return this.opts.routes;
   }
 
-  /** Process one decoded event through every route that matches it. Never throws for per-route failures. */
+  /**
+   * Process one decoded event through every route that matches it (or only `options.route`,
+   * for a delivery that was made for one route). Settles every route before it returns: a
+   * route's failure, even a store failure while recording it, is that route's outcome and
+   * never leaves a sibling route running.
+   */
   async process(envelope: Envelope, options: ProcessOptions = {}): Promise<EventOutcome> {
     const { event } = envelope;
     if (!options.skipInputLog) {
@@ -110,14 +124,34 @@ export class Pipeline {
         envelope,
       });
     }
-    const matched = this.opts.matcher.matches(toEventBridgeEvent(envelope));
+    const ids = options.route !== undefined ? [options.route] : this.opts.matcher.matches(toEventBridgeEvent(envelope));
+    const runOptions: RouteRunOptions = options.signal ? { signal: options.signal } : {};
     const routes = await Promise.all(
-      matched.map((id) => this.processRoute(this.routesById.get(id)!, envelope, options.signal ? { signal: options.signal } : {})),
+      ids.map((id) => {
+        const route = this.routesById.get(id);
+        if (route) return this.settledRoute(route, envelope, runOptions);
+        const error = new RouteNotLoadedError(`route ${id} is not loaded by this deployment: deploy the function from the route files its rules were generated from`, { context: { routeId: id, eventId: event.id } });
+        return Promise.resolve<RouteOutcome>({ routeId: id, status: 'failed', latencyMs: 0, attempts: [], error });
+      }),
     );
     return { eventId: event.id, type: event.type, source: event.source, routes };
   }
 
-  /** Run one route on one event (a replay does, with its failure's route). */
+  /** `processRoute`, turned into an outcome whatever happens (it is written not to throw; this is the guarantee). */
+  private async settledRoute(route: Route, envelope: Envelope, options: RouteRunOptions): Promise<RouteOutcome> {
+    try {
+      return await this.processRoute(route, envelope, options);
+    } catch (err) {
+      const error = retryableStoreFailure(err, route.id, envelope.event.id);
+      this.logger.error('route failed outside its own handling; reported as retryable', { routeId: route.id, eventId: envelope.event.id, code: error.code, message: error.message });
+      return { routeId: route.id, status: 'failed', latencyMs: 0, attempts: [], error };
+    }
+  }
+
+  /**
+   * Run one route on one event (a replay does, with its failure's route). Never rejects: the
+   * claim, the model call, the publish and the failure record each end as this route's outcome.
+   */
   async processRoute(route: Route, envelope: Envelope, options: RouteRunOptions = {}): Promise<RouteOutcome> {
     const outer = options.signal;
     const started = this.clock.now().getTime();
@@ -126,7 +160,15 @@ export class Pipeline {
     const elapsed = () => this.clock.now().getTime() - started;
     const { store } = this.opts;
 
-    const claim = await store.idempotency.begin(key, new Date(started + route.task.timeoutMs * 2));
+    let claim: IdempotencyBegin;
+    try {
+      claim = await store.idempotency.begin(key, new Date(started + route.task.timeoutMs * 2));
+    } catch (err) {
+      // The claim store is down: nothing ran, nothing to record in it. Retry later.
+      const error = retryableStoreFailure(err, route.id, eventId);
+      this.logger.error('could not claim the route for this event; nothing ran', { routeId: route.id, eventId, code: error.code, message: error.message });
+      return { routeId: route.id, status: 'failed', latencyMs: elapsed(), attempts: [], error };
+    }
     if (claim.state === 'completed') {
       this.logger.info('duplicate delivery: result already emitted', { routeId: route.id, eventId, resultId: claim.resultId });
       return { routeId: route.id, status: 'duplicate', resultId: claim.resultId, latencyMs: elapsed(), attempts: [] };
@@ -134,6 +176,7 @@ export class Pipeline {
     if (claim.state === 'in-progress') {
       return { routeId: route.id, status: 'in-progress', latencyMs: elapsed(), attempts: [] };
     }
+    const { token } = claim;
 
     let placement: PlacementDecision | undefined;
     let attempts: Attempt[] = [];
@@ -170,8 +213,11 @@ export class Pipeline {
         placementSummary: this.opts.summarizePlacement(placement),
         now: this.clock.now(),
       });
+      // Fencing: prove the claim is still ours (and hold it for the publish) before any side
+      // effect. A holder that outlived its lease learns it here and leaves the route to the new owner.
+      await store.idempotency.renew(key, token, new Date(this.clock.now().getTime() + this.publishHoldMs));
       const destinations = await this.publish(route, envelope, result);
-      await store.idempotency.complete(key, result.event.id);
+      await this.completeClaim(key, token, route.id, eventId, result.event.id);
       await this.resolveEarlierFailure(route.id, eventId);
       const outcome: RouteOutcome = {
         routeId: route.id,
@@ -188,26 +234,78 @@ export class Pipeline {
       return outcome;
     } catch (err) {
       if (err instanceof InvokeFailure) attempts = err.attempts;
+      if (err instanceof ClaimLostError) {
+        // Another delivery took the route over: it publishes the result (same id) and completes it.
+        this.logger.warn('claim lost before publishing: another delivery finishes this route; nothing published here', { routeId: route.id, eventId });
+        return { routeId: route.id, status: 'in-progress', ...(placement ? { placement } : {}), latencyMs: elapsed(), attempts };
+      }
       const error = toMeshError(err instanceof InvokeFailure ? err.error : err, { routeId: route.id, eventId });
       if (!placement && error.context.placement) placement = error.context.placement as PlacementDecision;
-      await store.idempotency.release(key);
-      const id = failureId(route.id, eventId);
-      await store.failures.recordFailure({
+      return this.fail(route, envelope, { key, token, error, attempts, placement, latencyMs: elapsed() });
+    }
+  }
+
+  /** Release the claim and keep the failure with its event; a store failure on the way becomes a retryable outcome. */
+  private async fail(
+    route: Route,
+    envelope: Envelope,
+    f: { key: string; token: string; error: MeshError; attempts: Attempt[]; placement: PlacementDecision | undefined; latencyMs: number },
+  ): Promise<RouteOutcome> {
+    const eventId = envelope.event.id;
+    const id = failureId(route.id, eventId);
+    const { placement, attempts } = f;
+    const base = { routeId: route.id, status: 'failed' as const, ...(placement ? { placement } : {}), latencyMs: f.latencyMs, attempts, failureId: id };
+    try {
+      await this.opts.store.idempotency.release(f.key, f.token);
+    } catch (err) {
+      if (err instanceof ClaimLostError) {
+        this.logger.warn('route failed after its claim was taken over; the new owner finishes it', { routeId: route.id, eventId, code: f.error.code });
+        return { ...base, status: 'in-progress' };
+      }
+      // The claim stays until its lease expires; a retry after that can take it over.
+      this.logger.warn('could not release the claim; a retry can take it over once it expires', { routeId: route.id, eventId, message: errorText(err) });
+    }
+    try {
+      await this.opts.store.failures.recordFailure({
         id,
         at: this.clock.now().toISOString(),
         eventId,
         routeId: route.id,
-        errorCode: error.code,
-        message: error.message,
-        retryable: error.retryable,
+        errorCode: f.error.code,
+        message: f.error.message,
+        retryable: f.error.retryable,
         attempts,
         ...(placement ? { placement } : {}),
         envelope,
         status: 'open',
         failures: 1,
       });
-      this.logger.error('route failed; failure recorded with its event', { routeId: route.id, eventId, failureId: id, code: error.code, message: error.message });
-      return { routeId: route.id, status: 'failed', ...(placement ? { placement } : {}), latencyMs: elapsed(), attempts, error, failureId: id };
+    } catch (err) {
+      // Not kept: the event must be retried by its transport rather than settled as failed.
+      const error = retryableStoreFailure(err, route.id, eventId, f.error);
+      this.logger.error('route failed and its failure could not be recorded; reported as retryable so the transport keeps the event', {
+        routeId: route.id,
+        eventId,
+        code: f.error.code,
+        message: f.error.message,
+        storeError: errorText(err),
+      });
+      return { ...base, error };
+    }
+    this.logger.error('route failed; failure recorded with its event', { routeId: route.id, eventId, failureId: id, code: f.error.code, message: f.error.message });
+    return { ...base, error: f.error };
+  }
+
+  /**
+   * Complete the claim after publishing. Losing it now means the result (deterministic id)
+   * is out and the new owner will publish the same id again: counted as a repeat, not an error.
+   */
+  private async completeClaim(key: string, token: string, routeId: string, eventId: string, resultId: string): Promise<void> {
+    try {
+      await this.opts.store.idempotency.complete(key, token, resultId);
+    } catch (err) {
+      if (!(err instanceof ClaimLostError)) throw err;
+      this.logger.warn('result published, but the claim was taken over meanwhile: the new owner may publish the same result id again', { routeId, eventId, resultId });
     }
   }
 
@@ -228,8 +326,13 @@ export class Pipeline {
 
   private async resolveEarlierFailure(routeId: string, eventId: string): Promise<void> {
     const id = failureId(routeId, eventId);
-    const earlier = await this.opts.store.failures.getFailure(id);
-    if (earlier && earlier.status === 'open') await this.opts.store.failures.resolveFailure(id);
+    try {
+      const earlier = await this.opts.store.failures.getFailure(id);
+      if (earlier && earlier.status === 'open') await this.opts.store.failures.resolveFailure(id);
+    } catch (err) {
+      // The result is out and the claim completed; an open record left behind is resolved by the next replay ("already done").
+      this.logger.warn('result emitted, but its earlier failure record could not be marked resolved', { routeId, eventId, failureId: id, message: errorText(err) });
+    }
   }
 }
 
@@ -255,4 +358,19 @@ export function originDestination(input: Envelope): Destination {
     default:
       return { name: 'local', kind: 'local' };
   }
+}
+
+/**
+ * A store failure around a route (claiming, recording its failure) as a retryable error: the
+ * transport must keep the event. `original` is the route's own failure, kept in the message.
+ */
+function retryableStoreFailure(err: unknown, routeId: string, eventId: string, original?: MeshError): MeshError {
+  const mesh = err instanceof MeshError ? err : undefined;
+  if (mesh?.retryable && !original) return mesh;
+  const what = original ? `${original.code} (${original.message}), and recording it failed: ` : '';
+  return new StoreUnavailableError(`${what}${errorText(err)}`, { context: { routeId, eventId, ...(mesh ? { storeCode: mesh.code } : {}) } });
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -203,4 +203,89 @@ describe('Pipeline', () => {
     expect(outcome.routes[0]!.destinations).toEqual(['audit']);
     expect(publisher.published[0]!.destination.name).toBe('audit');
   });
+
+  it('runs only the route a delivery was made for, without matching', async () => {
+    const other = route({ id: 'order-audit', match: { source: ['com.acme.orders'] } });
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 2 } }] }, [route(), other]);
+
+    const outcome = await pipeline.process(orderEvent('one-route'), { route: 'order-audit' });
+
+    expect(outcome.routes.map((r) => [r.routeId, r.status])).toEqual([['order-audit', 'emitted']]);
+    expect(publisher.published.map((p) => p.envelope.event.extensions.meshroute)).toEqual(['order-audit']);
+  });
+
+  it('fails a delivery for a route this deployment does not load, without a model call', async () => {
+    const { pipeline, provider } = pipelineWith({ near: [{ output: { score: 2 } }] });
+
+    const outcome = await pipeline.process(orderEvent('gone'), { route: 'retired-route' });
+
+    expect(outcome.routes[0]).toMatchObject({ routeId: 'retired-route', status: 'failed', error: { code: 'RouteNotLoaded', retryable: false } });
+    expect(provider.calls).toHaveLength(0);
+  });
+});
+
+describe('Pipeline claims are leases with an owner', () => {
+  /** A model endpoint that answers only when the test says so. */
+  function gatedPipeline() {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let calls = 0;
+    const r = route({}, { timeoutMs: 10_000 });
+    const pipeline = new Pipeline({
+      config: config(),
+      routes: [r],
+      matcher: { matches: () => [r.id] },
+      placer: fakePlacer,
+      providers: {
+        get: () => ({
+          kind: 'gated',
+          invoke: async () => {
+            calls++;
+            if (calls === 1) await gate;
+            return { output: { score: calls }, usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 };
+          },
+        }),
+      },
+      publisher,
+      store,
+      summarizePlacement: () => 'test',
+      clock,
+      random: () => 0.5,
+    });
+    return { pipeline, open: () => open(), calls: () => calls };
+  }
+
+  it('a holder that outlived its lease does not publish over the delivery that took the claim over', async () => {
+    // Prepare: the first delivery claims and stalls in its model call past its lease.
+    const { pipeline, open, calls } = gatedPipeline();
+    const stalled = pipeline.process(orderEvent('slow'));
+    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(20_001); // the lease was 2 × the route's 10 s budget
+    // Act: a redelivery takes the claim over and finishes; then the stalled one wakes up.
+    const second = await pipeline.process(orderEvent('slow'));
+    open();
+    const first = await stalled;
+    // Assess: one publish, by the new owner; the old holder learnt it lost the claim.
+    expect(second.routes[0]!.status).toBe('emitted');
+    expect(first.routes[0]!.status).toBe('in-progress');
+    expect(calls()).toBe(2);
+    expect(publisher.published).toHaveLength(1);
+    expect(await store.idempotency.peek('order-risk:slow')).toEqual({ state: 'completed', resultId: resultId('order-risk', 'slow') });
+    expect(await store.failures.listFailures()).toEqual([]);
+  });
+
+  it('a holder whose failure comes after a takeover leaves the new owner\'s claim alone', async () => {
+    const { pipeline } = pipelineWith({ near: [{ hang: true }] }, [route({}, { timeoutMs: 30 })]);
+    const stalled = pipeline.process(orderEvent('fenced'));
+    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(61);
+    const taken = await store.idempotency.begin('order-risk:fenced', new Date(clock.now().getTime() + 60_000));
+    expect(taken.state).toBe('claimed');
+
+    const first = await stalled;
+
+    expect(first.routes[0]!.status).toBe('in-progress');
+    expect(await store.idempotency.peek('order-risk:fenced')).toEqual({ state: 'in-progress' });
+    expect(await store.failures.listFailures()).toEqual([]);
+  });
 });
