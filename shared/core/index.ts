@@ -16,7 +16,7 @@ export type * from './catalogue.ts';
 export { lookupPath, renderTemplate, templateSlots } from './template.ts';
 export type { ProviderLookup, InvokeSuccess } from './invoke.ts';
 export { InvokeFailure, invokeWithFailover } from './invoke.ts';
-export type { Provenance } from './result.ts';
+export type { Lineage, Provenance } from './result.ts';
 export { buildResultEnvelope } from './result.ts';
 export type { EventOutcome, PipelineOptions, ProcessOptions, RouteOutcome, RouteRunOptions, RouteStatus } from './pipeline.ts';
 export type { ReplayOptions, ReplayOutcome, ReplayOutcomeKind, ReplayerDeps } from './replay.ts';

@@ -25,6 +25,23 @@ export interface Provenance {
   attempts: number;
 }
 
+/**
+ * Which input a result answers, carried inside the result's data (the EventBridge Detail, the
+ * Service Bus body, the CloudEvent data) so it survives transports that assign their own ids
+ * and drop CloudEvents extensions: PutEvents does both. Schema: events/schemas/mesh-result.schema.json.
+ */
+export interface Lineage {
+  /** The result's deterministic id (route id + input id): the same on every retry and replay. */
+  resultId: string;
+  /** The input event's id. */
+  inputId: string;
+  inputSource: string;
+  inputType: string;
+  /** The input's correlation id, or the input id when it had none. */
+  correlationId: string;
+  route: string;
+}
+
 export interface BuildResultOptions {
   route: Route;
   input: Envelope;
@@ -40,8 +57,9 @@ export interface BuildResultOptions {
  * The result event of a route for one input event.
  *
  * `id` is derived from route id + input id, so a retry or replay yields the same id and
- * downstream duplicate detection works. `data` is `{ result, provenance }`: the model's
- * answer (valid against the route's output schema) beside where and how it was produced.
+ * downstream duplicate detection works. `data` is `{ result, provenance, lineage }`: the
+ * model's answer (valid against the route's output schema) beside where and how it was
+ * produced and which input it answers.
  * `correlationid` follows the input's (or starts at the input's id); `causationid` is the input id.
  */
 export function buildResultEnvelope(opts: BuildResultOptions): Envelope {
@@ -66,17 +84,20 @@ export function buildResultEnvelope(opts: BuildResultOptions): Envelope {
     attempts: opts.attempts.length,
   };
   const correlation = inEvent.extensions.correlationid;
+  const correlationId = typeof correlation === 'string' && correlation !== '' ? correlation : inEvent.id;
+  const id = resultId(route.id, inEvent.id);
+  const lineage: Lineage = { resultId: id, inputId: inEvent.id, inputSource: inEvent.source, inputType: inEvent.type, correlationId, route: route.id };
   const event: CloudEvent = {
     specversion: '1.0',
-    id: resultId(route.id, inEvent.id),
+    id,
     source: route.emit.source,
     type: route.emit.detailType,
     time: opts.now.toISOString(),
     subject: inEvent.id,
     datacontenttype: 'application/json',
-    data: { result: response.output, provenance },
+    data: { result: response.output, provenance, lineage },
     extensions: {
-      correlationid: typeof correlation === 'string' && correlation !== '' ? correlation : inEvent.id,
+      correlationid: correlationId,
       causationid: inEvent.id,
       meshroute: route.id,
       meshendpoint: endpoint.id,
