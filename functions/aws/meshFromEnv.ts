@@ -7,6 +7,8 @@ export interface AwsHandlerSettings {
   eventBus: string;
   /** Time kept back from the model step for publishing the result (MESH_PUBLISH_MARGIN_MS, default 3000). */
   publishMarginMs: number;
+  /** The on-failure queue's URL (MESH_FAILURE_QUEUE_URL): permanent failures are written there directly. */
+  failureQueueUrl?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsHandle
     },
     eventBus: env.MESH_EVENT_BUS || 'default',
     publishMarginMs: positive(env.MESH_PUBLISH_MARGIN_MS, 'MESH_PUBLISH_MARGIN_MS') ?? 3000,
+    ...(env.MESH_FAILURE_QUEUE_URL ? { failureQueueUrl: env.MESH_FAILURE_QUEUE_URL } : {}),
   };
 }
 

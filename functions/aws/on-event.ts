@@ -7,6 +7,7 @@ import { search } from '@aws-lambda-powertools/logger/correlationId';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Logger as MeshLogger } from '../../shared/core/index.ts';
 import { createServiceBusClient, ServiceBusPublisher, ssmServiceBusConnections } from '../../shared/buses/index.ts';
+import { SqsDeadLetterQueue } from '../../shared/buses/sqs/SqsDeadLetterQueue.ts';
 import { createAwsMesh, type AwsMesh } from '../../shared/runtime/createAwsMesh.ts';
 import { createOnEventHandler } from './createOnEventHandler.ts';
 import { METRICS_NAMESPACE } from './routeMetrics.ts';
@@ -44,7 +45,13 @@ function meshOnce(): Promise<AwsMesh> {
   return mesh;
 }
 
+// The on-failure queue, for failures retrying cannot fix (created on first use: most invocations never need it).
+let failureQueue: SqsDeadLetterQueue | undefined;
+const failureQueueOnce = settings.failureQueueUrl ? () => (failureQueue ??= new SqsDeadLetterQueue(settings.failureQueueUrl!)) : undefined;
+if (!failureQueueOnce) logger.warn('MESH_FAILURE_QUEUE_URL is not set: permanent failures are thrown and retried by Lambda like the others');
+
 export const handler = createOnEventHandler({
+  ...(failureQueueOnce ? { failureQueue: failureQueueOnce } : {}),
   mesh: meshOnce,
   logger,
   metrics,

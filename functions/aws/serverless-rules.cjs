@@ -30,10 +30,16 @@ async function plan({ resolveVariable }) {
 }
 
 module.exports = {
-  /** `functions.onEvent.events`: one eventBridge event per route. */
+  /**
+   * `functions.onEvent.events`: one eventBridge event per route. EventBridge delivers to every
+   * matching rule's target separately; the target's input names the rule's route beside the
+   * whole event (`<aws.events.event.json>`), so each delivery runs its own route only.
+   */
   events: async (ctx) => {
     const p = await plan(ctx);
-    return p.rules.map((r) => ({ eventBridge: { name: r.name, description: r.description, eventBus: p.eventBus, pattern: r.pattern } }));
+    return p.rules.map((r) => ({
+      eventBridge: { name: r.name, description: r.description, eventBus: p.eventBus, pattern: r.pattern, inputTransformer: { inputTemplate: r.inputTemplate } },
+    }));
   },
   /** The function's policy: Bedrock and PutEvents from the plan, then this stack's table (the framework adds sqs:SendMessage for the on-failure queue). */
   statements: async (ctx) => [

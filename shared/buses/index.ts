@@ -2,6 +2,7 @@
 export * from './parse.ts';
 export * from './detect.ts';
 export * from './eventbridge/codec.ts';
+export * from './eventbridge/ruleDelivery.ts';
 export * from './cloudevents/codec.ts';
 export * from './servicebus/codec.ts';
 // Service Bus sender Publisher and dead-letter reader: @azure/service-bus loads on their first use.

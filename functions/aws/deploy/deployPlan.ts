@@ -1,4 +1,5 @@
 import type { MeshConfig, Route } from '../../../shared/core/index.ts';
+import { ruleInputTemplate } from '../../../shared/buses/eventbridge/ruleDelivery.ts';
 import { serviceBusParameterName } from '../../../shared/buses/servicebus/ssmConnections.ts';
 
 /** A CloudFormation value: a string, or an intrinsic such as `{ 'Fn::Sub': '…' }`. */
@@ -17,6 +18,8 @@ export interface RulePlan {
   description: string;
   /** The route's `match`, unchanged: the rule and the in-process matcher read the same pattern. */
   pattern: Record<string, unknown>;
+  /** The target's InputTemplate: `{"meshRoute":"<id>","event":<aws.events.event.json>}`, so the delivery runs this route only. */
+  inputTemplate: string;
 }
 
 export interface DeployPlan {
@@ -52,6 +55,7 @@ export function deployPlan(config: MeshConfig, routes: Route[], options: DeployP
     name: `${options.service}-${options.stage}-${r.id}`.slice(0, 64),
     description: (r.description ?? `nearmesh route ${r.id}`).slice(0, 512),
     pattern: r.match,
+    inputTemplate: ruleInputTemplate(r.id),
   }));
   const statements: IamStatement[] = [];
   const direct: CfnValue[] = [];

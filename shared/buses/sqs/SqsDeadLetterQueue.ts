@@ -2,6 +2,7 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
@@ -84,6 +85,15 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
 
   async delete(receiptHandle: string): Promise<void> {
     await this.call('sqs:DeleteMessage', () => this.client.send(new DeleteMessageCommand({ QueueUrl: this.name, ReceiptHandle: receiptHandle })));
+  }
+
+  /**
+   * Put a failure record on the queue (the Lambda handler does, for a failure retrying cannot
+   * fix, in the on-failure record's shape). Returns the SQS message id.
+   */
+  async send(body: string): Promise<string> {
+    const out = await this.call('sqs:SendMessage', () => this.client.send(new SendMessageCommand({ QueueUrl: this.name, MessageBody: body })));
+    return out.MessageId ?? '';
   }
 
   close(): void {

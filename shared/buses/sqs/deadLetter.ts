@@ -1,12 +1,15 @@
 import { InvalidEventError, type Envelope } from '../../core/index.ts';
 import { decodeEventBridgeEvent } from '../eventbridge/codec.ts';
+import { decodeRuleDelivery } from '../eventbridge/ruleDelivery.ts';
 import { asObject, describe, optionalString, parseJson } from '../parse.ts';
 
 /**
  * One failed event read from an SQS dead-letter queue, whatever put it there:
  * - `lambda-destination`: the record Lambda's on-failure destination writes for an
- *   asynchronous invocation that failed (`requestContext`, `requestPayload` = the original
- *   EventBridge event, `responseContext`, `responsePayload`);
+ *   asynchronous invocation that failed (`requestContext`, `requestPayload` = the function's
+ *   input: the rule's `{ meshRoute, event }` or a raw EventBridge event, `responseContext`,
+ *   `responsePayload`) — or the same shape, written by the handler itself for a permanent
+ *   failure (condition `PermanentFailure`), so that it is not retried;
  * - `eventbridge-event`: the original event itself, as a Lambda dead-letter queue or an
  *   EventBridge target's dead-letter queue holds it (the reason is then in message attributes).
  */
@@ -62,7 +65,9 @@ function parseDestinationRecord(doc: Record<string, unknown>, meta: DeadLetterMe
   const context = asObject(doc.requestContext, 'record.requestContext');
   const payload = doc.requestPayload;
   if (typeof payload === 'string') throw new InvalidEventError('record.requestPayload: expected the original event as a JSON object, got a string');
-  const envelope = decodeEventBridgeEvent(asObject(payload, 'record.requestPayload'), { cloud: 'aws' });
+  // A rule target's rendered input ({ meshRoute, event }) or the raw event of a direct invoke.
+  const delivery = decodeRuleDelivery(asObject(payload, 'record.requestPayload'), { cloud: 'aws' });
+  const { envelope } = delivery;
   const response = doc.responsePayload === undefined || doc.responsePayload === null ? {} : asObject(doc.responsePayload, 'record.responsePayload');
   const responseContext = doc.responseContext === undefined ? undefined : asObject(doc.responseContext, 'record.responseContext');
   const condition = optionalString(context, 'condition', 'record.requestContext');
@@ -80,7 +85,7 @@ function parseDestinationRecord(doc: Record<string, unknown>, meta: DeadLetterMe
   const requestId = optionalString(context, 'requestId', 'record.requestContext');
   // The mesh's handler cannot add fields to the record (Lambda writes only errorType,
   // errorMessage and trace), so it starts its message with `[route <id>]`.
-  const routeId = optionalString(response, 'routeId', 'record.responsePayload') ?? /^\[route ([a-z0-9][a-z0-9-]*)\]/.exec(errorMessage ?? '')?.[1];
+  const routeId = delivery.route ?? optionalString(response, 'routeId', 'record.responsePayload') ?? /^\[route ([a-z0-9][a-z0-9-]*)\]/.exec(errorMessage ?? '')?.[1];
   const functionError = responseContext && typeof responseContext.functionError === 'string' ? responseContext.functionError : undefined;
   const reason =
     errorMessage !== undefined ? `${errorType ? errorType + ': ' : ''}${errorMessage}`

@@ -7,6 +7,11 @@ import { lambdaContext } from '../../fakes/lambdaContext.ts';
 import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
+import { startSqsFake, type SqsFake } from '../../fakes/sqsFake.ts';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { parseDeadLetter, ruleInputTemplate } from '../../../shared/buses/index.ts';
+import { resultId } from '../../../shared/core/index.ts';
 
 /*
  * The Lambda handler invoked as Lambda invokes it: an EventBridge event and a context, with
@@ -119,6 +124,44 @@ describe('functions/aws/on-event handler', () => {
     expect(dynamo.items(TABLE).map((i) => i.status?.S)).toEqual(['COMPLETED']);
   });
 
+  it('carries the result id, the input id and the correlation id in the Detail, valid against the result schema', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER));
+    const handler = await loadHandler();
+    const input = await sampleOrder();
+
+    await handler(input, lambdaContext());
+
+    // EventBridge assigns its own event id and keeps no CloudEvents extensions: lineage must be in the Detail.
+    const detail = JSON.parse(events.accepted[0]!.Detail) as Record<string, unknown>;
+    expect(detail.lineage).toEqual({
+      resultId: resultId('order-risk', String(input.id)),
+      inputId: input.id,
+      inputSource: input.source,
+      inputType: input['detail-type'],
+      correlationId: input.id,
+      route: 'order-risk',
+    });
+    const schema = JSON.parse(await readFile(join(REPO, 'events', 'schemas', 'mesh-result.schema.json'), 'utf8')) as object;
+    const ajv = new Ajv({ allErrors: true });
+    (addFormats as unknown as (a: Ajv) => void)(ajv);
+    const validate = ajv.compile(schema);
+    expect(validate(detail), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...detail, lineage: { inputId: 'x' } })).toBe(false);
+  });
+
+  it('runs only the route a rule delivery names, as the rule target renders it', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER));
+    const handler = await loadHandler();
+    const event = await sampleOrder();
+    // What EventBridge renders from the target's InputTemplate for this rule.
+    const rendered = JSON.parse(ruleInputTemplate('order-risk').replace('<aws.events.event.json>', JSON.stringify(event))) as unknown;
+
+    const result = await handler(rendered, lambdaContext());
+
+    expect(result.routes).toEqual([expect.objectContaining({ routeId: 'order-risk', status: 'emitted' })]);
+    expect(events.accepted).toHaveLength(1);
+  });
+
   it('logs with the event id as correlation id and writes EMF metrics per route and endpoint', async () => {
     bedrock.reply(bedrockToolAnswer(ANSWER, { inputTokens: 1000, outputTokens: 200 }));
     const handler = await loadHandler();
@@ -168,6 +211,34 @@ describe('functions/aws/on-event handler', () => {
     expect(bedrock.requests).toHaveLength(0);
     expect(events.calls).toHaveLength(0);
     expect(dynamo.items(TABLE)).toHaveLength(0);
+  });
+
+  it('sends a permanent failure to the failure queue once, with its reason, and does not throw (no Lambda retry, no second model call)', async () => {
+    const sqs: SqsFake = await startSqsFake();
+    try {
+      const queueUrl = sqs.createQueue('nearmesh-failures');
+      vi.stubEnv('AWS_ENDPOINT_URL_SQS', sqs.url);
+      vi.stubEnv('MESH_FAILURE_QUEUE_URL', queueUrl);
+      bedrock.reply(bedrockError(400, 'ValidationException', 'The model does not accept this request'));
+      const handler = await loadHandler();
+      const event = await sampleOrder();
+      const delivery = { meshRoute: 'order-risk', event };
+
+      const result = await handler(delivery, lambdaContext());
+
+      expect(result.routes).toEqual([expect.objectContaining({ routeId: 'order-risk', status: 'failed', error: 'ModelRequestRejected' })]);
+      const [record] = sqs.messages(queueUrl);
+      expect(sqs.messages(queueUrl)).toHaveLength(1);
+      const letter = parseDeadLetter(record!.body);
+      expect(letter).toMatchObject({ kind: 'lambda-destination', condition: 'PermanentFailure', routeId: 'order-risk', errorCode: 'ModelRequestRejected' });
+      expect(letter.envelope.event.id).toBe(event.id);
+      expect(letter.reason).toContain('[route order-risk]');
+      // The claim is free, so a replay after the fix runs the route.
+      expect(dynamo.items(TABLE)).toHaveLength(0);
+      expect(bedrock.requests).toHaveLength(1);
+    } finally {
+      await sqs.close();
+    }
   });
 
   it('retries a failing model in the pipeline first, then throws ModelsExhausted for the on-failure destination', async () => {
