@@ -7,7 +7,7 @@ import {
   type ExtensionValue,
   type Origin,
 } from '../../core/index.ts';
-import { asObject, checkTime, describe, optionalString, parseJson, requiredString } from '../parse.ts';
+import { asObject, checkAttribute, checkTime, decodeUtf8, describe, optionalAttribute, parseJson, requiredAttribute, requiredString } from '../parse.ts';
 
 /*
  * CloudEvents 1.0 over HTTP: structured mode (`application/cloudevents+json`), batched mode
@@ -17,24 +17,38 @@ import { asObject, checkTime, describe, optionalString, parseJson, requiredStrin
 export const STRUCTURED = 'application/cloudevents+json';
 export const BATCH = 'application/cloudevents-batch+json';
 
+/** Events in one batch, as a sane gateway takes them: a bigger batch is refused, not half-processed. */
+export const MAX_BATCH_EVENTS = 100;
+
+/**
+ * The media type of a Content-Type header, lower-case, without parameters (`charset=…`):
+ * compared whole, never by prefix (`application/cloudevents+jsonx` is not structured mode).
+ *
+ * @example mediaType('application/cloudevents+json; charset=utf-8') // → 'application/cloudevents+json'
+ */
+export function mediaType(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return header.split(';', 1)[0]!.trim().toLowerCase();
+}
+
 /** Decode a CloudEvent in structured JSON form. */
 export function decodeStructuredCloudEvent(input: unknown, origin: Origin, where = 'cloudevent'): Envelope {
   const obj = asObject(input, where);
-  const specversion = requiredString(obj, 'specversion', where);
+  const specversion = requiredAttribute(obj, 'specversion', where);
   if (specversion !== '1.0') {
     throw new InvalidEventError(`${where}.specversion: only CloudEvents 1.0 is supported, got ${JSON.stringify(specversion)}`);
   }
   const event: CloudEvent = {
     specversion: '1.0',
-    id: requiredString(obj, 'id', where),
-    source: requiredString(obj, 'source', where),
-    type: requiredString(obj, 'type', where),
+    id: requiredAttribute(obj, 'id', where),
+    source: requiredAttribute(obj, 'source', where),
+    type: requiredAttribute(obj, 'type', where),
     extensions: {},
   };
-  const time = optionalString(obj, 'time', where);
+  const time = optionalAttribute(obj, 'time', where);
   if (time !== undefined) event.time = checkTime(time, `${where}.time`);
   for (const key of ['subject', 'datacontenttype', 'dataschema'] as const) {
-    const v = optionalString(obj, key, where);
+    const v = optionalAttribute(obj, key, where);
     if (v !== undefined) event[key] = v;
   }
   if (obj.data !== undefined && obj.data_base64 !== undefined) {
@@ -53,8 +67,11 @@ export function decodeStructuredCloudEvent(input: unknown, origin: Origin, where
 }
 
 /** Decode a structured-mode batch (a JSON array of CloudEvents). */
-export function decodeCloudEventBatch(input: unknown, origin: Origin): Envelope[] {
+export function decodeCloudEventBatch(input: unknown, origin: Origin, maxEvents = MAX_BATCH_EVENTS): Envelope[] {
   if (!Array.isArray(input)) throw new InvalidEventError(`batch: expected a JSON array of CloudEvents, got ${describe(input)}`);
+  if (input.length > maxEvents) {
+    throw new InvalidEventError(`batch: has ${input.length} events; send at most ${maxEvents} per request (split the batch)`);
+  }
   return input.map((item, i) => decodeStructuredCloudEvent(item, origin, `batch[${i}]`));
 }
 
@@ -70,14 +87,15 @@ export function decodeBinaryCloudEvent(headers: Record<string, string | string[]
     throw new InvalidEventError('headers: ce-data is not an attribute; in binary mode the body is the data');
   }
   const contentType = firstHeader(headers['content-type']);
-  if (contentType !== undefined) attrs.datacontenttype = contentType;
+  if (contentType !== undefined) attrs.datacontenttype = checkAttribute(contentType, 'headers.content-type');
   const envelope = decodeStructuredCloudEvent(attrs, origin, 'headers (ce-*)');
   if (body.length > 0) envelope.event.data = decodeData(body, contentType, 'body');
   return envelope;
 }
 
 function decodeData(bytes: Buffer, contentType: string | undefined, where: string): unknown {
-  const text = bytes.toString('utf8');
+  // The mesh carries JSON and text: bytes that are not UTF-8 would be changed by decoding, so they are refused.
+  const text = decodeUtf8(bytes, where);
   if (contentType === undefined || /[/+]json(\s*;|$)/.test(contentType)) return parseJson(text, where);
   return text;
 }
@@ -86,7 +104,8 @@ function extensionValue(key: string, value: unknown, where: string): ExtensionVa
   if (!EXTENSION_NAME.test(key)) {
     throw new InvalidEventError(`${where}.${key}: extension attribute names must be 1-20 lower-case letters or digits`);
   }
-  if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isInteger(value))) return value;
+  if (typeof value === 'string') return checkAttribute(value, `${where}.${key}`);
+  if (typeof value === 'boolean' || (typeof value === 'number' && Number.isInteger(value))) return value;
   throw new InvalidEventError(`${where}.${key}: extension values must be a string, integer or boolean, got ${describe(value)}`);
 }
 

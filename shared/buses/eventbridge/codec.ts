@@ -1,5 +1,5 @@
 import { eventBridgeToEnvelope, InvalidEventError, toEventBridgeEvent, type Envelope, type EventBridgeEvent, type Origin } from '../../core/index.ts';
-import { asObject, checkTime, describe, optionalString, parseJson, requiredString } from '../parse.ts';
+import { asObject, checkAttribute, checkTime, describe, optionalAttribute, parseJson, requiredAttribute, requiredString } from '../parse.ts';
 
 /** A PutEvents request entry (AWS JSON 1.1 field names). */
 export interface PutEventsEntry {
@@ -26,18 +26,19 @@ export function decodeEventBridgeEvent(input: unknown, origin: Partial<Origin> =
   if (obj.detail !== undefined && (obj.detail === null || typeof obj.detail !== 'object' || Array.isArray(obj.detail))) {
     throw new InvalidEventError(`event.detail: expected a JSON object, got ${describe(obj.detail)}`);
   }
+  (resources as string[]).forEach((r, i) => checkAttribute(r, `event.resources[${i}]`));
   const event: EventBridgeEvent = {
-    version: optionalString(obj, 'version', 'event') ?? '0',
-    id: requiredString(obj, 'id', 'event'),
-    'detail-type': requiredString(obj, 'detail-type', 'event'),
-    source: requiredString(obj, 'source', 'event'),
-    account: optionalString(obj, 'account', 'event') ?? '',
-    time: checkTime(requiredString(obj, 'time', 'event'), 'event.time'),
-    region: optionalString(obj, 'region', 'event') ?? '',
+    version: optionalAttribute(obj, 'version', 'event') ?? '0',
+    id: requiredAttribute(obj, 'id', 'event'),
+    'detail-type': requiredAttribute(obj, 'detail-type', 'event'),
+    source: requiredAttribute(obj, 'source', 'event'),
+    account: optionalAttribute(obj, 'account', 'event') ?? '',
+    time: checkTime(requiredAttribute(obj, 'time', 'event'), 'event.time'),
+    region: optionalAttribute(obj, 'region', 'event') ?? '',
     resources: resources as string[],
     detail: obj.detail ?? {},
   };
-  const replay = optionalString(obj, 'replay-name', 'event');
+  const replay = optionalAttribute(obj, 'replay-name', 'event');
   if (replay !== undefined) event['replay-name'] = replay;
   return eventBridgeToEnvelope(event, origin);
 }
@@ -62,15 +63,16 @@ export function decodePutEventsEntry(input: unknown, ctx: PutEventsContext, wher
   if (!Array.isArray(resources) || resources.some((r) => typeof r !== 'string')) {
     throw new InvalidEventError(`${where}.Resources: expected an array of strings, got ${describe(entry.Resources)}`);
   }
-  const time = optionalString(entry, 'Time', where);
-  const bus = optionalString(entry, 'EventBusName', where);
-  const trace = optionalString(entry, 'TraceHeader', where);
+  (resources as string[]).forEach((r, i) => checkAttribute(r, `${where}.Resources[${i}]`));
+  const time = optionalAttribute(entry, 'Time', where);
+  const bus = optionalAttribute(entry, 'EventBusName', where);
+  const trace = optionalAttribute(entry, 'TraceHeader', where);
   const envelope = eventBridgeToEnvelope(
     {
       version: '0',
       id: ctx.id,
-      'detail-type': requiredString(entry, 'DetailType', where),
-      source: requiredString(entry, 'Source', where),
+      'detail-type': requiredAttribute(entry, 'DetailType', where),
+      source: requiredAttribute(entry, 'Source', where),
       account: ctx.account,
       time: time === undefined ? isoSeconds(ctx.now) : isoSeconds(new Date(checkTime(time, `${where}.Time`))),
       region: ctx.region,
