@@ -110,11 +110,26 @@ describe('serverless.yml packaged with osls', () => {
     }
   });
 
+  it('renders each rule target\'s input as its route beside the whole event, so each delivery runs its own route', async () => {
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties as { Name: string; Targets: { InputTransformer?: { InputTemplate: string }; Input?: unknown; InputPath?: unknown }[] });
+
+    for (const rule of rules) {
+      const routeId = rule.Name.slice('nearmesh-ci-'.length);
+      expect(rule.Targets).toHaveLength(1);
+      const [target] = rule.Targets;
+      expect(target!.Input ?? target!.InputPath).toBeUndefined();
+      // What EventBridge sends: the template with the full event (detail included) in place of <aws.events.event.json>.
+      const template = target!.InputTransformer!.InputTemplate;
+      const rendered = JSON.parse(template.replace('<aws.events.event.json>', JSON.stringify({ id: 'e-1', detail: { a: 1 } }))) as unknown;
+      expect(rendered).toEqual({ meshRoute: routeId, event: { id: 'e-1', detail: { a: 1 } } });
+    }
+  });
+
   it('runs the bundled handler on nodejs22.x with the idempotency table and the result bus in its environment', () => {
     const fn = ofType('AWS::Lambda::Function')[0]![1];
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'functions/aws/on-event.handler' });
     const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(env).toMatchObject({ MESH_EVENT_BUS: 'acme-ingress', MESH_IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' } });
+    expect(env).toMatchObject({ MESH_EVENT_BUS: 'acme-ingress', MESH_IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' }, MESH_FAILURE_QUEUE_URL: { Ref: 'FailureQueue' } });
     // The slowest route (order-risk, 20 s) plus the publish margin fits in the timeout.
     expect(fn.Properties.Timeout).toBeGreaterThanOrEqual(23);
   });
@@ -187,6 +202,13 @@ describe('serverless.yml packaged with osls', () => {
       expect(more).toEqual([]);
       expect(actions(get!)).toEqual(['ssm:GetParameter']);
       expect(get!.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/nearmesh/servicebus/acme-support' }]);
+    });
+
+    it('grants sqs:SendMessage on the failure queue only (the handler writes permanent failures there itself)', () => {
+      const sqs = statements().filter((s) => actions(s).some((a) => a.startsWith('sqs:')));
+      expect(sqs).toHaveLength(1);
+      expect(actions(sqs[0]!)).toEqual(['sqs:SendMessage']);
+      expect([sqs[0]!.Resource].flat()).toEqual([{ 'Fn::GetAtt': ['FailureQueue', 'Arn'] }]);
     });
 
     it('grants the DynamoDB item actions on the idempotency table only', () => {
