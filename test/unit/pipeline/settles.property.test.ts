@@ -119,7 +119,7 @@ function harness(scripts: RouteScript[]) {
         const s = scripts[routeOf(String(events[0]!.event.extensions.meshroute))]!;
         await sleep(s.publishDelay);
         if (s.publish === 'throws') throw new Error('socket hang up');
-        if (s.publish === 'fails') return events.map(() => ({ ok: false as const, error: new ModelThrottledError('bus throttled') }));
+        if (s.publish === 'fails') return events.map((e) => ({ id: e.event.id, ok: false as const, error: new ModelThrottledError('bus throttled') }));
         return events.map((e) => ({ ok: true as const, id: e.event.id }));
       }),
   };
