@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import {
   ConfigError,
   InvalidEventError,
-  MeshError,
   randomIds,
   systemClock,
   type Clock,
@@ -17,16 +16,20 @@ import {
 } from '../core/index.ts';
 import {
   BATCH,
+  checkAttribute,
   decodeAny,
   decodeBinaryCloudEvent,
   decodeCloudEventBatch,
+  decodeUtf8,
   asObject,
   decodePutEventsEntry,
   decodeStructuredCloudEvent,
+  mediaType,
   parseJson,
   STRUCTURED,
 } from '../buses/index.ts';
 import type { LocalMesh } from './createLocalMesh.ts';
+import { checkHost, classify, decodePathSegment, RequestError, requestUrl, sendAwsError, sendJson, sendProblem } from './httpProblems.ts';
 import { outcomeToJson } from './outcomeJson.ts';
 import { parseReplayRequest, replayForeignFailure, replayOne, type ReplayRequest } from './replayOne.ts';
 
@@ -42,6 +45,8 @@ export interface DevServerOptions {
   logger?: Logger;
   /** Told of every processed event (the console prints it). */
   onOutcome?: (outcome: EventOutcome, via: string) => void;
+  /** Told of every request that failed on the mesh's side (a 500): the console prints it. */
+  onInternalError?: (err: unknown, request: string) => void;
   /**
    * Required as `Authorization: Bearer <token>` on `/_mesh/*` (all but health): another local
    * user or a web page cannot list events, replay or inject through the admin API. The
@@ -52,6 +57,9 @@ export interface DevServerOptions {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const PUT_EVENTS_MAX_ENTRIES = 10;
+/** One event, as EventBridge limits a PutEvents entry (and the mesh a CloudEvent): 256 KB. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+const AWS_JSON = 'application/x-amz-json-1.1';
 
 /**
  * The local ingress and admin API of `mesh dev`, on loopback only:
@@ -61,10 +69,14 @@ const PUT_EVENTS_MAX_ENTRIES = 10;
  *   while `mesh dev` holds the embedded store), behind `adminToken` when one is given.
  *
  * An ingress request answers after its events were processed: a success means the result
- * was published or the failure recorded in the ledger, so nothing acknowledged is lost.
+ * was published or the failure recorded in the ledger, so nothing acknowledged is lost. A
+ * request whose client left stops: its signal aborts the pipeline work still running.
+ * Requests naming another Host are refused (DNS rebinding); malformed ones are 4xx with a
+ * code that says not to retry.
  */
 export class DevServer {
   private server: Server | undefined;
+  private port = 0;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly ids: Ids;
   private readonly clock: Clock;
@@ -79,7 +91,13 @@ export class DevServer {
   /** Start listening; resolves with the bound port (pass port 0 for a free one). */
   async listen(): Promise<number> {
     const server = createServer((req, res) => {
-      const work = this.handle(req, res).catch((err: unknown) => this.sendError(res, err));
+      const aws = req.method === 'POST' && typeof req.headers['x-amz-target'] === 'string';
+      // The client leaving (a closed connection before the answer) aborts what the request still runs.
+      const left = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) left.abort(new Error('the client closed the connection'));
+      });
+      const work = this.handle(req, res, left.signal).catch((err: unknown) => this.sendError(req, res, err, aws));
       this.inFlight.add(work);
       void work.finally(() => this.inFlight.delete(work));
     });
@@ -88,7 +106,8 @@ export class DevServer {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => resolve());
     });
-    return (server.address() as AddressInfo).port;
+    this.port = (server.address() as AddressInfo).port;
+    return this.port;
   }
 
   /** Stop accepting, finish every request in flight, then resolve. */
@@ -102,217 +121,267 @@ export class DevServer {
     await closed;
   }
 
-  /** Process envelopes one after another through the pipeline. */
-  async ingest(envelopes: Envelope[], via: string): Promise<EventOutcome[]> {
+  /** Process envelopes one after another through the pipeline; stops at the first one after `signal` aborts. */
+  async ingest(envelopes: Envelope[], via: string, signal?: AbortSignal): Promise<EventOutcome[]> {
     const outcomes: EventOutcome[] = [];
     for (const envelope of envelopes) {
-      const outcome = await this.opts.mesh.pipeline.process(envelope);
+      if (signal?.aborted) break;
+      const outcome = await this.opts.mesh.pipeline.process(envelope, signal ? { signal } : {});
       this.opts.onOutcome?.(outcome, via);
       outcomes.push(outcome);
     }
     return outcomes;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  private async handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    checkHost(req, this.port, this.opts.host && this.opts.host !== '127.0.0.1' ? [this.opts.host] : []);
+    const url = requestUrl(req.url);
     const target = req.headers['x-amz-target'];
-    if (req.method === 'POST' && typeof target === 'string') return this.handleAws(target, req, res);
-    if (req.method === 'POST' && url.pathname === '/cloudevents') return this.handleCloudEvents(req, res);
-    if (url.pathname.startsWith('/_mesh/')) return this.handleAdmin(req, res, url);
-    sendJson(res, 404, {
-      error: 'NotFound',
-      message: `nothing at ${req.method} ${url.pathname}; use POST / (PutEvents), POST /cloudevents, or GET /_mesh/health`,
-    });
+    if (req.method === 'POST' && typeof target === 'string') return this.handleAws(target, req, res, signal);
+    if (req.method === 'POST' && url.pathname === '/cloudevents') return this.handleCloudEvents(req, res, signal);
+    if (url.pathname.startsWith('/_mesh/')) return this.handleAdmin(req, res, url, signal);
+    sendProblem(res, 404, 'NotFound', `nothing at ${req.method} ${url.pathname}; use POST / (PutEvents), POST /cloudevents, or GET /_mesh/health`);
   }
 
-  private async handleAws(target: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handleAws(target: string, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     if (target !== 'AWSEvents.PutEvents') {
       return sendAwsError(res, 400, 'UnknownOperationException', `mesh dev speaks AWSEvents.PutEvents only, not ${target}`);
     }
-    const body = await readBody(req);
-    let request: Record<string, unknown>;
-    try {
-      const parsed = parseJson(body.toString('utf8'), 'PutEvents request');
-      if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as { Entries?: unknown }).Entries)) {
-        throw new InvalidEventError('PutEvents request: expected {"Entries": [...]}');
-      }
-      request = parsed as Record<string, unknown>;
-    } catch (err) {
-      return sendAwsError(res, 400, 'ValidationException', (err as Error).message);
+    const type = mediaType(req.headers['content-type']);
+    if (type !== AWS_JSON) {
+      throw new RequestError(415, 'UnsupportedMediaType', `PutEvents takes Content-Type ${AWS_JSON}, got ${JSON.stringify(type ?? '')}`, 'UnsupportedMediaTypeException');
     }
-    const entries = request.Entries as unknown[];
+    const request = asPutEventsRequest(parseJson(decodeUtf8(await readBody(req), 'PutEvents request'), 'PutEvents request'));
+    const entries = request.Entries;
     if (entries.length === 0 || entries.length > PUT_EVENTS_MAX_ENTRIES) {
-      return sendAwsError(res, 400, 'ValidationException', `Entries: PutEvents takes 1 to ${PUT_EVENTS_MAX_ENTRIES} entries, got ${entries.length}`);
+      throw new RequestError(400, 'InvalidEvent', `Entries: PutEvents takes 1 to ${PUT_EVENTS_MAX_ENTRIES} entries, got ${entries.length}`);
+    }
+    // As EventBridge: an entry over the limit fails the whole call, before any entry is processed.
+    for (const [i, entry] of entries.entries()) {
+      const size = putEventsEntryBytes(entry);
+      if (size > MAX_EVENT_BYTES) {
+        throw new RequestError(400, 'InvalidEvent', `Entries[${i}]: the entry is ${size} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} bytes per entry (Source, DetailType, Detail and Resources counted)`);
+      }
     }
     const result: Array<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> = [];
     let failed = 0;
     for (const [i, entry] of entries.entries()) {
+      let envelope: Envelope;
       try {
-        const envelope = decodePutEventsEntry(
+        envelope = decodePutEventsEntry(
           entry,
           { id: this.ids.newId(), now: this.clock.now(), region: this.opts.region ?? 'us-east-1', account: this.opts.account ?? '000000000000' },
           `Entries[${i}]`,
         );
-        await this.ingest([envelope], 'PutEvents');
+      } catch (err) {
+        failed++;
+        // Per-entry failure, as EventBridge reports it: InvalidArgument is not worth resending as is.
+        result.push({ ErrorCode: err instanceof InvalidEventError ? 'InvalidArgument' : 'InternalFailure', ErrorMessage: (err as Error).message });
+        continue;
+      }
+      try {
+        await this.ingest([envelope], 'PutEvents', signal);
         result.push({ EventId: envelope.event.id });
       } catch (err) {
         failed++;
-        // Per-entry failure, as EventBridge reports it: the caller keeps the entry and can resend it.
-        result.push({ ErrorCode: err instanceof InvalidEventError ? 'InvalidArgument' : 'InternalFailure', ErrorMessage: (err as Error).message });
+        // The mesh's own fault (its store): retryable, and printed where the developer looks.
+        this.internalError(err, `PutEvents Entries[${i}]`);
+        result.push({ ErrorCode: 'InternalFailure', ErrorMessage: `mesh dev failed to process the entry (${classify(err).code}); see its console` });
       }
     }
-    sendJson(res, 200, { FailedEntryCount: failed, Entries: result }, 'application/x-amz-json-1.1');
+    sendJson(res, 200, { FailedEntryCount: failed, Entries: result }, AWS_JSON);
   }
 
-  private async handleCloudEvents(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    const contentType = (req.headers['content-type'] ?? '').toLowerCase();
+  private async handleCloudEvents(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const type = mediaType(req.headers['content-type']);
     const origin = { transport: 'http' as const, cloud: 'local' as const };
-    let envelopes: Envelope[];
-    try {
-      if (contentType.startsWith(BATCH)) {
-        envelopes = decodeCloudEventBatch(parseJson(body.toString('utf8'), 'batch'), origin);
-      } else if (contentType.startsWith(STRUCTURED)) {
-        envelopes = [decodeStructuredCloudEvent(parseJson(body.toString('utf8'), 'cloudevent'), origin)];
-      } else if (req.headers['ce-specversion'] !== undefined) {
-        envelopes = [decodeBinaryCloudEvent(req.headers, body, origin)];
-      } else {
-        throw new InvalidEventError(
-          `not a CloudEvent: send Content-Type ${STRUCTURED} (structured), ${BATCH} (batch), or ce-specversion/ce-id/ce-source/ce-type headers (binary)`,
-        );
-      }
-    } catch (err) {
-      return sendJson(res, 400, errorJson(err));
+    const binary = req.headers['ce-specversion'] !== undefined;
+    if (type !== BATCH && type !== STRUCTURED && !binary) {
+      throw new RequestError(
+        415,
+        'UnsupportedMediaType',
+        `not a CloudEvent (Content-Type ${JSON.stringify(type ?? '')}): send Content-Type ${STRUCTURED} (structured), ${BATCH} (batch), or ce-specversion/ce-id/ce-source/ce-type headers (binary)`,
+      );
     }
-    const outcomes = await this.ingest(envelopes, 'CloudEvents');
+    const body = await readBody(req);
+    let envelopes: Envelope[];
+    if (type === BATCH) {
+      const items = parseJson(decodeUtf8(body, 'batch'), 'batch');
+      if (Array.isArray(items)) items.forEach((item, i) => checkEventSize(Buffer.byteLength(JSON.stringify(item)), `batch[${i}]`));
+      envelopes = decodeCloudEventBatch(items, origin);
+    } else if (type === STRUCTURED) {
+      checkEventSize(body.length, 'cloudevent');
+      envelopes = [decodeStructuredCloudEvent(parseJson(decodeUtf8(body, 'cloudevent'), 'cloudevent'), origin)];
+    } else {
+      const headerBytes = Object.entries(req.headers).reduce((n, [k, v]) => n + (k.startsWith('ce-') ? Buffer.byteLength(String(v)) : 0), 0);
+      checkEventSize(body.length + headerBytes, 'cloudevent (binary mode)');
+      envelopes = [decodeBinaryCloudEvent(req.headers, body, origin)];
+    }
+    const outcomes = await this.ingest(envelopes, 'CloudEvents', signal);
     sendJson(res, 200, { outcomes: outcomes.map(outcomeToJson) });
   }
 
-  private async handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal): Promise<void> {
     const { store, config, routes } = this.opts.mesh;
     const q = url.searchParams;
     const path = url.pathname;
-    if (path !== '/_mesh/health' && this.opts.adminToken !== undefined && !sameToken(req.headers.authorization, this.opts.adminToken)) {
-      return sendJson(res, 401, {
-        error: 'Unauthorized',
-        message: 'the admin API needs the token mesh dev wrote to dev.json in its MESH_HOME (readable by its user only); use the mesh command, which sends it',
-      });
-    }
+    const authorized = this.opts.adminToken === undefined || sameToken(req.headers.authorization, this.opts.adminToken);
     if (req.method === 'GET' && path === '/_mesh/health') {
-      return sendJson(res, 200, { ok: true, pid: process.pid, routes: routes.map((r) => r.id), models: config.models.map((m) => m.id) });
+      // Open, so the mesh command can find a running dev; the details only for the token's holder.
+      return sendJson(res, 200, authorized ? { status: 'ok', pid: process.pid, routes: routes.map((r) => r.id), models: config.models.map((m) => m.id) } : { status: 'ok' });
+    }
+    if (!authorized) {
+      return sendProblem(
+        res,
+        401,
+        'Unauthorized',
+        'the admin API needs the token mesh dev wrote to dev.json in its MESH_HOME (readable by its user only); use the mesh command, which sends it',
+      );
     }
     if (req.method === 'POST' && path === '/_mesh/ingest') {
-      const body = await readBody(req);
-      let envelopes: Envelope[];
-      try {
-        envelopes = decodeAny(parseJson(body.toString('utf8'), 'file'), {
-          sources: config.sources,
-          putEvents: { id: this.ids.newId(), now: this.clock.now(), region: this.opts.region ?? 'us-east-1', account: this.opts.account ?? '000000000000' },
-          httpOrigin: { transport: 'http', cloud: 'local' },
-        });
-      } catch (err) {
-        return sendJson(res, 400, errorJson(err));
-      }
-      const outcomes = await this.ingest(envelopes, 'mesh emit');
+      const envelopes = decodeAny(parseJson(decodeUtf8(await readBody(req), 'file'), 'file'), {
+        sources: config.sources,
+        putEvents: { id: this.ids.newId(), now: this.clock.now(), region: this.opts.region ?? 'us-east-1', account: this.opts.account ?? '000000000000' },
+        httpOrigin: { transport: 'http', cloud: 'local' },
+      });
+      const outcomes = await this.ingest(envelopes, 'mesh emit', signal);
       return sendJson(res, 200, { outcomes: outcomes.map(outcomeToJson) });
     }
     if (req.method === 'GET' && path === '/_mesh/events') {
-      const kind = q.get('kind');
+      const kind = oneOf(q, 'kind', ['input', 'result'] as const);
+      const route = q.get('route');
+      const after = wholeNumber(q, 'after');
+      const limit = wholeNumber(q, 'limit');
       const events = await store.events.listEvents({
-        ...(kind === 'input' || kind === 'result' ? { kind } : {}),
-        ...(q.get('route') ? { routeId: q.get('route')! } : {}),
-        ...(q.get('after') ? { afterSeq: Number(q.get('after')) } : {}),
-        ...(q.get('limit') ? { limit: Number(q.get('limit')) } : {}),
+        ...(kind ? { kind } : {}),
+        ...(route ? { routeId: route } : {}),
+        ...(after === undefined ? {} : { afterSeq: after }),
+        ...(limit === undefined ? {} : { limit }),
       });
       return sendJson(res, 200, { events });
     }
     if (req.method === 'GET' && path === '/_mesh/failed') {
-      const status = q.get('status');
+      const status = oneOf(q, 'status', ['open', 'resolved'] as const);
+      const since = timestamp(q, 'since');
+      const until = timestamp(q, 'until');
+      const limit = wholeNumber(q, 'limit');
       const failures = await store.failures.listFailures({
         ...(q.get('route') ? { routeId: q.get('route')! } : {}),
         ...(q.get('error') ? { errorCode: q.get('error')! } : {}),
-        ...(status === 'open' || status === 'resolved' ? { status } : {}),
-        ...(q.get('since') ? { since: q.get('since')! } : {}),
-        ...(q.get('until') ? { until: q.get('until')! } : {}),
-        ...(q.get('limit') ? { limit: Number(q.get('limit')) } : {}),
+        ...(status ? { status } : {}),
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+        ...(limit === undefined ? {} : { limit }),
       });
       return sendJson(res, 200, { failures });
     }
     if (req.method === 'POST' && path === '/_mesh/replay') {
-      let request: ReplayRequest;
-      try {
-        request = parseReplayRequest(parseJson((await readBody(req)).toString('utf8'), 'replay request'));
-      } catch (err) {
-        return sendJson(res, 400, errorJson(err));
-      }
+      const request = parseReplayRequest(parseJson(decodeUtf8(await readBody(req), 'replay request'), 'replay request'));
       try {
         return sendJson(res, 200, { outcome: await replayOne(this.opts.mesh, request) });
       } catch (err) {
         // A route override that does not load is the caller's mistake, with file:line issues.
-        if (err instanceof ConfigError) return sendJson(res, 400, { ...errorJson(err), issues: err.issues });
+        if (err instanceof ConfigError) return sendProblem(res, 400, err.code, err.message, { issues: err.issues });
         throw err;
       }
     }
     if (req.method === 'POST' && path === '/_mesh/replay-event') {
       // A failure from another source (an SQS dead letter), replayed through this mesh's ledger.
-      let body: { failure: FailureRecord; request: ReplayRequest };
-      try {
-        const parsed = asObject(parseJson((await readBody(req)).toString('utf8'), 'replay-event request'), 'replay-event request');
-        const failure = asObject(parsed.failure, 'replay-event request.failure') as unknown as FailureRecord;
-        if (typeof failure.id !== 'string' || typeof failure.eventId !== 'string' || failure.envelope === undefined) {
-          throw new InvalidEventError('replay-event request.failure: expected a failure record with id, eventId and envelope');
-        }
-        body = { failure, request: parseReplayRequest({ ...asObject(parsed.request, 'replay-event request.request'), failureId: failure.id }) };
-      } catch (err) {
-        return sendJson(res, 400, errorJson(err));
+      const parsed = asObject(parseJson(decodeUtf8(await readBody(req), 'replay-event request'), 'replay-event request'), 'replay-event request');
+      const failure = asObject(parsed.failure, 'replay-event request.failure') as unknown as FailureRecord;
+      if (typeof failure.id !== 'string' || typeof failure.eventId !== 'string' || failure.envelope === undefined) {
+        throw new InvalidEventError('replay-event request.failure: expected a failure record with id, eventId and envelope');
       }
-      return sendJson(res, 200, { outcome: await replayForeignFailure(this.opts.mesh, body.failure, body.request) });
+      const request: ReplayRequest = parseReplayRequest({ ...asObject(parsed.request, 'replay-event request.request'), failureId: failure.id });
+      return sendJson(res, 200, { outcome: await replayForeignFailure(this.opts.mesh, failure, request) });
     }
     const failed = /^\/_mesh\/failed\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && failed) {
-      const record = await store.failures.getFailure(decodeURIComponent(failed[1]!));
-      return record ? sendJson(res, 200, { failure: record }) : sendJson(res, 404, { error: 'NotFound', message: `no failure with id ${failed[1]}` });
+      const id = checkAttribute(decodePathSegment(failed[1]!, 'failure id'), 'failure id');
+      const record = await store.failures.getFailure(id);
+      return record ? sendJson(res, 200, { failure: record }) : sendProblem(res, 404, 'NotFound', `no failure with id ${JSON.stringify(id)}`);
     }
-    sendJson(res, 404, { error: 'NotFound', message: `no admin endpoint ${req.method} ${path}` });
+    sendProblem(res, 404, 'NotFound', `no admin endpoint ${req.method} ${path}`);
   }
 
-  private sendError(res: ServerResponse, err: unknown): void {
-    this.logger.error('request failed', { message: (err as Error).message });
-    if (res.headersSent) return void res.end();
-    const status = err instanceof BodyTooLarge ? 413 : 500;
-    sendJson(res, status, errorJson(err));
+  private sendError(req: IncomingMessage, res: ServerResponse, err: unknown, aws: boolean): void {
+    const problem = classify(err);
+    if (problem.internal) this.internalError(err, `${req.method} ${req.url}`);
+    if (res.headersSent || res.destroyed) return void res.end();
+    // A body left unread (over the cap) is not worth reading: the connection closes after the answer.
+    if (problem.status === 413) res.setHeader('connection', 'close');
+    // Internal details (a store path, a stack) stay on the console; the caller learns it was ours.
+    const message = problem.internal ? `mesh dev failed on its side (${problem.code}); the details are on its console` : problem.message;
+    if (aws) return sendAwsError(res, problem.status, problem.awsType, message);
+    sendProblem(res, problem.status, problem.code, message);
+  }
+
+  private internalError(err: unknown, request: string): void {
+    this.logger.error('request failed', { request, message: (err as Error).message });
+    this.opts.onInternalError?.(err, request);
   }
 }
 
-class BodyTooLarge extends Error {}
-
 async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const tooLarge = () =>
+    new RequestError(413, 'PayloadTooLarge', `request body over ${MAX_BODY_BYTES} bytes (1 MiB), the most mesh dev reads; send fewer or smaller events per request`, 'RequestEntityTooLargeException');
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
 }
 
-function errorJson(err: unknown): Record<string, unknown> {
-  if (err instanceof MeshError) return { error: err.code, message: err.message };
-  return { error: 'Internal', message: (err as Error).message };
+function asPutEventsRequest(parsed: unknown): { Entries: unknown[] } {
+  if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as { Entries?: unknown }).Entries)) {
+    throw new InvalidEventError('PutEvents request: expected {"Entries": [...]}');
+  }
+  return parsed as { Entries: unknown[] };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': crypto.randomUUID() });
-  res.end(text);
+/** An entry's size as EventBridge counts it (the strings it carries, 14 bytes for a Time); what is not a string counts nothing. */
+function putEventsEntryBytes(entry: unknown): number {
+  if (entry === null || typeof entry !== 'object') return 0;
+  const e = entry as Record<string, unknown>;
+  const bytes = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  const resources = Array.isArray(e.Resources) ? e.Resources.reduce<number>((n, r) => n + bytes(r), 0) : 0;
+  return (e.Time === undefined ? 0 : 14) + bytes(e.Source) + bytes(e.DetailType) + bytes(e.Detail) + resources;
 }
 
-/** AWS JSON 1.1 errors: the SDK reads the type from `__type` / `x-amzn-ErrorType`. */
-function sendAwsError(res: ServerResponse, status: number, type: string, message: string): void {
-  const text = JSON.stringify({ __type: type, message });
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function checkEventSize(bytes: number, where: string): void {
+  if (bytes > MAX_EVENT_BYTES) {
+    throw new RequestError(413, 'EventTooLarge', `${where}: the event is ${bytes} bytes; one event may be at most ${MAX_EVENT_BYTES} bytes (256 KB, as EventBridge)`);
+  }
+}
+
+/** A query parameter that must be one of `values` when given. */
+function oneOf<T extends string>(q: URLSearchParams, name: string, values: readonly T[]): T | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!(values as readonly string[]).includes(v)) throw new RequestError(400, 'BadRequest', `query ${name}: expected ${values.join(' or ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+/** A query parameter that must be a whole number (0 or more) when given. */
+function wholeNumber(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new RequestError(400, 'BadRequest', `query ${name}: expected a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A query parameter that must be a timestamp when given. */
+function timestamp(q: URLSearchParams, name: string): string | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (Number.isNaN(Date.parse(v))) throw new RequestError(400, 'BadRequest', `query ${name}: expected a timestamp like 2026-11-22T08:00:00Z, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** Constant-time comparison of `Bearer <token>` with the expected token. */

@@ -138,9 +138,9 @@ describe('mesh dev, end to end', () => {
     expect(body.outcomes[0]!.routes).toEqual([expect.objectContaining({ routeId: 'order-risk', status: 'emitted' })]);
   });
 
-  it('rejects a request that is not a CloudEvent with a message saying what to send', async () => {
+  it('rejects a request that is not a CloudEvent with 415 and a message saying what to send', async () => {
     const res = await fetch(`${dev.url}/cloudevents`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(415);
     expect(((await res.json()) as { message: string }).message).toContain('application/cloudevents+json');
   });
 
@@ -166,7 +166,7 @@ describe('mesh dev, end to end', () => {
     expect((await fetch(`${dev.url}/_mesh/health`)).status).toBe(200);
     expect((await stat(join(dev.home, 'dev.json'))).mode & 0o777).toBe(0o600);
     // The business-event ingress stays open, as for any SDK client.
-    expect((await fetch(`${dev.url}/cloudevents`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })).status).toBe(400);
+    expect((await fetch(`${dev.url}/cloudevents`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })).status).toBe(415);
   });
 
   it('shuts down gracefully on Ctrl-C and keeps everything in the store for the next command', async () => {
