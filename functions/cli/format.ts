@@ -1,8 +1,37 @@
 import type { EventLogEntry, FailureRecord, MeshConfig, Route } from '../../shared/core/index.ts';
 
+/*
+ * Ids, types, sources and error texts come from outside. On a terminal a newline in one
+ * forges a line, an escape sequence rewrites the screen, a bidi override reorders what is
+ * read: every human-readable output passes them through `printable`.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- the same, newlines aside
+const UNPRINTABLE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * `text` with C0 and C1 controls, DEL and bidi controls written as `\uXXXX`, for a terminal.
+ *
+ * @example printable('Probe\n✓ forged') // → 'Probe\\u000a✓ forged'
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escape);
+}
+
+/** `printable` for a block whose own newlines are layout (indented JSON): only those are kept. */
+function printableBlock(text: string): string {
+  return text.replace(UNPRINTABLE_BUT_NEWLINE, escape);
+}
+
 /** Fixed-width table: the on-call view that fits a terminal. Long cells are cut with `…`. */
 export function table(headers: string[], rows: string[][], maxWidth = 60): string {
-  const cut = (s: string) => (s.length > maxWidth ? s.slice(0, maxWidth - 1) + '…' : s);
+  const cut = (raw: string) => {
+    const s = printable(raw);
+    return s.length > maxWidth ? s.slice(0, maxWidth - 1) + '…' : s;
+  };
   const cells = rows.map((r) => r.map(cut));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -72,8 +101,7 @@ export function failureDetail(f: FailureRecord): string {
     const used = r.options ? ` [${Object.entries(r.options).map(([k, v]) => `${k} ${v}`).join(', ')}]` : '';
     lines.push(`    ${r.at} by ${r.actor}: ${r.outcome} — ${r.detail}${used}`);
   }
-  lines.push('  original event:', indent(JSON.stringify(f.envelope.event, null, 2), 4));
-  return lines.join('\n');
+  return [...lines.map(printable), '  original event:', printableBlock(indent(JSON.stringify(f.envelope.event, null, 2), 4))].join('\n');
 }
 
 function indent(text: string, n: number): string {
@@ -84,7 +112,7 @@ function indent(text: string, n: number): string {
 export function outcomeLines(o: Record<string, unknown>): string[] {
   const routes = (o.routes as Array<Record<string, unknown>>) ?? [];
   const head = `${String(o.type)} ${String(o.eventId)} from ${String(o.source)}`;
-  if (routes.length === 0) return [`${head}`, '    · no route matched'];
+  if (routes.length === 0) return [printable(head), '    · no route matched'];
   const lines = [head];
   for (const r of routes) {
     const ms = `${String(r.latencyMs)} ms`;
@@ -105,7 +133,7 @@ export function outcomeLines(o: Record<string, unknown>): string[] {
       lines.push(`      kept in the failure ledger: mesh failed show ${String(r.failureId)}`);
     }
   }
-  return lines;
+  return lines.map(printable);
 }
 
 /** A failed event held in a dead-letter queue, as `mesh failed --source sqs:…|servicebus:…` shows it. */
@@ -173,6 +201,7 @@ export function deadLetterDetail(d: DeadLetterView, ledger?: FailureRecord): str
   } else {
     lines.push('  ledger:    not replayed from here yet');
   }
-  if (d.event !== undefined) lines.push('  original event:', indent(JSON.stringify(d.event, null, 2), 4));
-  return lines.join('\n');
+  const text = lines.map(printable);
+  if (d.event !== undefined) text.push('  original event:', printableBlock(indent(JSON.stringify(d.event, null, 2), 4)));
+  return text.join('\n');
 }

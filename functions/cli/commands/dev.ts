@@ -4,7 +4,7 @@ import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
 import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome } from '../../../shared/core/index.ts';
 import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
 import { findRunningDev, newAdminToken, removeDevInfo, writeDevInfo } from '../devClient.ts';
-import { describeConfig, outcomeLines } from '../format.ts';
+import { describeConfig, outcomeLines, printable } from '../format.ts';
 import { COMMON_HELP, commonOptions, modelsMode, parseCommand, portOption } from '../options.ts';
 
 export const DEV_HELP = `mesh dev — run the mesh locally: simulated models, embedded store, local bus
@@ -56,6 +56,10 @@ export async function devCommand(args: string[]): Promise<number> {
     adminToken,
     onOutcome: (outcome: EventOutcome, via: string) => {
       if (via !== 'samples') printOutcome(outcome, via);
+    },
+    // A 500 is the mesh's own fault: the caller gets a short answer, the details are printed here.
+    onInternalError: (err: unknown, request: string) => {
+      console.error(`✗ ${printable(request)} failed inside mesh dev: ${printable(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
     },
   });
   let bound: number;
@@ -128,11 +132,11 @@ async function processSamples(server: DevServer, sources: Parameters<typeof deco
       });
     } catch (err) {
       totals.invalid++;
-      console.log(`  ${file}\n    ✗ not a valid event: ${(err as Error).message}`);
+      console.log(`  ${printable(file)}\n    ✗ not a valid event: ${printable((err as Error).message)}`);
       continue;
     }
     for (const outcome of await server.ingest(envelopes, 'samples')) {
-      console.log(`  ${file}: ${outcomeLines(outcomeToJson(outcome)).join('\n')}`);
+      console.log(`  ${printable(file)}: ${outcomeLines(outcomeToJson(outcome)).join('\n')}`);
       if (outcome.routes.length === 0) totals.unmatched++;
       for (const r of outcome.routes) {
         if (r.status === 'emitted') totals.emitted++;

@@ -10,7 +10,7 @@ import {
 import { loadMesh } from '../../../shared/config/index.ts';
 import { compilePatterns } from '../../../shared/rules/index.ts';
 import { openAccess } from '../access.ts';
-import { deadLetterDetail, deadLetterRow, failureDetail, failureRowsTable, failuresTable, ledgerRow, type DeadLetterView, type FailureRow } from '../format.ts';
+import { deadLetterDetail, deadLetterRow, failureDetail, failureRowsTable, failuresTable, ledgerRow, printable, type DeadLetterView, type FailureRow } from '../format.ts';
 import { COMMON_HELP, commonOptions, parseCommand, UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
 
@@ -229,7 +229,7 @@ export async function failedCommand(args: string[]): Promise<number> {
     }
   }
   const finder = await routeFinder(opts);
-  if (finder.problem) console.error(`mesh failed: ${finder.problem}`);
+  if (finder.problem) console.error(`mesh failed: ${printable(finder.problem)}`);
   for (const source of sources) {
     if (source.kind !== 'sqs' && source.kind !== 'servicebus') continue;
     const views =
@@ -240,7 +240,7 @@ export async function failedCommand(args: string[]): Promise<number> {
     notes.push(`${source.label}: ${kept.length} of ${views.length} messages (show one: mesh failed show ${source.label}#<failure id>)`);
   }
   if (opts.json) console.log(JSON.stringify(json, null, 2));
-  else console.log(`${rows.length === 0 ? 'No failures.' : failureRowsTable(rows)}\n\n${notes.join('\n')}`);
+  else console.log(`${rows.length === 0 ? 'No failures.' : failureRowsTable(rows)}\n\n${notes.map(printable).join('\n')}`);
   return 0;
 }
 
@@ -277,7 +277,7 @@ async function showLocal(id: string, opts: CommonOptions): Promise<number> {
   try {
     const record = await access.getFailure(id);
     if (!record) {
-      console.error(`No failure with id ${id} (read from ${access.via}). List them with \`mesh failed --status all\`.`);
+      console.error(`No failure with id ${printable(id)} (read from ${access.via}). List them with \`mesh failed --status all\`.`);
       return 1;
     }
     console.log(opts.json ? JSON.stringify(record, null, 2) : failureDetail(record));
@@ -297,8 +297,8 @@ async function showDeadLetter(id: string, opts: CommonOptions): Promise<number> 
   if (hash < 0) {
     throw new UsageError(
       kind === 'sqs'
-        ? `${id}: expected sqs:<queue-url>#<message-id> (the failure id column of mesh failed --source sqs:<queue-url>)`
-        : `${id}: expected servicebus:<namespace>/<entity>#<message-id> (the failure id column of mesh failed --source servicebus:…)`,
+        ? `${printable(id)}: expected sqs:<queue-url>#<message-id> (the failure id column of mesh failed --source sqs:<queue-url>)`
+        : `${printable(id)}: expected servicebus:<namespace>/<entity>#<message-id> (the failure id column of mesh failed --source servicebus:…)`,
     );
   }
   const source = parseSource(id.slice(0, hash));
@@ -311,7 +311,9 @@ async function showDeadLetter(id: string, opts: CommonOptions): Promise<number> 
   const where = source.kind === 'sqs' ? source.queueUrl : source.kind === 'servicebus' ? `${source.label.slice('servicebus:'.length)}/$DeadLetterQueue` : id;
   const view = views.find((v) => v.messageId === messageId);
   if (!view) {
-    console.error(`No message ${messageId} in ${where} now (removed after a replay, or held by another consumer). List them with \`mesh failed --source ${id.slice(0, hash)}\`.`);
+    console.error(
+      `No message ${printable(messageId)} in ${printable(where)} now (removed after a replay, or held by another consumer). List them with \`mesh failed --source ${printable(id.slice(0, hash))}\`.`,
+    );
     return 1;
   }
   // The ledger keeps what was already tried from this queue (mesh replay --source …).
