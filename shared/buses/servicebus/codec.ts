@@ -1,6 +1,7 @@
 import { InvalidEventError, type Envelope, type Origin, type SourceLocation } from '../../core/index.ts';
 import { decodeStructuredCloudEvent, STRUCTURED } from '../cloudevents/codec.ts';
 import { asObject, describe, optionalString, parseJson, requiredString } from '../parse.ts';
+import { parseEntityPath } from './connect.ts';
 
 /**
  * A received Service Bus message, in the plain shape both the Functions trigger metadata and
@@ -29,7 +30,9 @@ const CE_PREFIX = 'cloudEvents:';
  *   Functions Service Bus output binding sends a body only, as JSON text without a content type;
  * - otherwise a plain JSON body: `subject` is the type, `messageId` the id, and the source
  *   names the entity (`servicebus://<namespace>/<entity>`).
- * The origin's region comes from `sources[namespace]` in mesh.yaml.
+ * The origin's region comes from `sources[namespace]` in mesh.yaml. The origin's `bus` is the
+ * entity a result can go back to: the queue, or for a subscription (`<topic>/Subscriptions/<sub>`)
+ * its topic, since nothing can send to a subscription.
  */
 export function decodeServiceBusMessage(input: unknown, sources: Record<string, SourceLocation> = {}): Envelope {
   const msg = asObject(input, 'message');
@@ -41,7 +44,7 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
     transport: 'servicebus',
     cloud: 'azure',
     namespace,
-    bus: entity,
+    bus: parseEntityPath(entity).queueOrTopic,
     deliveryCount,
     ...(location ? { region: location.region } : {}),
   };
