@@ -33,12 +33,29 @@ export interface PeerMessage {
   locked: boolean;
 }
 
+/** One delivery to a consumer: when it left the peer, so tests can measure redelivery spacing. */
+export interface PeerDelivery {
+  address: string;
+  messageId: unknown;
+  /** The delivery count the consumer saw (1 on first delivery). */
+  deliveryCount: number;
+  at: number;
+}
+
 export interface ServiceBusPeer {
   port: number;
   /** For the real SDK: plain TCP on this port, SAS claims accepted as is. */
   connectionString: string;
   /** Messages an address holds now (queue, subscription, or `<entity>/$DeadLetterQueue`). */
   messages(address: string): PeerMessage[];
+  /** Every delivery so far, oldest first (optionally of one address). */
+  deliveries(address?: string): PeerDelivery[];
+  /**
+   * Refuse the next `count` sends to `address` (a queue or topic) with an AMQP error, as a
+   * namespace does when an entity is full (`amqp:resource-limit-exceeded`, the default: QuotaExceeded,
+   * which the SDK does not retry itself).
+   */
+  failSends(address: string, count: number, condition?: string): void;
   close(): Promise<void>;
 }
 
@@ -62,6 +79,8 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
   container.sasl_server_mechanisms.enable_plain(() => true);
 
   const consumers = new Set<Sender>();
+  const deliveries: PeerDelivery[] = [];
+  const sendFailures = new Map<string, { count: number; condition: string }>();
   /** Deliveries in flight: the stored message each delivery tag stands for. */
   const inFlight = new WeakMap<object, { address: string; stored: StoredMessage; lockToken: string }>();
 
@@ -73,6 +92,7 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
       if (!stored) break;
       if (peekLock) {
         entities.lock(stored);
+        deliveries.push({ address, messageId: stored.message.message_id, deliveryCount: stored.deliveryCount, at: Date.now() });
         const token = stored.lockToken!;
         const delivery = sender.send(toDelivered(stored), lockTag(token));
         inFlight.set(delivery, { address, stored, lockToken: token });
@@ -80,6 +100,7 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
         expiry.unref();
       } else {
         stored.deliveryCount++;
+        deliveries.push({ address, messageId: stored.message.message_id, deliveryCount: stored.deliveryCount, at: Date.now() });
         entities.remove(address, stored);
         sender.send(toDelivered(stored));
       }
@@ -143,6 +164,17 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
       ctx.delivery!.reject({ condition: 'amqp:not-allowed', description: 'cannot send to a dead-letter subqueue' });
       return;
     }
+    // A subscription is where a topic's copies land; Service Bus takes sends only at the topic.
+    if (/\/subscriptions\//.test(address)) {
+      ctx.delivery!.reject({ condition: 'amqp:not-allowed', description: `cannot send to subscription ${address}: send to its topic` });
+      return;
+    }
+    const failure = sendFailures.get(address);
+    if (failure && failure.count > 0) {
+      failure.count--;
+      ctx.delivery!.reject({ condition: failure.condition, description: `the peer refuses this send to ${address} (failSends)` });
+      return;
+    }
     // rhea hands over a non-zero message format undecoded: a batch is an outer message to unpack.
     const format = (ctx as EventContext & { format?: number }).format;
     if (format === BATCH_FORMAT) {
@@ -183,6 +215,8 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
     port,
     connectionString: `Endpoint=sb://localhost:${port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`,
     messages: (address) => entities.queue(address).map(toPeerMessage),
+    deliveries: (address) => (address === undefined ? [...deliveries] : deliveries.filter((d) => d.address === normalizeAddress(address))),
+    failSends: (address, count, condition = 'amqp:resource-limit-exceeded') => void sendFailures.set(normalizeAddress(address), { count, condition }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

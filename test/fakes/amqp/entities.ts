@@ -66,10 +66,18 @@ export class Entities {
     }
   }
 
-  /** The next message a peek-lock consumer may take: unlocked, or whose lock expired. */
+  /**
+   * The next message a peek-lock consumer may take: unlocked, or whose lock expired. As the
+   * broker does, a message whose lock expired on its last allowed delivery is dead-lettered
+   * (MaxDeliveryCountExceeded) instead: not settling counts as a delivery like abandoning does.
+   */
   nextAvailable(address: string): StoredMessage | undefined {
     const now = Date.now();
-    return this.queue(address).find((m) => m.lockToken === undefined || (m.lockedUntil ?? 0) <= now);
+    for (;;) {
+      const found = this.queue(address).find((m) => m.lockToken === undefined || (m.lockedUntil ?? 0) <= now);
+      if (!found || found.lockToken === undefined || found.deliveryCount < this.maxDeliveryCount) return found;
+      this.deadLetter(address, found, 'MaxDeliveryCountExceeded', `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.`);
+    }
   }
 
   lock(stored: StoredMessage): void {
