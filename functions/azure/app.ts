@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { app, output, type InvocationContext, type ServiceBusTopicFunctionOptions } from '@azure/functions';
+import { app, type InvocationContext, type ServiceBusTopicFunctionOptions } from '@azure/functions';
 import { asMessageBatch, onMessageFromEnv } from './on-message.ts';
 import { purgeClaimsFromEnv } from './purge-claims.ts';
 
@@ -11,42 +11,26 @@ createRequire(import.meta.url)('@azure/functions-extensions-servicebus');
 /*
  * The Azure Functions registrations (Node.js v4 model): package.json `main` points here.
  * Settings come from app settings: ServiceBusConnection (or ServiceBusConnection__fullyQualifiedNamespace
- * for an identity), MESH_INPUT_TOPIC, MESH_SUBSCRIPTION, MESH_RESULTS_ENTITY, MESH_IDEMPOTENCY_TABLE.
+ * for an identity), MESH_INPUT_TOPIC, MESH_SUBSCRIPTION, MESH_RESULTS_ENTITY, MESH_IDEMPOTENCY_TABLE,
+ * MESH_MAX_DELIVERY_COUNT, MESH_LOCK_DURATION_SECONDS, MESH_RETRY_WAIT_MAX_SECONDS.
  */
 
-/**
- * Results for the function's own namespace: a Service Bus output binding with a fixed name
- * (`output.serviceBusTopic()` would hash one), so handlers and tests address it by this object:
- * `context.extraOutputs.get(resultsOutput)`. The binding sends bodies only, so each result is a
- * structured-mode CloudEvent.
- */
-export const resultsOutput = output.generic({
-  type: 'serviceBus',
-  name: 'meshResults',
-  topicName: '%MESH_RESULTS_ENTITY%',
-  connection: 'ServiceBusConnection',
-});
-
-export function setResults(context: InvocationContext, bodies: Record<string, unknown>[]): void {
-  context.extraOutputs.set(resultsOutput, bodies);
-}
-
-export const onMessage = onMessageFromEnv(setResults);
+export const onMessage = onMessageFromEnv();
 
 // `autoCompleteMessages` per trigger is honoured by the host but missing from the topic trigger's type.
 const onMessageTrigger: ServiceBusTopicFunctionOptions & { autoCompleteMessages: boolean } = {
   connection: 'ServiceBusConnection',
   topicName: '%MESH_INPUT_TOPIC%',
   subscriptionName: '%MESH_SUBSCRIPTION%',
-  // A batch per invocation: fewer cold paths, one idempotency round trip per message, results sent together.
+  // A batch per invocation: fewer cold paths, one idempotency round trip per message.
   cardinality: 'many',
   // The handler gets the messages with settlement actions and settles each one itself:
   // complete, abandon (retry) or dead-letter with the mesh error as the reason.
   sdkBinding: true,
   autoCompleteMessages: false,
-  // Without MESH_RESULTS_ENTITY there is no binding (an unresolved %setting% stops the host) and
-  // every result goes through a sender, awaited before the message is completed.
-  extraOutputs: process.env.MESH_RESULTS_ENTITY ? [resultsOutput] : [],
+  // No output binding: the host would send it after the handler settled its messages, so a
+  // failed send would lose results of completed messages. Every result goes through a sender,
+  // awaited before its message is completed.
   handler: (input: unknown, context: InvocationContext) => onMessage(asMessageBatch(input), context),
 };
 app.serviceBusTopic('on-message', onMessageTrigger);

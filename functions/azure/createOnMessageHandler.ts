@@ -1,7 +1,9 @@
 import type { InvocationContext } from '@azure/functions';
 import { decodeServiceBusMessage, fromReceivedMessage, type ReceivedServiceBusMessage } from '../../shared/buses/index.ts';
-import { MeshError, toMeshError, toStructured, type Envelope, type EventOutcome } from '../../shared/core/index.ts';
+import { MeshError, toMeshError, type Envelope, type EventOutcome, type PlacementDecision } from '../../shared/core/index.ts';
 import type { AzureMesh } from '../../shared/runtime/createAzureMesh.ts';
+import { EdgeUnavailableError } from './EdgeUnavailableError.ts';
+import { spacingFor, type Spacing } from './redeliverySpacing.ts';
 
 /** A message as the Service Bus extension hands it over (`ServiceBusReceivedMessage` fits). */
 export interface TriggerMessage extends ReceivedServiceBusMessage {
@@ -16,6 +18,8 @@ export interface SettlementActions {
   complete(message: TriggerMessage): Promise<void>;
   abandon(message: TriggerMessage): Promise<void>;
   deadletter(message: TriggerMessage, propertiesToModify?: Uint8Array, deadletterReason?: string, deadletterErrorDescription?: string): Promise<void>;
+  /** Extends the message's lock by the entity's LockDuration (a hold before abandoning uses it). */
+  renewMessageLock?(message: TriggerMessage): Promise<void>;
 }
 
 /** What a `sdkBinding: true` Service Bus trigger receives: the batch and the actions to settle it. */
@@ -50,18 +54,26 @@ function withWrappedReasons(actions: SettlementActions): SettlementActions {
     complete: (m) => actions.complete(m),
     abandon: (m) => actions.abandon(m),
     deadletter: (m, props, reason, description) => actions.deadletter(m, props, wrap(reason), wrap(description)),
+    ...(typeof actions.renewMessageLock === 'function' ? { renewMessageLock: (m: TriggerMessage) => actions.renewMessageLock!(m) } : {}),
   };
 }
 
 export interface OnMessageDeps {
-  mesh: () => Promise<AzureMesh>;
+  /** The mesh, built once per worker; a rejection means the function cannot work (settings, config, table). */
+  mesh: () => Promise<Pick<AzureMesh, 'config' | 'pipeline'>>;
   namespace: string;
   /** The entity the trigger reads: `tickets` or `tickets/Subscriptions/mesh`. */
   entity: string;
   /** Deliveries after which a still-retryable failure is dead-lettered too (the entity's MaxDeliveryCount). */
   maxDeliveryCount: number;
-  /** Where results for the output binding go: `context.extraOutputs.set(output, bodies)`. */
-  setBindingOutput: (context: InvocationContext, bodies: Record<string, unknown>[]) => void;
+  /** The entity's LockDuration: a hold before abandoning renews the lock in slices shorter than this. */
+  lockDurationMs: number;
+  /** The longest a message is held before it is abandoned (Retry-After and backoff are capped by it). */
+  maxRetryWaitMs: number;
+  /** Injected by tests: how the hold waits, jitter, the time. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
 }
 
 /** Another delivery of the same event holds the route's claim: wait for it, then see it done. */
@@ -70,83 +82,161 @@ export class DeliveryInProgressError extends MeshError {
   readonly retryable = true;
 }
 
-type Verdict = { kind: 'done' } | { kind: 'retry'; error: MeshError } | { kind: 'dead-letter'; error: MeshError };
+type Verdict =
+  | { kind: 'done' }
+  | { kind: 'retry'; error: MeshError; errors: MeshError[]; placements: (PlacementDecision | undefined)[] }
+  | { kind: 'dead-letter'; error: MeshError };
+
+/** Codes that say the function or its store failed, not the event: the dead-letter description says so. */
+const INFRASTRUCTURE = new Set(['EdgeUnavailable', 'StoreUnavailable', 'IdempotencyStoreUnavailable']);
 
 /**
  * The Service Bus trigger handler: decode each message of the batch, run it through the one
- * pipeline, then settle each message itself (the trigger has `autoCompleteMessages: false`):
- * - all routes emitted (or already had): completed;
- * - a retryable failure (throttled, timed out, publish failed, a claim held elsewhere) while
- *   the message has deliveries left: abandoned, so Service Bus delivers it again (idempotency
- *   turns its finished routes into duplicates);
+ * pipeline, and only when every message's `process` has returned, settle each message
+ * itself (the trigger has `autoCompleteMessages: false`):
+ * - all routes emitted (or already had): completed. Results were sent (and awaited) inside
+ *   `process`, so a completed message never has a result still to send;
+ * - a retryable failure while the message has deliveries left: held for a while (the server's
+ *   Retry-After, an open circuit's cool-down, else backoff by delivery count; the lock is
+ *   renewed meanwhile), then abandoned, so Service Bus delivers it again; idempotency turns
+ *   its finished routes into duplicates;
  * - a permanent failure, or a retryable one on the last delivery: dead-lettered at once with
  *   the mesh error code as DeadLetterReason and `[route] message` as description.
- * Results for the output binding's entity go to `context.extraOutputs` as structured-mode
- * CloudEvents (the binding can set only a body); the host sends them when the handler returns.
- * The handler does not throw for a message's failure: a thrown invocation's outputs are
- * dropped by the host, and their routes are already marked done.
+ * The function's own trouble (settings, mesh.yaml, the idempotency table, a store failure
+ * thrown out of the pipeline) is `EdgeUnavailable`, retryable: it never dead-letters an event
+ * before its last delivery. The handler does not throw for a message's failure.
+ *
+ * @example
+ * const onMessage = createOnMessageHandler({ mesh: async () => mesh, namespace: 'acme-support', entity: 'tickets/Subscriptions/mesh', maxDeliveryCount: 10, lockDurationMs: 60_000, maxRetryWaitMs: 60_000 });
+ * await onMessage(asMessageBatch(input), context);
  */
 export function createOnMessageHandler(deps: OnMessageDeps) {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = deps.now ?? Date.now;
+  // Renew this long before the lock would expire: a renewal is one round trip through the host.
+  const margin = Math.min(5_000, deps.lockDurationMs / 5);
+  const slice = Math.max(1, deps.lockDurationMs - margin);
+
   return async function onMessage(batch: MessageBatch, context: InvocationContext): Promise<void> {
-    const mesh = await deps.mesh();
-    const binding: Envelope[] = [];
-    const pipeline = mesh.pipelineFor(binding);
+    const started = now();
     const messages = Array.isArray(batch.messages) ? batch.messages : [batch.messages];
     const where = { namespace: deps.namespace, entity: deps.entity };
+    let mesh: Pick<AzureMesh, 'config' | 'pipeline'> | undefined;
+    let unavailable: EdgeUnavailableError | undefined;
+    try {
+      mesh = await deps.mesh();
+    } catch (err) {
+      unavailable = EdgeUnavailableError.from(err, 'the function could not start its mesh (app settings, mesh.yaml, routes or the idempotency table); fix it and the messages are processed on a later delivery');
+    }
 
+    // Every message's pipeline run ends before anything is settled: nothing is completed while a sibling still runs.
     const verdicts = await Promise.all(
       messages.map(async (message): Promise<Verdict> => {
         const deliveryCount = message.deliveryCount ?? 1;
+        const retryOrDeadLetter = (error: MeshError): Verdict =>
+          error.retryable && deliveryCount < deps.maxDeliveryCount ? { kind: 'retry', error, errors: [error], placements: [] } : { kind: 'dead-letter', error };
+        if (!mesh) return retryOrDeadLetter(unavailable!);
+        const ids = message.messageId === undefined ? {} : { eventId: String(message.messageId) };
+        let envelope: Envelope;
+        try {
+          envelope = decodeServiceBusMessage(fromReceivedMessage(message, where), mesh.config.sources);
+        } catch (err) {
+          return retryOrDeadLetter(retriedOnce(toMeshError(err, ids), deliveryCount));
+        }
         let outcome: EventOutcome;
         try {
-          outcome = await pipeline.process(decodeServiceBusMessage(fromReceivedMessage(message, where), mesh.config.sources));
+          outcome = await mesh.pipeline.process(envelope);
         } catch (err) {
-          const error = toMeshError(err, message.messageId === undefined ? {} : { eventId: String(message.messageId) });
-          return error.retryable && deliveryCount < deps.maxDeliveryCount ? { kind: 'retry', error } : { kind: 'dead-letter', error };
+          // The pipeline settles every route itself; what still escapes it is the function's trouble, not the event's.
+          return retryOrDeadLetter(EdgeUnavailableError.from(err, 'the pipeline failed outside its routes', ids));
         }
         return verdictOf(outcome, deliveryCount, deps.maxDeliveryCount);
       }),
     );
-    deps.setBindingOutput(context, binding.map((e) => toStructured(e.event)));
 
     await Promise.all(
       verdicts.map(async (v, i) => {
         const message = messages[i]!;
         const messageId = message.messageId === undefined ? `#${i}` : String(message.messageId);
+        const deliveryCount = message.deliveryCount ?? 1;
+        let step = 'complete';
         try {
           if (v.kind === 'done') return await batch.actions.complete(message);
-          const fields = { messageId, deliveryCount: message.deliveryCount ?? 1, code: v.error.code, routeId: v.error.context.routeId, error: v.error.message };
-          if (v.kind === 'retry') {
-            await batch.actions.abandon(message);
-            context.warn('message abandoned: it will be delivered again', fields);
-          } else {
+          const fields = { messageId, deliveryCount, code: v.error.code, routeId: v.error.context.routeId, error: v.error.message };
+          if (v.kind === 'dead-letter') {
+            step = 'dead-letter';
             await batch.actions.deadletter(message, undefined, v.error.code, describeError(v.error));
             context.error('message dead-lettered', fields);
+            return;
           }
+          const spacing = spacingFor(v.errors, v.placements, deliveryCount, {
+            maxMs: deps.maxRetryWaitMs,
+            now,
+            ...(deps.random ? { random: deps.random } : {}),
+          });
+          step = 'renew the lock of';
+          const held = await hold(message, spacing, batch.actions, started);
+          step = 'abandon';
+          await batch.actions.abandon(message);
+          context.warn('message abandoned: it will be delivered again', { ...fields, heldMs: held, spacing: spacing.why });
         } catch (err) {
           // The lock is lost or the host is gone: Service Bus delivers the message again when
           // its lock expires, and the routes already done come back as duplicates.
-          context.error('settling the message failed; it will be delivered again when its lock expires', { messageId, verdict: v.kind, error: err instanceof Error ? err.message : String(err) });
+          context.error(`could not ${step} the message; it will be delivered again when its lock expires`, {
+            messageId,
+            verdict: v.kind,
+            ...(v.kind === 'done' ? {} : { code: v.error.code, reason: v.error.message }),
+            error: err instanceof Error ? err.message : String(err),
+          });
         }
       }),
     );
   };
+
+  /**
+   * Wait `spacing.ms` while keeping the message locked, renewing the lock before each slice.
+   * Without a renew action the wait ends before the lock the host took does.
+   */
+  async function hold(message: TriggerMessage, spacing: Spacing, actions: SettlementActions, started: number): Promise<number> {
+    const renew = actions.renewMessageLock?.bind(actions);
+    let left = renew ? spacing.ms : Math.min(spacing.ms, slice - (now() - started));
+    let held = 0;
+    while (left > 0) {
+      if (renew) await renew(message);
+      const step = Math.min(left, slice);
+      await sleep(step);
+      left -= step;
+      held += step;
+    }
+    return held;
+  }
 }
 
 function verdictOf(outcome: EventOutcome, deliveryCount: number, maxDeliveryCount: number): Verdict {
-  const failed = outcome.routes.filter((r) => r.status === 'failed' && r.error);
-  const permanent = failed.find((r) => !r.error!.retryable);
-  if (permanent) return { kind: 'dead-letter', error: permanent.error! };
+  const failed = outcome.routes.filter((r) => r.status === 'failed' && r.error).map((r) => ({ ...r, error: retriedOnce(r.error!, deliveryCount) }));
+  const permanent = failed.find((r) => !r.error.retryable);
+  if (permanent) return { kind: 'dead-letter', error: permanent.error };
   const held = outcome.routes.find((r) => r.status === 'in-progress');
   const error =
     failed[0]?.error ??
     (held && new DeliveryInProgressError(`route ${held.routeId} is being processed by another delivery of event ${outcome.eventId}`, { context: { routeId: held.routeId, eventId: outcome.eventId } }));
   if (!error) return { kind: 'done' };
-  return deliveryCount < maxDeliveryCount ? { kind: 'retry', error } : { kind: 'dead-letter', error };
+  if (deliveryCount >= maxDeliveryCount) return { kind: 'dead-letter', error };
+  return { kind: 'retry', error, errors: failed.map((r) => r.error), placements: failed.map((r) => r.placement) };
+}
+
+/**
+ * An unclassified failure (`Internal`) gets one more delivery, as InternalError promises: it
+ * may be a passing fault nobody translated yet. From the second delivery on it is permanent.
+ */
+function retriedOnce(error: MeshError, deliveryCount: number): MeshError {
+  if (error.code !== 'Internal' || error.retryable || deliveryCount > 1) return error;
+  return EdgeUnavailableError.from(error, 'an unclassified failure, given one more delivery', error.context);
 }
 
 /** `[ticket-triage] every allowed endpoint failed …` — what an on-call engineer reads in the dead-letter queue. */
 function describeError(error: MeshError): string {
   const route = error.context.routeId ? `[${String(error.context.routeId)}] ` : '';
-  return `${route}${error.message}`.slice(0, 1024);
+  const infra = INFRASTRUCTURE.has(error.code) ? 'not processed: the function or its store failed, not the event; replay it once fixed: ' : '';
+  return `${route}${infra}${error.message}`.slice(0, 1024);
 }

@@ -2,27 +2,39 @@ import type { InvocationContext } from '@azure/functions';
 import { jsonLogger } from '../../shared/core/index.ts';
 import { createAzureMesh, tableClientFromEnv, type AzureMesh } from '../../shared/runtime/createAzureMesh.ts';
 import { createOnMessageHandler, type MessageBatch, type OnMessageDeps } from './createOnMessageHandler.ts';
-import { settingsFromEnv } from './settingsFromEnv.ts';
+import { DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_RETRY_WAIT_MS, settingsFromEnv, type AzureHandlerSettings } from './settingsFromEnv.ts';
 
 export { asMessageBatch, createOnMessageHandler, DeliveryInProgressError } from './createOnMessageHandler.ts';
 export type { MessageBatch, OnMessageDeps, SettlementActions, TriggerMessage } from './createOnMessageHandler.ts';
+export { EdgeUnavailableError } from './EdgeUnavailableError.ts';
 
 /**
  * The Service Bus trigger's handler as deployed: settings from app settings, the mesh built
  * once per worker on the first message (config, routes, providers, Table Storage, senders).
- * `setBindingOutput` comes from the registration module, which owns the output binding.
+ * Every result is sent by a Service Bus sender inside the pipeline, before its message is
+ * completed. Settings or a mesh that cannot be read are retried on every invocation, never
+ * cached: the messages are abandoned (spaced out), not dead-lettered, until they are fixed.
+ *
+ * @example
+ * app.serviceBusTopic('on-message', { ..., handler: (input, context) => onMessage(asMessageBatch(input), context) });
+ * const onMessage = onMessageFromEnv();
  */
-export function onMessageFromEnv(setBindingOutput: OnMessageDeps['setBindingOutput'], env: NodeJS.ProcessEnv = process.env) {
-  let settings: ReturnType<typeof settingsFromEnv> | undefined;
+export function onMessageFromEnv(env: NodeJS.ProcessEnv = process.env) {
+  let settings: AzureHandlerSettings | undefined;
   let mesh: Promise<AzureMesh> | undefined;
-  const current = () => (settings ??= settingsFromEnv(env));
-  const handler = (batch: MessageBatch, context: InvocationContext) => {
-    const s = current();
+  return (batch: MessageBatch, context: InvocationContext): Promise<void> => {
+    let s: AzureHandlerSettings;
+    try {
+      s = settings ??= settingsFromEnv(env);
+    } catch (err) {
+      return createOnMessageHandler(unsettled(err))(batch, context);
+    }
     return createOnMessageHandler({
       namespace: s.namespace,
       entity: s.entity,
       maxDeliveryCount: s.maxDeliveryCount,
-      setBindingOutput,
+      lockDurationMs: s.lockDurationMs,
+      maxRetryWaitMs: s.maxRetryWaitMs,
       mesh: () =>
         (mesh ??= (async () => {
           const tableClient = await tableClientFromEnv(env);
@@ -42,5 +54,19 @@ export function onMessageFromEnv(setBindingOutput: OnMessageDeps['setBindingOutp
         })),
     })(batch, context);
   };
-  return handler;
+}
+
+/**
+ * The handler while the app settings cannot be read: every message is held and abandoned with
+ * the reason. MaxDeliveryCount is unknown then, so the handler never dead-letters on its own.
+ */
+function unsettled(err: unknown): OnMessageDeps {
+  return {
+    namespace: '(unknown)',
+    entity: '(unknown)',
+    maxDeliveryCount: Number.POSITIVE_INFINITY,
+    lockDurationMs: DEFAULT_LOCK_DURATION_MS,
+    maxRetryWaitMs: DEFAULT_MAX_RETRY_WAIT_MS,
+    mesh: () => Promise.reject(err instanceof Error ? new Error(`app settings: ${err.message}`, { cause: err }) : new Error(`app settings: ${String(err)}`)),
+  };
 }

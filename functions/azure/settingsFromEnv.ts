@@ -1,5 +1,10 @@
 import { join } from 'node:path';
 
+/** Service Bus's default LockDuration (PT1M). */
+export const DEFAULT_LOCK_DURATION_MS = 60_000;
+/** The longest a retried message is held before it is abandoned, unless MESH_RETRY_WAIT_MAX_SECONDS says otherwise. */
+export const DEFAULT_MAX_RETRY_WAIT_MS = 60_000;
+
 export interface AzureHandlerSettings {
   configFile: string;
   routesDir: string;
@@ -7,10 +12,14 @@ export interface AzureHandlerSettings {
   namespace: string;
   /** The entity the trigger reads, as the dead-letter reader names it: `<topic>/Subscriptions/<sub>`. */
   entity: string;
-  /** The output binding's entity (MESH_RESULTS_ENTITY). */
+  /** Where results of routes that name no destination go, in the trigger's namespace (MESH_RESULTS_ENTITY); unset, back to the input topic. */
   resultsEntity?: string;
   /** The subscription's MaxDeliveryCount (MESH_MAX_DELIVERY_COUNT, default 10, Service Bus's default). */
   maxDeliveryCount: number;
+  /** The subscription's LockDuration (MESH_LOCK_DURATION_SECONDS, default 60, Service Bus's default). */
+  lockDurationMs: number;
+  /** The longest hold before a retried message is abandoned (MESH_RETRY_WAIT_MAX_SECONDS, default 60). */
+  maxRetryWaitMs: number;
 }
 
 /**
@@ -36,7 +45,18 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AzureHand
     entity: env.MESH_SUBSCRIPTION ? `${topic}/Subscriptions/${env.MESH_SUBSCRIPTION}` : topic,
     ...(env.MESH_RESULTS_ENTITY ? { resultsEntity: env.MESH_RESULTS_ENTITY } : {}),
     maxDeliveryCount: max,
+    lockDurationMs: seconds(env, 'MESH_LOCK_DURATION_SECONDS', DEFAULT_LOCK_DURATION_MS),
+    maxRetryWaitMs: seconds(env, 'MESH_RETRY_WAIT_MAX_SECONDS', DEFAULT_MAX_RETRY_WAIT_MS),
   };
+}
+
+/** A duration setting in seconds (fractions allowed), as milliseconds. */
+function seconds(env: NodeJS.ProcessEnv, name: string, fallbackMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackMs;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a number of seconds > 0, got "${raw}"`);
+  return Math.round(value * 1000);
 }
 
 /** `acme-support.servicebus.windows.net` → `acme-support`; from the identity setting or the connection string's Endpoint. */

@@ -5,7 +5,6 @@ import {
   systemClock,
   type Clock,
   type Destination,
-  type Envelope,
   type Logger,
   type MeshConfig,
   type PipelineOptions,
@@ -25,9 +24,12 @@ type TableClient = NonNullable<TableStoreOptions['client']>;
 export interface AzureMeshOptions {
   configFile: string;
   routesDir: string;
-  /** The namespace the function is triggered from (its results binding sends there). */
+  /** The namespace the function is triggered from. */
   homeNamespace: string;
-  /** The topic or queue the results output binding sends to (MESH_RESULTS_ENTITY). */
+  /**
+   * Where results of routes that name no destination go, in the home namespace
+   * (MESH_RESULTS_ENTITY). Unset: back to the entity the event came from (the topic).
+   */
   resultsEntity?: string;
   /** The idempotency table's client. Required unless `store` is given. */
   tableClient?: TableClient;
@@ -45,28 +47,23 @@ export interface AzureMesh {
   config: MeshConfig;
   routes: Route[];
   store: Store;
-  /** Publishes by destination kind, without the output binding (Service Bus senders, EventBridge). */
+  /** Publishes by destination kind: Service Bus senders, PutEvents. Every send is awaited. */
   publisher: Publisher;
-  /**
-   * The pipeline for one invocation: results bound for the output binding's entity are
-   * collected into `binding` (the handler hands them to `context.extraOutputs`), all others
-   * go through `publisher`.
-   */
-  pipelineFor(binding: Envelope[]): Pipeline;
+  /** The one pipeline: a result is sent (and the send awaited) before `process` returns. */
+  pipeline: Pipeline;
   close(): Promise<void>;
 }
 
 /**
  * The Azure Functions edge's mesh: the same composition as the local mesh (config and routes
  * from the app's files, the catalogue's providers, placer with circuits) around the one
- * Pipeline, with Azure adapters: Table Storage idempotency, the Service Bus output binding for
- * the function's own results entity, `@azure/service-bus` senders for other entities and
- * namespaces, PutEvents for results that cross to AWS.
+ * Pipeline, with Azure adapters: Table Storage idempotency, `@azure/service-bus` senders for
+ * every Service Bus destination (no output binding: the host would send it after the messages
+ * were settled), PutEvents for results that cross to AWS.
  *
  * @example
  * const mesh = await createAzureMesh({ configFile: 'mesh.yaml', routesDir: 'events/routes', homeNamespace: 'acme-support', resultsEntity: 'tickets-triaged', tableClient });
- * const binding: Envelope[] = [];
- * await mesh.pipelineFor(binding).process(envelope);
+ * await mesh.pipeline.process(envelope);
  */
 export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureMesh> {
   const clock = options.clock ?? systemClock;
@@ -79,7 +76,7 @@ export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureM
   const store = options.store ?? createTableStore({ client: options.tableClient!, clock, logger });
   const serviceBus = options.publishers?.servicebus ? undefined : new ServiceBusPublisher({ homeNamespace: options.homeNamespace, logger, ...(options.env ? { env: options.env } : {}) });
   const eventBridge = options.publishers?.eventbridge ? undefined : lazyEventBridge(logger);
-  const publisher = publisherByKind(
+  const byKind = publisherByKind(
     {
     ...(serviceBus ? { servicebus: serviceBus } : {}),
     ...(eventBridge ? { eventbridge: eventBridge.publisher } : {}),
@@ -88,35 +85,38 @@ export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureM
     (destination) =>
       new ConfigError([{ file: '(deployment)', path: `destinations.${destination.name}`, message: `the Azure edge cannot publish to a destination of kind ${destination.kind}` }]),
   );
-  const shared: Omit<PipelineOptions, 'publisher'> = { ...parts.pipeline, store };
-  const bindingTarget = options.resultsEntity;
+  const publisher = withDefaultEntity(byKind, config, options.homeNamespace, options.resultsEntity);
+  const pipelineOptions: PipelineOptions = { ...parts.pipeline, store, publisher };
   return {
     config,
     routes,
     store,
     publisher,
-    pipelineFor(binding) {
-      const viaBinding: Publisher = {
-        async publish(destination, events) {
-          const toBinding =
-            bindingTarget !== undefined &&
-            destination.kind === 'servicebus' &&
-            destination.namespace !== undefined &&
-            sameNamespace(destination.namespace, options.homeNamespace) &&
-            destination.entity?.toLowerCase() === bindingTarget.toLowerCase();
-          if (!toBinding) return publisher.publish(destination, events);
-          // Sent by the host when the invocation returns.
-          binding.push(...events);
-          return events.map((e) => ({ id: e.event.id, ok: true as const }));
-        },
-      };
-      return new Pipeline({ ...shared, publisher: viaBinding });
-    },
+    pipeline: new Pipeline(pipelineOptions),
     close: async () => {
       await providers.close?.();
       await serviceBus?.close();
       await eventBridge?.close();
       await store.close();
+    },
+  };
+}
+
+/**
+ * Results of a route that names no destination go back where the event came from (a
+ * destination the pipeline makes, not one of mesh.yaml's); with MESH_RESULTS_ENTITY set,
+ * such results in the home namespace go to that entity instead.
+ */
+function withDefaultEntity(publisher: Publisher, config: MeshConfig, homeNamespace: string, resultsEntity: string | undefined): Publisher {
+  if (!resultsEntity) return publisher;
+  return {
+    publish(destination, events) {
+      const isDefault =
+        destination.kind === 'servicebus' &&
+        !Object.hasOwn(config.destinations, destination.name) &&
+        (destination.namespace === undefined || sameNamespace(destination.namespace, homeNamespace));
+      if (!isDefault) return publisher.publish(destination, events);
+      return publisher.publish({ ...destination, name: `servicebus:${homeNamespace}/${resultsEntity}`, namespace: homeNamespace, entity: resultsEntity }, events);
     },
   };
 }

@@ -29,7 +29,7 @@ console.log(JSON.stringify({
 `;
 
 describe('functions/azure/app.ts in a plain Node worker process', () => {
-  it('registers on-message and purge-claims, with the settlement factory where @azure/functions looks for it', async () => {
+  it('registers on-message (no output binding, even with MESH_RESULTS_ENTITY set) and purge-claims, with the settlement factory where @azure/functions looks for it', async () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], {
       cwd: REPO,
       env: { PATH: process.env.PATH ?? '', MESH_RESULTS_ENTITY: 'tickets-triaged' },
@@ -37,7 +37,7 @@ describe('functions/azure/app.ts in a plain Node worker process', () => {
     });
 
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
-      functions: { 'on-message': ['serviceBusTrigger', 'serviceBus'], 'purge-claims': ['timerTrigger'] },
+      functions: { 'on-message': ['serviceBusTrigger'], 'purge-claims': ['timerTrigger'] },
       factory: true,
     });
   }, 90_000);

@@ -11,12 +11,17 @@ describe('Azure Functions registration', () => {
     expect(pkg.main).toBe('functions/azure/app.ts');
   });
 
-  it('exports the results output binding under a fixed name, sending to the MESH_RESULTS_ENTITY topic over the trigger connection', async () => {
+  it('registers on-message with no output binding even with MESH_RESULTS_ENTITY set: every result goes through an awaited sender', async () => {
+    vi.stubEnv('MESH_RESULTS_ENTITY', 'tickets-triaged');
     vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const { resultsOutput, onMessage } = await import('../../../functions/azure/app.ts');
+    const { installFunctionsCore } = await import('../../fakes/functionsHost.ts');
+    const registered = installFunctionsCore();
+    vi.resetModules();
+    const app = await import('../../../functions/azure/app.ts');
 
-    expect(resultsOutput).toMatchObject({ type: 'serviceBus', name: 'meshResults', topicName: '%MESH_RESULTS_ENTITY%', connection: 'ServiceBusConnection' });
-    expect(typeof onMessage).toBe('function');
+    expect(Object.keys(app)).not.toContain('resultsOutput');
+    expect(Object.values(registered.get('on-message')!.metadata.bindings).map((b) => b.type)).toEqual(['serviceBusTrigger']);
+    vi.unstubAllEnvs();
     vi.restoreAllMocks();
   });
 
