@@ -4,10 +4,14 @@ import type { AddressInfo } from 'node:net';
 
 /*
  * A wire-level fake of DynamoDB for the real DynamoDBClient (AWS JSON 1.0,
- * `X-Amz-Target: DynamoDB_20120810.<Operation>`): PutItem with a ConditionExpression (and
- * ReturnValuesOnConditionCheckFailure), GetItem, UpdateItem with `SET a = :v, …`, DeleteItem.
- * That is what Powertools' DynamoDB persistence layer sends; condition expressions support
- * attribute_exists / attribute_not_exists, comparisons, AND, OR, NOT and parentheses.
+ * `X-Amz-Target: DynamoDB_20120810.<Operation>`): GetItem; PutItem, UpdateItem (`SET a = :v, …`
+ * and `REMOVE a, …`) and DeleteItem, each with an optional ConditionExpression. As DynamoDB
+ * does, a failed condition changes nothing and answers ConditionalCheckFailedException,
+ * carrying the item as it was when ReturnValuesOnConditionCheckFailure is ALL_OLD (and the
+ * item exists). That is what Powertools' DynamoDB persistence layer and the fenced layer
+ * send; condition expressions support attribute_exists / attribute_not_exists, comparisons
+ * (`=`, `<>`, `<`, `<=`, `>`, `>=`) of `#name`, plain names and `:values`, AND, OR, NOT and
+ * parentheses.
  */
 
 type AttributeValue = { S?: string; N?: string; BOOL?: boolean; NULL?: boolean; [k: string]: unknown };
@@ -57,11 +61,7 @@ export async function startDynamoDbFake(): Promise<DynamoDbFake> {
       const t = table(b.TableName as string);
       const item = b.Item as Item;
       const k = keyOf(t, item);
-      const existing = t.items.get(k);
-      if (typeof b.ConditionExpression === 'string' && !evaluate(b.ConditionExpression, existing, b)) {
-        const extra = b.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && existing ? { Item: existing } : {};
-        throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', 'The conditional request failed', extra);
-      }
+      check(b, t.items.get(k));
       t.items.set(k, item);
       return {};
     },
@@ -74,21 +74,35 @@ export async function startDynamoDbFake(): Promise<DynamoDbFake> {
       const t = table(b.TableName as string);
       const key = b.Key as Item;
       const k = keyOf(t, key);
-      const item: Item = { ...(t.items.get(k) ?? key) };
+      const existing = t.items.get(k);
+      check(b, existing);
+      // An update of a missing item creates it (when its condition allowed that).
+      const item: Item = { ...(existing ?? key) };
       const names = (b.ExpressionAttributeNames ?? {}) as Record<string, string>;
       const values = (b.ExpressionAttributeValues ?? {}) as Item;
-      const m = /^\s*SET\s+(.+)$/i.exec(String(b.UpdateExpression));
-      if (!m) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `the fake supports SET only: ${String(b.UpdateExpression)}`);
-      for (const part of m[1]!.split(',')) {
-        const [lhs, rhs] = part.split('=').map((s) => s.trim());
-        item[names[lhs!] ?? lhs!] = values[rhs!]!;
+      const expression = String(b.UpdateExpression);
+      const clauses = [...expression.matchAll(/\b(SET|REMOVE)\s+(.+?)(?=\s+\b(?:SET|REMOVE)\b|$)/gi)];
+      if (clauses.length === 0) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `the fake supports SET and REMOVE only: ${expression}`);
+      for (const [, action, body] of clauses) {
+        for (const part of body!.split(',')) {
+          if (action!.toUpperCase() === 'REMOVE') {
+            delete item[names[part.trim()] ?? part.trim()];
+            continue;
+          }
+          const [lhs, rhs] = part.split('=').map((x) => x.trim());
+          const value = values[rhs!];
+          if (value === undefined) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `An expression attribute value used in expression is not defined: ${rhs}`);
+          item[names[lhs!] ?? lhs!] = value;
+        }
       }
       t.items.set(k, item);
       return {};
     },
     DeleteItem(b) {
       const t = table(b.TableName as string);
-      t.items.delete(keyOf(t, b.Key as Item));
+      const k = keyOf(t, b.Key as Item);
+      check(b, t.items.get(k));
+      t.items.delete(k);
       return {};
     },
   };
@@ -143,6 +157,13 @@ class AwsError extends Error {
   }
 }
 
+/** Throw ConditionalCheckFailedException when the request's condition does not hold for `existing`. */
+function check(b: Record<string, unknown>, existing: Item | undefined): void {
+  if (typeof b.ConditionExpression !== 'string' || evaluate(b.ConditionExpression, existing, b)) return;
+  const extra = b.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && existing ? { Item: existing } : {};
+  throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', 'The conditional request failed', extra);
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
@@ -157,8 +178,15 @@ function evaluate(expression: string, item: Item | undefined, b: Record<string, 
   let i = 0;
   const peek = () => tokens[i];
   const next = () => tokens[i++]!;
-  const attr = (t: string) => item?.[names[t] ?? t];
-  const operand = (t: string): AttributeValue | undefined => (t.startsWith(':') ? values[t] : attr(t));
+  const attr = (t: string) => {
+    if (t.startsWith('#') && names[t] === undefined) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `An expression attribute name used in the document path is not defined; attribute name: ${t}`);
+    return item?.[names[t] ?? t];
+  };
+  const operand = (t: string): AttributeValue | undefined => {
+    if (!t.startsWith(':')) return attr(t);
+    if (values[t] === undefined) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `An expression attribute value used in expression is not defined; attribute value: ${t}`);
+    return values[t];
+  };
 
   const orExpr = (): boolean => {
     let v = andExpr();
@@ -199,7 +227,9 @@ function evaluate(expression: string, item: Item | undefined, b: Record<string, 
     const op = next();
     return compare(operand(t), op, operand(next()));
   };
-  return orExpr();
+  const result = orExpr();
+  if (i !== tokens.length) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `the fake could not parse the condition: ${expression}`);
+  return result;
 }
 
 function compare(a: AttributeValue | undefined, op: string, b: AttributeValue | undefined): boolean {

@@ -15,8 +15,10 @@ export interface TableStorageFake {
   requests: TableRequest[];
   /** The entities of a table, as stored (system properties included). */
   entities(table: string): Record<string, unknown>[];
-  /** Make the next `count` requests fail with this status (503 ServerBusy by default). */
-  failNext(count: number, status?: number): void;
+  /** Make the next `count` requests fail with this status and error code (503 ServerBusy by default). */
+  failNext(count: number, status?: number, code?: string): void;
+  /** Delete a table and its entities, as someone with the portal might. */
+  dropTable(table: string): void;
   close(): Promise<void>;
 }
 
@@ -32,9 +34,12 @@ interface Stored {
 /**
  * A local fake of the Azure Table REST API, enough for `@azure/data-tables` to create a table,
  * query it (simple `$filter`, paged), and insert, read, replace (with or without If-Match),
- * upsert and delete single entities,
- * with the service's status codes and OData error bodies (409 EntityAlreadyExists,
- * 404 ResourceNotFound, 412 UpdateConditionNotSatisfied).
+ * upsert and delete single entities, with the service's status codes and OData error bodies:
+ * 409 TableAlreadyExists when creating a table that exists, 404 TableNotFound for any
+ * request to a table that does not (nothing creates one implicitly), 409
+ * EntityAlreadyExists on insert, and If-Match as the service evaluates it — an ETag that is
+ * no longer current is 412 UpdateConditionNotSatisfied, an If-Match on a missing entity is
+ * 404 ResourceNotFound, `*` matches any existing entity.
  *
  * @example
  * const fake = await startTableStorageFake();
@@ -44,7 +49,7 @@ export async function startTableStorageFake(): Promise<TableStorageFake> {
   const tables = new Map<string, Map<string, Stored>>();
   const requests: TableRequest[] = [];
   let version = 0;
-  let failures: { count: number; status: number } = { count: 0, status: 503 };
+  let failures: { count: number; status: number; code: string } = { count: 0, status: 503, code: 'ServerBusy' };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
@@ -55,7 +60,7 @@ export async function startTableStorageFake(): Promise<TableStorageFake> {
     requests.push({ method: req.method ?? '', path, ...(ifMatch ? { ifMatch } : {}), ...(body ? { body } : {}) });
     if (failures.count > 0) {
       failures.count--;
-      return error(res, failures.status, 'ServerBusy', 'The server is busy.');
+      return error(res, failures.status, failures.code, failures.code === 'ServerBusy' ? 'The server is busy.' : `simulated ${failures.code}`);
     }
 
     if (path === 'Tables' && req.method === 'POST') {
@@ -123,9 +128,10 @@ export async function startTableStorageFake(): Promise<TableStorageFake> {
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};TableEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
     requests,
     entities: (table) => [...(tables.get(table)?.values() ?? [])].map((s) => ({ ...s.props })),
-    failNext: (count, status = 503) => {
-      failures = { count, status };
+    failNext: (count, status = 503, code = status === 403 ? 'AuthorizationPermissionMismatch' : 'ServerBusy') => {
+      failures = { count, status, code };
     },
+    dropTable: (table) => void tables.delete(table),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,6 +1,8 @@
-import { IdempotencyConfig, IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError, IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
-import type { BasePersistenceLayer, IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
+import { randomUUID } from 'node:crypto';
+import { IdempotencyConfig, IdempotencyRecordStatus } from '@aws-lambda-powertools/idempotency';
 import { MeshError, type IdempotencyBegin, type IdempotencyStore } from '../../core/index.ts';
+import { claimLost } from '../claimLost.ts';
+import type { FencedDynamoDBPersistenceLayer, OwnedIdempotencyRecord } from './FencedDynamoDBPersistenceLayer.ts';
 
 /** The idempotency table could not be read or written (throttled, unreachable, access denied). */
 export class IdempotencyStoreError extends MeshError {
@@ -9,8 +11,8 @@ export class IdempotencyStoreError extends MeshError {
 }
 
 export interface PowertoolsIdempotencyStoreOptions {
-  /** A Powertools persistence layer: `DynamoDBPersistenceLayer` in Lambda, any other in tests. */
-  persistence: BasePersistenceLayer;
+  /** Powertools' DynamoDB persistence layer with owner-fenced writes. */
+  persistence: FencedDynamoDBPersistenceLayer;
   /**
    * The prefix of every key. Fixed (not the function name Powertools defaults to), so that
    * renaming or redeploying the function keeps the claims it made.
@@ -18,6 +20,7 @@ export interface PowertoolsIdempotencyStoreOptions {
   keyPrefix?: string;
   /** How long a completed claim is kept (the table's TTL). Default 24 h: longer than Lambda's 6 h maximum event age. */
   expiresAfterSeconds?: number;
+  /** Decides whether a claim has expired and stamps the TTL. Default `Date.now`. */
   now?: () => number;
 }
 
@@ -25,18 +28,21 @@ type Peek = Exclude<IdempotencyBegin, { state: 'claimed' }> | undefined;
 
 /**
  * The pipeline's IdempotencyStore on Powertools' idempotency persistence layer: one
- * record per route + input event id (`{ route, eventId }`, hashed by Powertools), with
- * Powertools' conditional put deciding who may run. The pipeline claims before the model
- * call, completes with the result id after publishing, and releases on failure so that a
- * Lambda retry or a replay can claim again.
+ * record per route + input event id (`{ route, eventId }`, hashed by Powertools). A claim
+ * is a conditional put that writes a fresh owner token; renew, complete and release are
+ * writes conditional on that owner, so a holder whose lease was taken over gets
+ * `ClaimLostError` instead of overwriting the new owner. The pipeline claims before the
+ * model call, completes with the result id after publishing, and releases on failure so that
+ * a Lambda retry or a replay can claim again.
  *
  * @example
- * const persistence = new DynamoDBPersistenceLayer({ tableName: 'nearmesh-idempotency' });
+ * const persistence = new FencedDynamoDBPersistenceLayer({ tableName: 'nearmesh-idempotency' });
  * const store = new PowertoolsIdempotencyStore({ persistence });
- * await store.begin('order-risk:6f1c…', new Date(Date.now() + 40_000)); // { state: 'claimed' }
+ * const claim = await store.begin('order-risk:6f1c…', new Date(Date.now() + 40_000)); // { state: 'claimed', token }
+ * if (claim.state === 'claimed') await store.complete('order-risk:6f1c…', claim.token, 'result-1');
  */
 export class PowertoolsIdempotencyStore implements IdempotencyStore {
-  private readonly persistence: BasePersistenceLayer;
+  private readonly persistence: FencedDynamoDBPersistenceLayer;
   private readonly now: () => number;
 
   constructor(options: PowertoolsIdempotencyStoreOptions) {
@@ -49,59 +55,62 @@ export class PowertoolsIdempotencyStore implements IdempotencyStore {
   }
 
   async peek(key: string): Promise<Peek> {
-    let record: IdempotencyRecord;
-    try {
-      record = await this.persistence.getRecord(data(key));
-    } catch (err) {
-      if (err instanceof IdempotencyItemNotFoundError) return undefined;
-      throw storeError('read', key, err);
-    }
-    return this.state(record);
+    const record = await this.call('read', key, () => this.persistence.read(data(key)));
+    return record && this.state(record);
   }
 
   async begin(key: string, expiresAt: Date): Promise<IdempotencyBegin> {
-    const holdMs = Math.max(1, expiresAt.getTime() - this.now());
+    // Twice at most: the record that stopped the claim may be released before we read it.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const token = randomUUID();
+      const outcome = await this.call('claim', key, () => this.persistence.claim(data(key), token, expiresAt, new Date(this.now())));
+      if (outcome.written) return { state: 'claimed', token };
+      // The conditional put returns the record that stopped it; without one, read it.
+      const existing = outcome.current ?? (await this.call('read', key, () => this.persistence.read(data(key))));
+      if (!existing) continue;
+      return this.state(existing) ?? { state: 'in-progress' };
+    }
+    return { state: 'in-progress' };
+  }
+
+  async renew(key: string, token: string, expiresAt: Date): Promise<void> {
+    const outcome = await this.call('renew', key, () => this.persistence.renew(data(key), token, expiresAt, new Date(this.now())));
+    if (!outcome.written) throw claimLost(key, 'renew', found(outcome.current));
+  }
+
+  async complete(key: string, token: string, resultId: string): Promise<void> {
+    const outcome = await this.call('complete', key, () => this.persistence.complete(data(key), token, resultId, new Date(this.now())));
+    if (outcome.written) return;
+    const current = outcome.current;
+    // Completed already with this result (a retried complete): nothing to do.
+    if (current?.state === IdempotencyRecordStatus.COMPLETED && String(current.getResponse()) === resultId) return;
+    throw claimLost(key, 'complete', found(current));
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    const outcome = await this.call('release', key, () => this.persistence.release(data(key), token));
+    // Missing or completed: nothing of ours to drop. In progress under another owner: fenced.
+    if (!outcome.written && outcome.current?.state === IdempotencyRecordStatus.INPROGRESS) throw claimLost(key, 'release', found(outcome.current));
+  }
+
+  /** Run one persistence call; anything but a refused condition becomes IdempotencyStoreError. */
+  private async call<T>(what: string, key: string, fn: () => Promise<T>): Promise<T> {
     try {
-      await this.persistence.saveInProgress(data(key), holdMs);
-      return { state: 'claimed' };
+      return await fn();
     } catch (err) {
-      if (!(err instanceof IdempotencyItemAlreadyExistsError)) throw storeError('claim', key, err);
-      // The conditional put returns the record that stopped it; an old table may not, so read it.
-      const existing = err.existingRecord ?? (await this.peekRecord(key));
-      return (existing && this.state(existing)) ?? { state: 'in-progress' };
+      throw storeError(what, key, err);
     }
   }
 
-  async complete(key: string, resultId: string): Promise<void> {
-    try {
-      await this.persistence.saveSuccess(data(key), resultId);
-    } catch (err) {
-      throw storeError('complete', key, err);
-    }
-  }
-
-  async release(key: string): Promise<void> {
-    try {
-      await this.persistence.deleteRecord(data(key));
-    } catch (err) {
-      throw storeError('release', key, err);
-    }
-  }
-
-  private async peekRecord(key: string): Promise<IdempotencyRecord | undefined> {
-    try {
-      return await this.persistence.getRecord(data(key));
-    } catch {
-      return undefined;
-    }
-  }
-
-  private state(record: IdempotencyRecord): Peek {
-    const status = record.getStatus();
-    if (status === IdempotencyRecordStatus.COMPLETED) return { state: 'completed', resultId: String(record.getResponse() ?? '') };
-    if (status === IdempotencyRecordStatus.INPROGRESS) {
+  /** The record as the pipeline sees it, by this store's clock (not the process clock Powertools' `getStatus` reads). */
+  private state(record: OwnedIdempotencyRecord): Peek {
+    const nowMs = this.now();
+    // Past the table's TTL: DynamoDB deletes it at some point; until then it counts as gone.
+    if (record.expiryTimestamp !== undefined && nowMs / 1000 > record.expiryTimestamp) return undefined;
+    if (record.state === IdempotencyRecordStatus.COMPLETED) return { state: 'completed', resultId: String(record.getResponse() ?? '') };
+    if (record.state === IdempotencyRecordStatus.INPROGRESS) {
       const until = record.inProgressExpiryTimestamp;
-      return until === undefined || until > this.now() ? { state: 'in-progress' } : undefined;
+      return until === undefined || until > nowMs ? { state: 'in-progress' } : undefined;
     }
     return undefined;
   }
@@ -111,6 +120,11 @@ export class PowertoolsIdempotencyStore implements IdempotencyStore {
 function data(key: string): { route: string; eventId: string } {
   const i = key.indexOf(':');
   return i < 0 ? { route: '', eventId: key } : { route: key.slice(0, i), eventId: key.slice(i + 1) };
+}
+
+function found(record: OwnedIdempotencyRecord | undefined): string {
+  if (!record) return 'nobody holds it';
+  return record.state === IdempotencyRecordStatus.COMPLETED ? 'it is completed' : 'another owner holds it';
 }
 
 function storeError(what: string, key: string, err: unknown): IdempotencyStoreError {

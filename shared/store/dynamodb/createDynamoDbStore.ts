@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { silentLogger, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { silentLogger, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { FencedDynamoDBPersistenceLayer } from './FencedDynamoDBPersistenceLayer.ts';
 import { PowertoolsIdempotencyStore } from './PowertoolsIdempotencyStore.ts';
 import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
 
@@ -13,12 +13,14 @@ export interface DynamoDbStoreOptions {
   idempotency?: IdempotencyStore;
   keyPrefix?: string;
   expiresAfterSeconds?: number;
+  /** Decides whether a claim has expired. Default: the system clock. */
+  clock?: Clock;
   logger?: Logger;
 }
 
 /**
  * The Store of the Lambda edge. Only idempotency is durable here (DynamoDB through
- * Powertools); the other two parts belong to AWS itself:
+ * Powertools, with owner-fenced claims); the other two parts belong to AWS itself:
  * - failures: the handler throws when a route fails, so Lambda's on-failure destination (an
  *   SQS queue) holds the original event with the error — that queue is the failure ledger,
  *   read by `mesh failed/replay --source sqs:<url>`. This ledger only logs, and answers
@@ -35,9 +37,11 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): Store {
   let idempotency = options.idempotency;
   if (!idempotency) {
     client = options.client ?? new DynamoDBClient({});
-    const persistence = new DynamoDBPersistenceLayer({ tableName: options.tableName, awsSdkV3Client: client });
+    const persistence = new FencedDynamoDBPersistenceLayer({ tableName: options.tableName, awsSdkV3Client: client });
+    const clock = options.clock;
     idempotency = new PowertoolsIdempotencyStore({
       persistence,
+      ...(clock ? { now: () => clock.now().getTime() } : {}),
       ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
       ...(options.expiresAfterSeconds ? { expiresAfterSeconds: options.expiresAfterSeconds } : {}),
     });

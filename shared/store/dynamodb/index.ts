@@ -3,3 +3,5 @@ export { createDynamoDbStore } from './createDynamoDbStore.ts';
 export type { DynamoDbStoreOptions } from './createDynamoDbStore.ts';
 export { PowertoolsIdempotencyStore, IdempotencyStoreError } from './PowertoolsIdempotencyStore.ts';
 export type { PowertoolsIdempotencyStoreOptions } from './PowertoolsIdempotencyStore.ts';
+export { FencedDynamoDBPersistenceLayer, OwnedIdempotencyRecord } from './FencedDynamoDBPersistenceLayer.ts';
+export type { FencedDynamoDBPersistenceOptions, FencedOutcome } from './FencedDynamoDBPersistenceLayer.ts';

@@ -75,6 +75,15 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX replays_failure ON replays (failure_id, seq);
     `,
   },
+  {
+    // Claims are leases with an owner: the token `begin` handed out, which renew, complete and
+    // release must present. Claims written before this step have none, so nobody can
+    // complete them; they are taken over when they expire, as before.
+    version: 3,
+    sql: `
+      ALTER TABLE idempotency ADD COLUMN owner text;
+    `,
+  },
 ];
 
 /** The newest schema this code knows. */

@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { InternalError, MeshError } from '../../core/errors.ts';
@@ -21,6 +21,11 @@ import { acquireStoreLock } from './storeLock.ts';
  * about 2 s when idle and 6–8 s under load; opening an existing store takes 0.25–0.5 s;
  * single operations take well under a millisecond to a few milliseconds. Open the store
  * once per process and keep it open.
+ *
+ * The store holds every event that passed through, so it is private to its user: the
+ * directory is 0700 and its files 0600, whatever the umask, and a store created by an older
+ * mesh (0755/0644) is tightened when it is opened. Files the database creates while open
+ * get the umask's mode, but nobody else can reach them through a 0700 directory.
  */
 
 export interface LocalStoreOptions {
@@ -45,13 +50,14 @@ export interface LocalStoreOptions {
 export async function openLocalStore(options: LocalStoreOptions): Promise<Store> {
   const { dir } = options;
   const clock = options.clock ?? systemClock;
-  await mkdir(dir, { recursive: true });
+  await makePrivateDir(dir);
   const lock = await acquireStoreLock(dir);
 
   let pg: PGlite | undefined;
   try {
     pg = await PGlite.create(join(dir, 'pglite'));
     await migrate(pgliteClient(pg, dir), clock, dir);
+    await makePrivateTree(dir);
   } catch (err) {
     await pg?.close().catch(() => {});
     await lock.release();
@@ -75,6 +81,34 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<Store>
         }
       })()),
   };
+}
+
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/** Creates `dir` 0700 (its missing parents as usual) and tightens it when it already existed. */
+async function makePrivateDir(dir: string): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  await mkdir(dir, { mode: PRIVATE_DIR }).catch((err: unknown) => {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+  });
+  // mkdir's mode passes through the umask, and an existing directory keeps its old mode.
+  if (process.platform !== 'win32') await chmod(dir, PRIVATE_DIR);
+}
+
+/** Every directory under `dir` 0700, every file 0600 (symbolic links are left alone). */
+async function makePrivateTree(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  await Promise.all(
+    entries.map(async (entry) => {
+      if (entry.isSymbolicLink()) return;
+      await chmod(join(entry.parentPath, entry.name), entry.isDirectory() ? PRIVATE_DIR : PRIVATE_FILE).catch((err: unknown) => {
+        // A lock or temporary file that went away while we walked.
+        if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+      });
+    }),
+  );
 }
 
 /** PGlite behind the SqlClient port, its errors translated into mesh errors. */

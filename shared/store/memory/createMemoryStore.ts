@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../../core/clock.ts';
+import { claimLost } from '../claimLost.ts';
 import type {
   EventLog,
   EventLogEntry,
@@ -24,7 +26,7 @@ export interface MemoryStoreOptions {
  *
  * @example
  * const store = createMemoryStore({ clock: new FakeClock() });
- * await store.idempotency.begin('route-a/evt-1', new Date(Date.now() + 60_000)); // { state: 'claimed' }
+ * const claim = await store.idempotency.begin('route-a:evt-1', new Date(Date.now() + 60_000)); // { state: 'claimed', token }
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const clock = options.clock ?? systemClock;
@@ -38,32 +40,51 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
 interface Claim {
   status: 'in-progress' | 'completed';
+  /** The token of whoever holds (or completed) the claim. */
+  owner: string;
   resultId?: string;
   expiresAtMs: number;
 }
 
 function memoryIdempotency(clock: Clock): IdempotencyStore {
   const claims = new Map<string, Claim>();
+  const held = (key: string) => {
+    const claim = claims.get(key);
+    if (claim?.status === 'completed') return { state: 'completed', resultId: claim.resultId ?? '' } as const;
+    if (claim && claim.expiresAtMs > clock.now().getTime()) return { state: 'in-progress' } as const;
+    return undefined;
+  };
+  /** The in-progress claim `token` holds, or ClaimLostError naming what it found instead. */
+  const owned = (key: string, token: string, what: 'renew' | 'complete' | 'release'): Claim => {
+    const claim = claims.get(key);
+    if (claim?.status === 'in-progress' && claim.owner === token) return claim;
+    throw claimLost(key, what, claim === undefined ? 'nobody holds it' : claim.status === 'completed' ? 'it is completed' : 'another owner holds it');
+  };
   return {
     async peek(key) {
-      const held = claims.get(key);
-      if (held?.status === 'completed') return { state: 'completed', resultId: held.resultId ?? '' };
-      if (held && held.expiresAtMs > clock.now().getTime()) return { state: 'in-progress' };
-      return undefined;
+      return held(key);
     },
     async begin(key, expiresAt): Promise<IdempotencyBegin> {
-      const held = claims.get(key);
-      if (held?.status === 'completed') return { state: 'completed', resultId: held.resultId ?? '' };
-      if (held && held.expiresAtMs > clock.now().getTime()) return { state: 'in-progress' };
-      claims.set(key, { status: 'in-progress', expiresAtMs: expiresAt.getTime() });
-      return { state: 'claimed' };
+      const state = held(key);
+      if (state) return state;
+      const token = randomUUID();
+      claims.set(key, { status: 'in-progress', owner: token, expiresAtMs: expiresAt.getTime() });
+      return { state: 'claimed', token };
     },
-    async complete(key, resultId) {
-      const expiresAtMs = claims.get(key)?.expiresAtMs ?? clock.now().getTime();
-      claims.set(key, { status: 'completed', resultId, expiresAtMs });
+    async renew(key, token, expiresAt) {
+      owned(key, token, 'renew').expiresAtMs = expiresAt.getTime();
     },
-    async release(key) {
-      if (claims.get(key)?.status === 'in-progress') claims.delete(key);
+    async complete(key, token, resultId) {
+      const claim = claims.get(key);
+      if (claim?.status === 'completed' && claim.resultId === resultId) return;
+      const mine = owned(key, token, 'complete');
+      claims.set(key, { ...mine, status: 'completed', resultId });
+    },
+    async release(key, token) {
+      const claim = claims.get(key);
+      if (claim?.status !== 'in-progress') return;
+      owned(key, token, 'release');
+      claims.delete(key);
     },
   };
 }

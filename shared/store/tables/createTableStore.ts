@@ -8,6 +8,7 @@ export interface TableStoreOptions {
   client?: TableClient;
   /** Override the claims entirely (tests: an in-memory store). */
   idempotency?: IdempotencyStore;
+  /** Create the idempotency table on first use. Default true (see TableIdempotencyStoreOptions). */
   ensureTable?: boolean;
   clock?: Clock;
   logger?: Logger;
@@ -31,7 +32,7 @@ export function createTableStore(options: TableStoreOptions): Store {
     new TableIdempotencyStore({
       client: options.client ?? missingClient(),
       ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.ensureTable ? { ensureTable: true } : {}),
+      ...(options.ensureTable === undefined ? {} : { ensureTable: options.ensureTable }),
     });
   return { idempotency, failures: logOnlyFailureLedger(logger, 'route failed'), events: logOnlyEventLog(logger), close: async () => {} };
 }

@@ -3,9 +3,15 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TableClient } from '@azure/data-tables';
 import type { Envelope, EventLogEntry, FailureRecord, Store } from '../../../shared/core/index.ts';
+import { createDynamoDbStore } from '../../../shared/store/dynamodb/index.ts';
 import { createMemoryStore, openLocalStore } from '../../../shared/store/index.ts';
+import { createTableStore } from '../../../shared/store/tables/index.ts';
+import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import type { FakeClock } from '../../fakes/fakeClock.ts';
+import { startTableStorageFake, type TableStorageFake } from '../../fakes/tableStorageFake.ts';
 
 /**
  * An envelope with the awkward parts a store must keep exactly: key order that is not
@@ -58,6 +64,8 @@ export function entry(overrides: Partial<EventLogEntry> = {}): EventLogEntry {
 
 export interface Adapter {
   name: string;
+  /** False for the cloud edges, whose failure ledger and event log only log (the transport keeps both). */
+  keepsLedger: boolean;
   /** Called once before the suite; returns a cleanup. */
   setup(): Promise<() => Promise<void>>;
   /** A fresh, empty store; `reopen` is set when the adapter persists. */
@@ -66,6 +74,7 @@ export interface Adapter {
 
 export const memoryAdapter: Adapter = {
   name: 'memory',
+  keepsLedger: true,
   setup: async () => async () => {},
   open: async (clock) => ({ store: createMemoryStore({ clock }), cleanup: async () => {} }),
 };
@@ -78,6 +87,7 @@ export function localAdapter(): Adapter {
   let template = '';
   return {
     name: 'local (PGlite)',
+    keepsLedger: true,
     async setup() {
       template = await mkdtemp(join(tmpdir(), 'nearmesh-store-template-'));
       await (await openLocalStore({ dir: template })).close();
@@ -100,6 +110,60 @@ export function localAdapter(): Adapter {
           await rm(dir, { recursive: true, force: true });
         },
       };
+    },
+  };
+}
+
+/**
+ * The Lambda edge's store as deployed (Powertools' DynamoDB persistence layer, fenced, on the
+ * real DynamoDBClient) against the DynamoDB wire fake: one fake per suite, one table per test.
+ */
+export function dynamoDbAdapter(): Adapter {
+  let fake: DynamoDbFake | undefined;
+  let tables = 0;
+  return {
+    name: 'DynamoDB (Powertools)',
+    keepsLedger: false,
+    async setup() {
+      fake = await startDynamoDbFake();
+      return () => fake!.close();
+    },
+    async open(clock) {
+      const tableName = `idempotency-${++tables}`;
+      fake!.createTable(tableName);
+      const client = new DynamoDBClient({ endpoint: fake!.url, region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }, maxAttempts: 1 });
+      // Completed records live two days here: the contract looks one day later, and the
+      // table's TTL (24 h by default) is not what it specifies.
+      const store = createDynamoDbStore({ tableName, client, clock, expiresAfterSeconds: 2 * 24 * 60 * 60 });
+      return {
+        store,
+        cleanup: async () => {
+          await store.close();
+          client.destroy();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The Azure edge's store as deployed (TableIdempotencyStore, creating its table on first use)
+ * on the real @azure/data-tables client against the Table REST fake: one table per test.
+ */
+export function tableStorageAdapter(): Adapter {
+  let fake: TableStorageFake | undefined;
+  let tables = 0;
+  return {
+    name: 'Table Storage',
+    keepsLedger: false,
+    async setup() {
+      fake = await startTableStorageFake();
+      return () => fake!.close();
+    },
+    async open(clock) {
+      const client = TableClient.fromConnectionString(fake!.connectionString, `idempotency${++tables}`, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+      const store = createTableStore({ client, clock });
+      return { store, cleanup: () => store.close() };
     },
   };
 }

@@ -72,8 +72,9 @@ describe('Replayer', () => {
     // Prepare: the result was emitted (say by a redelivery) but the old record is still open
     const failureId = await failOnce();
     const { replayer, provider } = mesh({ near: [{ output: { score: 1 } }] });
-    await store.idempotency.begin('order-risk:e-1', clock.now());
-    await store.idempotency.complete('order-risk:e-1', resultId('order-risk', 'e-1'));
+    const claim = await store.idempotency.begin('order-risk:e-1', clock.now());
+    if (claim.state !== 'claimed') throw new Error('expected a fresh claim');
+    await store.idempotency.complete('order-risk:e-1', claim.token, resultId('order-risk', 'e-1'));
     // Act
     const outcome = await replayer.replay(failureId, { actor: 'ana' });
     // Assess

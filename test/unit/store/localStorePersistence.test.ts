@@ -31,8 +31,9 @@ describe('embedded store persistence', () => {
 
     const first = await openLocalStore({ dir, clock });
     cleanup.push(() => first.close());
-    await first.idempotency.begin('score-order/evt-1', inAMinute);
-    await first.idempotency.complete('score-order/evt-1', 'res-1');
+    const claim = await first.idempotency.begin('score-order/evt-1', inAMinute);
+    if (claim.state !== 'claimed') throw new Error('expected a fresh claim');
+    await first.idempotency.complete('score-order/evt-1', claim.token, 'res-1');
     await first.idempotency.begin('score-order/evt-2', inAMinute);
     await first.failures.recordFailure(failed);
     await first.events.append(input);
