@@ -39,11 +39,20 @@ export function sameNamespace(a: string, b: string): boolean {
 }
 
 /**
+ * The SDK's own retries, bounded: its default waits up to 30 s between attempts on ServerBusy,
+ * which outlasts a message lock (a send still running when the lock is lost is a result sent
+ * for a message that will be delivered again). Three attempts within about 10 s; the caller
+ * (pipeline, delivery) retries beyond that.
+ */
+export const SERVICE_BUS_RETRY = { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, timeoutInMs: 10_000, mode: 0 /* RetryMode.Exponential */ } as const;
+
+/**
  * A client for a connection. The SDK (and @azure/identity) load here, on first use, so that
  * commands that never touch Service Bus do not pay for them.
  */
 export async function createServiceBusClient(connection: ServiceBusConnection, options: ServiceBusClientOptions = {}): Promise<ServiceBusClient> {
   const { ServiceBusClient } = await import('@azure/service-bus');
+  options = { ...options, retryOptions: { ...SERVICE_BUS_RETRY, ...options.retryOptions } };
   if (connection.kind === 'connectionString') return new ServiceBusClient(connection.connectionString, options);
   const { DefaultAzureCredential } = await import('@azure/identity');
   return new ServiceBusClient(connection.fullyQualifiedNamespace, new DefaultAzureCredential(), options);
