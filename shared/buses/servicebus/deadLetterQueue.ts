@@ -1,4 +1,5 @@
 import { MeshError, type Envelope } from '../../core/index.ts';
+import { errorSummary, redact } from '../../models/redact.ts';
 import { SourceAccessDeniedError, SourceNotFoundError, SourceRequestError, SourceUnreachableError } from '../sqs/awsSourceErrors.ts';
 import type { DeadLetterQueue, ReceivedMessage } from '../sqs/DeadLetterQueue.ts';
 import type { DeadLetterEntry } from '../sqs/drainDeadLetters.ts';
@@ -177,8 +178,9 @@ export function serviceBusEnvelope(entry: ServiceBusDeadLetterEntry): Envelope |
 export function serviceBusSourceError(err: unknown, doing: string): MeshError {
   if (err instanceof MeshError) return err;
   const e = (err ?? {}) as { code?: string; message?: string };
-  const why = `Service Bus could not ${doing}: ${e.message ?? String(err)}`;
-  const options = { cause: err, context: { source: doing } };
+  // What the SDK says can echo a connection string's key or a SAS token: redacted, and never the SDK error itself as cause.
+  const why = `Service Bus could not ${doing}: ${redact(e.message ?? String(err))}`;
+  const options = { cause: errorSummary(err), context: { source: doing } };
   if (e.code === 'MessagingEntityNotFound') return new SourceNotFoundError(`${why}. Check the namespace and the entity (a queue, or <topic>/Subscriptions/<subscription>).`, options);
   if (e.code === 'UnauthorizedAccess') return new SourceAccessDeniedError(`${why}. The identity needs Listen on the entity (Azure Service Bus Data Receiver).`, options);
   if (e.code === 'MessageLockLost') return new SourceRequestError(`${why}. The lock ran out; the message is in the subqueue again.`, options);
