@@ -1,0 +1,218 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/*
+ * Fault injection for chaos tests, kept out of the wire fakes themselves:
+ * - deterministic randomness (a seeded generator, and a hash of a call's identity so a fault
+ *   hits the same call whatever order concurrent calls arrive in);
+ * - host isolation: every socket a simulated host (a Lambda container) opens is tagged with
+ *   it, so killing the host cuts all of its I/O at once and for good, in flight or later;
+ * - a PutEvents proxy in front of the EventBridge fake that fails chosen entries (as
+ *   EventBridge answers throttled entries: 200 with FailedEntryCount and an ErrorCode), holds
+ *   a call, or lets the test act right after the bus accepted a call (to kill its sender).
+ */
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed, the same sequence. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A number in [0, 1) fixed by its parts: `unitHash(seed, eventId, route, 3)` decides the 3rd call of that route on that event. */
+export function unitHash(...parts: (string | number)[]): number {
+  return createHash('sha256').update(parts.join('\u0000')).digest().readUInt32BE(0) / 4294967296;
+}
+
+export interface HostIsolation {
+  /** Run `fn` as `host`: every socket opened from it (and from what it awaits) belongs to the host. */
+  run<T>(host: string, fn: () => T): T;
+  /** Kill the host: its open sockets are destroyed now, and any it opens later are destroyed at birth. */
+  kill(host: string): void;
+  isKilled(host: string): boolean;
+  /** The host whose client socket has this local port (a server reads it as `req.socket.remotePort`). */
+  hostOfPort(port: number | undefined): string | undefined;
+  /** Sockets destroyed because their host was dead. */
+  readonly cut: number;
+  close(): void;
+}
+
+/**
+ * Tag sockets with the host that opened them, through the `net.client.socket` diagnostics
+ * channel (published synchronously inside `net.connect`, so the async context is the caller's).
+ * The SDK clients of one mesh keep their own connection pools, so a pooled socket is only
+ * ever reused by the host that opened it.
+ *
+ * @example
+ * const iso = createHostIsolation();
+ * await iso.run('container-1', () => handler(event, context));
+ * iso.kill('container-1'); // its sockets close; its next request fails with ECONNRESET
+ */
+export function createHostIsolation(): HostIsolation {
+  const als = new AsyncLocalStorage<string>();
+  const sockets = new Map<string, Set<Socket>>();
+  const killed = new Set<string>();
+  const ports = new Map<number, string>();
+  let cut = 0;
+  const onSocket = (message: unknown) => {
+    const host = als.getStore();
+    if (host === undefined) return;
+    const socket = (message as { socket: Socket }).socket;
+    if (killed.has(host)) {
+      cut++;
+      // After the caller has attached its listeners: it sees a connection that closed (ECONNRESET).
+      setImmediate(() => socket.destroy());
+      return;
+    }
+    let set = sockets.get(host);
+    if (!set) sockets.set(host, (set = new Set()));
+    set.add(socket);
+    socket.once('connect', () => {
+      if (socket.localPort !== undefined) ports.set(socket.localPort, host);
+    });
+    socket.once('close', () => {
+      set.delete(socket);
+      if (socket.localPort !== undefined && ports.get(socket.localPort) === host) ports.delete(socket.localPort);
+    });
+  };
+  subscribe('net.client.socket', onSocket);
+  return {
+    run: (host, fn) => als.run(host, fn),
+    kill(host) {
+      killed.add(host);
+      for (const socket of sockets.get(host) ?? []) {
+        cut++;
+        socket.destroy();
+      }
+      sockets.delete(host);
+    },
+    isKilled: (host) => killed.has(host),
+    hostOfPort: (port) => (port === undefined ? undefined : ports.get(port)),
+    get cut() {
+      return cut;
+    },
+    close: () => void unsubscribe('net.client.socket', onSocket),
+  };
+}
+
+/** One PutEvents call as the proxy saw it. */
+export interface ProxiedPutEvents {
+  /** The client's port: `HostIsolation.hostOfPort` names the host that sent it. */
+  remotePort: number | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- wire entries, read by the test
+  entries: any[];
+}
+
+/** What the proxy does with a call. */
+export interface PutEventsPlan {
+  /** Hold the call this long before the bus sees it. */
+  holdMs?: number;
+  /** Entries (by index) the bus answers with this error instead of accepting them. */
+  fail?: Map<number, { code: string; message: string }>;
+  /** Called once the bus accepted the forwarded entries, before the answer goes back (kill the sender here). */
+  accepted?: () => void;
+}
+
+export interface PutEventsFaultProxy {
+  /** Give this to the client (AWS_ENDPOINT_URL_EVENTBRIDGE). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A PutEvents proxy in front of the EventBridge fake. Failed entries never reach the bus and
+ * come back in place with their ErrorCode (FailedEntryCount counts them), as EventBridge
+ * answers entries it throttled; the other entries are forwarded unchanged.
+ *
+ * @example
+ * const proxy = await startPutEventsFaultProxy(bus.url, () => ({ fail: new Map([[0, { code: 'ThrottlingException', message: 'Rate exceeded' }]]) }));
+ */
+export async function startPutEventsFaultProxy(target: string, plan: (call: ProxiedPutEvents) => PutEventsPlan): Promise<PutEventsFaultProxy> {
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((err: unknown) => {
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalException' });
+          res.end(JSON.stringify({ __type: 'InternalException', message: String(err) }));
+        }
+      });
+    });
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
+    const doc = JSON.parse(body || '{}') as { Entries?: unknown[] };
+    const entries = doc.Entries ?? [];
+    const p = plan({ remotePort: req.socket.remotePort, entries });
+    if (p.holdMs) await new Promise((r) => setTimeout(r, p.holdMs));
+    if (req.socket.destroyed) return; // the sender is gone: the call never reaches the bus
+    const fail = p.fail ?? new Map();
+    const forwarded = entries.filter((_, i) => !fail.has(i));
+    let answer: { status: number; headers: Record<string, string>; body: string } | undefined;
+    if (forwarded.length > 0) {
+      answer = await forward(upstream, req, JSON.stringify({ ...doc, Entries: forwarded }));
+      if (answer.status !== 200) return reply(res, answer.status, answer.headers, answer.body);
+    }
+    p.accepted?.();
+    const upstreamEntries = answer ? ((JSON.parse(answer.body) as { Entries: unknown[] }).Entries ?? []) : [];
+    let next = 0;
+    let failed = 0;
+    const out = entries.map((_, i) => {
+      const f = fail.get(i);
+      if (f) {
+        failed++;
+        return { ErrorCode: f.code, ErrorMessage: f.message };
+      }
+      const e = upstreamEntries[next++] as { ErrorCode?: string };
+      if (e?.ErrorCode) failed++;
+      return e;
+    });
+    reply(res, 200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': answer?.headers['x-amzn-requestid'] ?? 'proxy' }, JSON.stringify({ FailedEntryCount: failed, Entries: out }));
+  };
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function reply(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  if (res.destroyed || res.headersSent) return;
+  res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+function forward(upstream: URL, req: IncomingMessage, body: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== 'content-length' && k !== 'host' && k !== 'connection') headers[k] = String(v);
+  headers['content-length'] = String(Buffer.byteLength(body));
+  return new Promise((resolve, reject) => {
+    const out = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 500,
+          headers: Object.fromEntries(Object.entries(res.headers).filter(([k]) => k !== 'content-length').map(([k, v]) => [k, String(v)])),
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    out.on('error', reject);
+    out.end(body);
+  });
+}
