@@ -12,7 +12,8 @@ import type { AddressInfo, Socket } from 'node:net';
  *   it, so killing the host cuts all of its I/O at once and for good, in flight or later;
  * - a PutEvents proxy in front of the EventBridge fake that fails chosen entries (as
  *   EventBridge answers throttled entries: 200 with FailedEntryCount and an ErrorCode), holds
- *   a call, or lets the test act right after the bus accepted a call (to kill its sender).
+ *   a call, or lets the test act right after the bus accepted a call (to kill its sender);
+ * - a holding proxy for any other AWS JSON service (DynamoDB): a stalled host's request.
  */
 
 /** A seeded generator of numbers in [0, 1) (mulberry32): the same seed, the same sequence. */
@@ -215,4 +216,53 @@ function forward(upstream: URL, req: IncomingMessage, body: string): Promise<{ s
     out.on('error', reject);
     out.end(body);
   });
+}
+
+/** One request as the holding proxy saw it. */
+export interface ProxiedRequest {
+  remotePort: number | undefined;
+  /** The `x-amz-target` header (`DynamoDB_20120810.UpdateItem`, …). */
+  target: string;
+  body: string;
+}
+
+export interface HoldingProxy {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP/1.1 proxy that forwards every request unchanged, except that it can hold one before
+ * the service sees it (a host stalled in the middle of a call: a long GC pause, a frozen
+ * container, a congested link). A request whose sender hung up while held never arrives.
+ *
+ * @example
+ * const proxy = await startHoldingProxy(dynamo.url, (req) => (req.target.endsWith('.UpdateItem') ? { holdMs: 4000 } : {}));
+ */
+export async function startHoldingProxy(target: string, plan: (req: ProxiedRequest) => { holdMs?: number }): Promise<HoldingProxy> {
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const { holdMs } = plan({ remotePort: req.socket.remotePort, target: String(req.headers['x-amz-target'] ?? ''), body });
+      const go = async () => {
+        if (holdMs) await new Promise((r) => setTimeout(r, holdMs));
+        if (req.socket.destroyed) return;
+        const answer = await forward(upstream, req, body);
+        reply(res, answer.status, answer.headers, answer.body);
+      };
+      go().catch((err: unknown) => reply(res, 500, { 'content-type': 'application/x-amz-json-1.0' }, JSON.stringify({ __type: 'InternalServerError', message: String(err) })));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

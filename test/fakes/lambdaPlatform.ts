@@ -271,6 +271,11 @@ export class LambdaPlatform {
     this.wake();
   }
 
+  /** Invokes waiting for a free execution environment (the concurrency limit is reached). */
+  get queued(): number {
+    return this.waiters.length;
+  }
+
   /** The invocation a container is running now (a server reads the container from the socket). */
   invocationOn(container: string | undefined): Invocation | undefined {
     return container === undefined ? undefined : this.containers.get(container)?.current;
