@@ -322,19 +322,31 @@ export class DevServer {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+/** How much of a body over the cap is read and thrown away, so the client sees the 413 rather than a reset while it is still writing. */
+const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
   const tooLarge = () =>
     new RequestError(413, 'PayloadTooLarge', `request body over ${MAX_BODY_BYTES} bytes (1 MiB), the most mesh dev reads; send fewer or smaller events per request`, 'RequestEntityTooLargeException');
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    let over = Number.isFinite(declared) && declared > MAX_BODY_BYTES;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) over = true;
+      if (!over) chunks.push(chunk);
+      else chunks.length = 0;
+      // A client that keeps sending far past the cap is cut off.
+      if (size > DISCARD_LIMIT_BYTES) {
+        req.destroy();
+        reject(tooLarge());
+      }
+    });
+    req.on('end', () => (over ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
 }
 
 function asPutEventsRequest(parsed: unknown): { Entries: unknown[] } {
