@@ -125,9 +125,9 @@ describe('serverless.yml packaged with osls', () => {
     }
   });
 
-  it('runs the bundled handler on nodejs22.x with the idempotency table and the result bus in its environment', () => {
+  it('runs the bundled handler on nodejs24.x with the idempotency table and the result bus in its environment', () => {
     const fn = ofType('AWS::Lambda::Function')[0]![1];
-    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'functions/aws/on-event.handler' });
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'functions/aws/on-event.handler' });
     const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toMatchObject({ MESH_EVENT_BUS: 'acme-ingress', MESH_IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' }, MESH_FAILURE_QUEUE_URL: { Ref: 'FailureQueue' } });
     // The slowest route (order-risk, 20 s) plus the publish margin fits in the timeout.
