@@ -1,7 +1,9 @@
 import { randomIds, systemClock, type ReplayOutcome, type EventLogEntry, type EventLogFilter, type FailureFilter, type FailureRecord } from '../../shared/core/index.ts';
 import { decodeAny } from '../../shared/buses/index.ts';
 import { createLocalMesh, outcomeToJson, replayForeignFailure, replayOne, type LocalMesh, type ReplayRequest } from '../../shared/runtime/index.ts';
-import { openLocalStore } from '../../shared/store/index.ts';
+import { LedgerUnavailableError } from '../../shared/oncall/index.ts';
+import { openLocalStore, StoreLockedError } from '../../shared/store/index.ts';
+import type { Store } from '../../shared/core/index.ts';
 import { adminRequest, findRunningDev, type DevInfo } from './devClient.ts';
 import type { CommonOptions } from './options.ts';
 
@@ -123,4 +125,17 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
     },
     close: () => (mesh ? mesh.close() : store.close()),
   };
+}
+
+/**
+ * The local ledger alone, for a replay that runs in a cloud and keeps its history here. It is
+ * the embedded store, which one process holds at a time: with `mesh dev` running, stop it first.
+ */
+export async function openLedger(opts: CommonOptions): Promise<Store> {
+  try {
+    return await openLocalStore({ dir: opts.home });
+  } catch (err) {
+    if (!(err instanceof StoreLockedError)) throw err;
+    throw new LedgerUnavailableError(`the replay history is kept in the local ledger, and ${err.message}`, { cause: err });
+  }
 }

@@ -77,7 +77,15 @@ export class Replayer {
     if (typeof route === 'string') return this.finish(record, options, { ...base, outcome: options.dryRun ? 'would-skip' : 'not-replayed', detail: route });
 
     const key = `${route.id}:${record.eventId}`;
-    const done = await this.deps.store.idempotency.peek(key);
+    let done: Awaited<ReturnType<Store['idempotency']['peek']>>;
+    try {
+      done = await this.deps.store.idempotency.peek(key);
+    } catch (err) {
+      // The claim store is down: nothing ran. The event keeps its place; the reason goes to its history.
+      const detail = `${err instanceof MeshError ? err.code : 'StoreUnavailable'}: could not read the claim of route ${route.id}: ${err instanceof Error ? err.message : String(err)}`;
+      if (options.dryRun) return { ...base, outcome: 'would-skip', detail };
+      return this.finish(record, options, { ...base, outcome: 'failed-again', detail });
+    }
     if (done?.state === 'completed') {
       const detail = `result ${done.resultId} already exists`;
       if (options.dryRun) return { ...base, outcome: 'would-skip', detail, resultId: done.resultId };

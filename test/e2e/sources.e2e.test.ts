@@ -110,7 +110,7 @@ describe('mesh failed --source sqs:', () => {
   }, SLOW);
 });
 
-describe('mesh replay --source sqs:', () => {
+describe('mesh replay --source sqs: --target local (through the local mesh, on purpose)', () => {
   let url: string;
   const ids = ['22222222-0000-4000-8000-000000000001', '22222222-0000-4000-8000-000000000002'];
 
@@ -120,7 +120,7 @@ describe('mesh replay --source sqs:', () => {
   });
 
   it('leaves a dead letter whose replay fails again in the queue, visible, with the new reason', async () => {
-    const r = await runMesh(['replay', '--source', `sqs:${url}`, '--all', '--config', faultyConfig, '--actor', 'night-shift', '--json'], env);
+    const r = await runMesh(['replay', '--source', `sqs:${url}`, '--target', 'local', '--all', '--config', faultyConfig, '--actor', 'night-shift', '--json'], env);
     expect(r.code, r.stderr).toBe(1);
     const { outcomes } = json<{ outcomes: Array<{ outcome: string; queue: string; detail: string }> }>(r.stdout);
     expect(outcomes.map((o) => [o.outcome, o.queue])).toEqual([
@@ -136,7 +136,7 @@ describe('mesh replay --source sqs:', () => {
   }, SLOW);
 
   it('replays with faults off: each message deleted after its success, exactly one result per event', async () => {
-    const r = await runMesh(['replay', '--source', `sqs:${url}`, '--all', '--actor', 'day-shift', '--json'], env);
+    const r = await runMesh(['replay', '--source', `sqs:${url}`, '--target', 'local', '--all', '--actor', 'day-shift', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const { outcomes } = json<{ outcomes: Array<{ outcome: string; queue: string }> }>(r.stdout);
     expect(outcomes.map((o) => [o.outcome, o.queue])).toEqual([
@@ -158,7 +158,7 @@ describe('mesh replay --source sqs:', () => {
   it('deletes a dead letter whose event is already done, without a second result', async () => {
     // Lambda delivered the same failure twice; the first copy was replayed above.
     const copy = sqs.send(url, destinationRecord(orderEvent(ids[0]!)));
-    const r = await runMesh(['replay', '--source', `sqs:${url}`, copy, '--json'], env);
+    const r = await runMesh(['replay', '--source', `sqs:${url}`, '--target', 'local', copy, '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const { outcomes } = json<{ outcomes: Array<{ outcome: string; queue: string }> }>(r.stdout);
     expect(outcomes.map((o) => [o.outcome, o.queue])).toEqual([['already-done', 'deleted']]);
@@ -175,7 +175,7 @@ describe('mesh replay --source sqs:', () => {
     try {
       const devEnv = { ...env, MESH_HOME: dev.home };
       // Act
-      const r = await runMesh(['replay', '--source', `sqs:${q}`, '--all', '--actor', 'dev-shift', '--json'], devEnv);
+      const r = await runMesh(['replay', '--source', `sqs:${q}`, '--target', 'local', '--all', '--actor', 'dev-shift', '--json'], devEnv);
       // Assess
       expect(r.code, r.stderr).toBe(0);
       const { outcomes } = json<{ outcomes: Array<{ outcome: string; queue: string }> }>(r.stdout);
@@ -192,7 +192,7 @@ describe('mesh replay --source sqs:', () => {
   it('dry run changes nothing: no ledger write, no delete, every message visible again', async () => {
     const q = sqs.createQueue('dry-dlq');
     sqs.send(q, destinationRecord(orderEvent('33333333-0000-4000-8000-000000000001')));
-    const r = await runMesh(['replay', '--source', `sqs:${q}`, '--all', '--dry-run', '--json'], env);
+    const r = await runMesh(['replay', '--source', `sqs:${q}`, '--target', 'local', '--all', '--dry-run', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const { outcomes } = json<{ outcomes: Array<{ outcome: string; endpoint: string }> }>(r.stdout);
     expect(outcomes.map((o) => o.outcome)).toEqual(['would-replay']);

@@ -12,8 +12,8 @@ export const REPLAY_HELP = `mesh replay — re-run failed events through the pip
 Usage: mesh replay <failure-id>… [options]
        mesh replay --all [options]
        mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [options]
-       mesh replay --source sqs:<queue-url> (<message-id>… | --all | filters) [options]
-       mesh replay --source servicebus:<namespace>/<entity> (<message-id>… | --all | filters) [options]
+       mesh replay --source sqs:<queue-url> (<message-id>… | --all | filters) [--target local] [options]
+       mesh replay --source servicebus:<namespace>/<entity> (<message-id>… | --all | filters) [--target local] [options]
        mesh replay --source archive:<archive-arn-or-name> --since <time> --until <time> [--destination <bus-arn>] [--rules <arn,…>] [--dry-run]
 
 Each failed event is run again, unchanged, through its route. Safe to repeat and to stop:
@@ -31,13 +31,18 @@ Options:
   --actor <name>            who is replaying (default: the OS user)
 
 Sources (--source; default local, the failure ledger):
-  sqs:<queue-url>   an SQS dead-letter queue (Lambda's on-failure destination). Each event is
-                    replayed through the local pipeline, as above; its message is deleted only
-                    when the replay succeeded or was already done, and otherwise made visible
-                    again with the new reason reported. The replay is recorded in the ledger
-                    (mesh failed show sqs:<queue-url>#<message-id> shows it). Messages stay
-                    hidden for 5 min while replaying, so a killed replay loses nothing. Needs
-                    the store: stop mesh dev first.
+  sqs:<queue-url>   an SQS dead-letter queue (Lambda's on-failure destination). Each event's
+                    route runs in AWS, as the function would have run it: its result is
+                    published with PutEvents to the route's destinations, its claim taken and
+                    completed in the deployment's DynamoDB table. Settings are the function's:
+                    MESH_IDEMPOTENCY_TABLE, MESH_EVENT_BUS (results of routes without
+                    destination), AWS_REGION; AWS_ENDPOINT_URL_* honoured. A message is deleted
+                    only when its route's result reached the destination or the deployment's
+                    claim says the route is already done; otherwise it is made visible again,
+                    the new reason printed and kept in the local ledger's history
+                    (mesh failed show sqs:<queue-url>#<message-id>), and the command exits 1.
+                    Messages stay hidden for 5 min while replaying, so a killed replay loses
+                    nothing. The history needs the local store: stop mesh dev first.
   archive:<arn|name> an EventBridge archive: StartReplay for --since…--until (both required) to
                     --destination (default: the archive's bus), only to --rules if given, then
                     DescribeReplay every --poll seconds (default 5) until it ends. The events go
@@ -45,13 +50,20 @@ Sources (--source; default local, the failure ledger):
                     the StartReplay request. Exit 1 when the replay fails or is cancelled.
   servicebus:<namespace>/<entity>
                     a Service Bus dead-letter subqueue (entity: a queue, or
-                    <topic>/Subscriptions/<subscription>). Received peek-lock; each event is
-                    replayed through the local pipeline and its message completed only when the
-                    replay succeeded or was already done, otherwise abandoned (it stays) with
-                    the new reason reported and kept in the ledger. The SDK renews locks for
-                    5 min after receipt: replay large subqueues in parts (--limit). A killed
-                    replay loses nothing: its locks expire. Needs the store: stop mesh dev first.
-AWS sources use the AWS credential chain, AWS_REGION, AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_EVENTBRIDGE.
+                    <topic>/Subscriptions/<subscription>). Received peek-lock; each event's route
+                    runs in Azure, as the function would have: its result sent by a Service Bus
+                    sender to the route's destinations, its claim in the deployment's Table
+                    Storage (AzureWebJobsStorage or MESH_TABLES_ENDPOINT, MESH_IDEMPOTENCY_TABLE,
+                    MESH_RESULTS_ENTITY). Nothing is resubmitted to the topic (that would reach
+                    every subscription). A message is completed only when its route is done,
+                    otherwise abandoned (it stays) with the new reason printed and kept in the
+                    ledger, and the command exits 1. The SDK renews locks for 5 min after
+                    receipt: replay large subqueues in parts (--limit).
+  --target local    run the dead letters of sqs:/servicebus: through the local mesh instead (local
+                    bus, local store) — a choice, for trying a fix; the cloud's claims and
+                    destinations are not touched, and a message still leaves its queue when its
+                    local replay succeeded.
+AWS sources use the AWS credential chain, AWS_REGION, and AWS_ENDPOINT_URL_SQS / _EVENTBRIDGE / _DYNAMODB.
 Service Bus uses MESH_SERVICEBUS_<NAMESPACE>_CONNECTION (a connection string), else your Azure login.
 ${COMMON_HELP}`;
 
@@ -74,11 +86,13 @@ export async function replayCommand(args: string[]): Promise<number> {
     destination: { type: 'string' },
     rules: { type: 'string' },
     poll: { type: 'string' },
+    target: { type: 'string' },
   });
   if (values.help) return (console.log(REPLAY_HELP), 0);
   const opts = commonOptions(values);
   const source: FailureSource = values.source === undefined ? { kind: 'local' } : parseSource(values.source, { archive: true });
   if (source.kind === 'archive') return replayArchive(source.archive, values, opts);
+  if (values.target !== undefined && source.kind === 'local') throw new UsageError('--target goes with --source sqs:… or servicebus:… (the local ledger always replays through the local mesh)');
   for (const name of ['destination', 'rules', 'poll'] as const) {
     if (values[name] !== undefined) throw new UsageError(`--${name} goes with --source archive:<archive>`);
   }

@@ -1,4 +1,5 @@
-import { failureId, type Envelope, type FailureRecord, type ReplayOutcome } from '../../../shared/core/index.ts';
+import type { ReplayOutcome } from '../../../shared/core/index.ts';
+import { awsTargetSettings, deadLetterFailure, openReplayTarget, SettingMissingError, type CloudTarget, type LetterFacts, type ReplayTarget } from '../../../shared/oncall/index.ts';
 import {
   drainDeadLetters,
   receiveAll,
@@ -8,7 +9,7 @@ import {
   type DeadLetterQueue,
   type ServiceBusDeadLetterEntry,
 } from '../../../shared/buses/index.ts';
-import { openAccess } from '../access.ts';
+import { openAccess, openLedger } from '../access.ts';
 import { table, type DeadLetterView } from '../format.ts';
 import { UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
@@ -34,6 +35,8 @@ export interface ReplayValues {
   destination?: string | undefined;
   rules?: string | undefined;
   poll?: string | undefined;
+  /** `local`: run a cloud dead letter through the local mesh on purpose. Default: the cloud it came from. */
+  target?: string | undefined;
 }
 
 /** How long a dead letter stays hidden while its replay runs; renewed before each one. */
@@ -46,13 +49,34 @@ interface QueueOutcome extends ReplayOutcome {
   queue: QueueAction;
 }
 
-/** What the replay of a dead letter needs to know about it, whatever queue held it. */
-interface LetterFacts {
-  envelope: Envelope;
-  errorCode: string;
-  reason: string;
-  at?: string;
-  attempts?: number;
+/** `--target`: where a cloud dead letter runs. Only `local` can be chosen; the default is its own cloud. */
+function targetIsLocal(values: ReplayValues): boolean {
+  if (values.target === undefined) return false;
+  if (values.target === 'local') return true;
+  throw new UsageError(`--target: expected local (run the dead letter through the local mesh instead of its cloud), got ${JSON.stringify(values.target)}`);
+}
+
+/** A setting that is missing is the caller's to fix: a usage error (exit 2) naming it. */
+function usage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof SettingMissingError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** The deployment a dead letter came from, with the local ledger for the replay history. */
+async function openCloudTarget(target: CloudTarget, opts: CommonOptions): Promise<ReplayTarget> {
+  const ledger = await openLedger(opts);
+  try {
+    const opened = await openReplayTarget(target, { configFile: opts.config, routesDir: opts.routes, models: opts.models, ledger: ledger.failures });
+    return { via: opened.via, replayEvent: (f, r) => opened.replayEvent(f, r), close: async () => { await opened.close(); await ledger.close(); } };
+  } catch (err) {
+    await ledger.close();
+    if (err instanceof SettingMissingError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** One dead-letter queue, opened for a replay run: how to read it and what its settling is called. */
@@ -80,7 +104,11 @@ const SERVICEBUS_WORDS = { settled: 'completed', kept: 'abandoned', settleFailed
  * its history is where `mesh failed show` looks; the message is deleted only once settled.
  */
 export async function replayFromQueue(queueUrl: string, ids: string[], values: ReplayValues, opts: CommonOptions, rate: number | undefined): Promise<number> {
+  const local = targetIsLocal(values);
+  // Settings first: a missing one is a usage error before anything is read or held.
+  const settings = local ? undefined : usage(() => awsTargetSettings());
   return replayDeadLetters(
+    () => (settings ? openCloudTarget({ cloud: 'aws', settings }, opts) : openAccess(opts, { needsPipeline: true })),
     async (finder) => {
       const queue = await openDeadLetterQueue(queueUrl);
       return {
@@ -114,7 +142,9 @@ export async function replayFromServiceBus(
   opts: CommonOptions,
   rate: number | undefined,
 ): Promise<number> {
+  const local = targetIsLocal(values);
   return replayDeadLetters(
+    () => (local ? openAccess(opts, { needsPipeline: true }) : openCloudTarget({ cloud: 'azure', namespace: source.namespace }, opts)),
     async (finder) => {
       const queue = openServiceBusDeadLetters(source.namespace, source.entity, finder.sources);
       return {
@@ -141,6 +171,7 @@ export async function replayFromServiceBus(
 }
 
 async function replayDeadLetters(
+  openTarget: () => Promise<ReplayTarget>,
   open: (finder: Awaited<ReturnType<typeof routeFinder>>) => Promise<OpenedQueue>,
   ids: string[],
   values: ReplayValues,
@@ -158,8 +189,14 @@ async function replayDeadLetters(
   };
   const finder = await routeFinder(opts);
   if (finder.problem) throw new UsageError(finder.problem.replace('; the route column is empty', ''));
-  const access = await openAccess(opts, { needsPipeline: true });
-  const opened = await open(finder);
+  const access = await openTarget();
+  let opened: OpenedQueue;
+  try {
+    opened = await open(finder);
+  } catch (err) {
+    await access.close();
+    throw err;
+  }
   const { queue, words } = opened;
   const queueUrl = opened.where;
   let held: DeadLetterEntry[] = [];
@@ -208,7 +245,7 @@ async function replayDeadLetters(
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             next = Math.max(next, Date.now()) + interval;
           }
-          add(await access.replayEvent(deadLetterFailure(view, facts, routeId), request));
+          add(await access.replayEvent(deadLetterFailure({ source: view.source, messageId: view.messageId }, facts, routeId), request));
         }
       }
       return mine.every((o) => o.outcome === 'succeeded' || o.outcome === 'already-done');
@@ -242,24 +279,6 @@ async function replayDeadLetters(
   }
 }
 
-/** The ledger record of a dead letter on one route: keyed like the pipeline's, so both meet. */
-function deadLetterFailure(view: DeadLetterView, letter: LetterFacts, routeId: string): FailureRecord {
-  const eventId = letter.envelope.event.id;
-  return {
-    id: failureId(routeId, eventId),
-    at: letter.at ?? new Date().toISOString(),
-    eventId,
-    routeId,
-    errorCode: letter.errorCode,
-    message: `${letter.reason} (dead letter ${view.messageId} in ${view.source})`,
-    retryable: true,
-    attempts: [],
-    envelope: letter.envelope,
-    status: 'open',
-    failures: letter.attempts ?? 1,
-  };
-}
-
 function printQueueSummary(outcomes: QueueOutcome[], dryRun: boolean, { where: queueUrl, source, words }: OpenedQueue, via: string): void {
   console.log(
     table(
@@ -278,7 +297,12 @@ function printQueueSummary(outcomes: QueueOutcome[], dryRun: boolean, { where: q
   console.log(
     `\nReplayed ${messages} dead letters from ${queueUrl}: ${c.succeeded} succeeded, ${c['failed-again']} failed again, ${c['already-done']} already done, ${c['not-replayed']} not replayed; ${deleted} ${words.settled} (removed from the queue), ${messages - deleted} left in it (via ${via}).`,
   );
-  if (c['failed-again'] > 0) console.log(`Failed-again events stay in the queue; their new reason is in the ledger: mesh failed show ${source}#<message-id>.`);
+  if (c['failed-again'] > 0 || c['not-replayed'] > 0) {
+    // The table cuts long reasons; the on-call engineer needs them whole.
+    console.log(`\nWhy (in full):`);
+    for (const o of outcomes) if (o.outcome === 'failed-again' || o.outcome === 'not-replayed') console.log(`  ${o.messageId} (route ${o.routeId ?? '?'}): ${o.detail}`);
+    console.log(`Those messages stay in the queue; their new reason is in the ledger: mesh failed show ${source}#<message-id>.`);
+  }
 }
 
 /** `mesh replay --source archive:…`: StartReplay, then DescribeReplay to the end. */

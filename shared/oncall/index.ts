@@ -1,0 +1,12 @@
+// On-call use cases across sources (list, show, replay, discard), shared by the CLI and a later console.
+// The cloud adapters load on first use (openReplayTarget), not through this door.
+export { SettingMissingError, LedgerUnavailableError } from './errors.ts';
+export type { ReplayTarget } from './ReplayTarget.ts';
+export type { LetterFacts, LetterPlace } from './deadLetterFailure.ts';
+export { deadLetterFailure } from './deadLetterFailure.ts';
+export type { MeshReplayTargetOptions } from './meshReplayTarget.ts';
+export { meshReplayTarget } from './meshReplayTarget.ts';
+export type { AwsTargetSettings } from './awsTargetSettings.ts';
+export { awsTargetSettings } from './awsTargetSettings.ts';
+export type { CloudTarget, OpenReplayTargetOptions } from './openReplayTarget.ts';
+export { openReplayTarget } from './openReplayTarget.ts';
