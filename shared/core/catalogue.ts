@@ -98,6 +98,14 @@ export interface PlacementSettings {
   circuit: CircuitSettings;
 }
 
+/** How long the local store keeps what it no longer needs (`retention:` in mesh.yaml). */
+export interface RetentionSettings {
+  /** Inputs and results logged longer ago than this are pruned. */
+  eventsMs: number;
+  /** Failures resolved longer ago than this are pruned, with their replay history. Open failures never are. */
+  resolvedFailuresMs: number;
+}
+
 export interface MeshConfig {
   /** The file it was loaded from. */
   file: string;
@@ -113,4 +121,6 @@ export interface MeshConfig {
   seed: number;
   /** Ranking strategy and circuit breaker; defaults (data-gravity, 5 failures in 60 s, 30 s cooldown) when absent. */
   placement?: PlacementSettings;
+  /** What the local store prunes; defaults (events 7 days, resolved failures 30 days) when absent. */
+  retention?: RetentionSettings;
 }

@@ -1,14 +1,19 @@
 /**
- * The little of a Postgres client the SQL store needs. PGlite satisfies it as it is, and so
- * would a thin wrapper over a server connection pool, which is why the queries live apart
- * from the one file that imports the embedded database.
+ * The little of a SQL client the embedded store needs, in SQLite's dialect with positional
+ * `?` parameters. The queries and the schema are written against this port, apart from the
+ * one file that imports the database, so they can be read (and tested) as plain SQL.
  */
 export interface SqlQueryable {
+  /** Runs one statement; `rows` holds what it selected or returned (empty for a plain write). */
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
-  exec(sql: string): Promise<unknown>;
+  /** Runs one or more statements without parameters (schema changes). */
+  exec(sql: string): Promise<void>;
 }
 
 export interface SqlClient extends SqlQueryable {
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `fn` in one write transaction: committed when it resolves, rolled back when it
+   * throws. Nothing else reaches the database until it ends.
+   */
   transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
 }

@@ -1,2 +1,3 @@
-export type { LocalStoreOptions } from './openLocalStore.ts';
-export { openLocalStore } from './openLocalStore.ts';
+export type { LocalStore, LocalStoreOptions } from './openLocalStore.ts';
+export { DATABASE_FILE, openLocalStore } from './openLocalStore.ts';
+export type { PruneReport } from './sqlRetention.ts';

@@ -3,85 +3,86 @@ import { InternalError } from '../../core/errors.ts';
 import type { SqlClient } from './SqlClient.ts';
 
 /**
- * The schema, as an append-only list: a store written by an older mesh is brought forward
- * on open, and one written by a newer mesh is refused rather than misread. Never edit a
- * step that has shipped; stores on disk already ran it.
+ * The schema of `mesh.sqlite`, as an append-only list: a store written by an older mesh is
+ * brought forward on open, and one written by a newer mesh is refused rather than misread.
+ * Never edit a step that has shipped; stores on disk already ran it. (Stores of the PGlite
+ * era are a different file altogether and are not migrated: see LegacyStoreError.)
  *
- * Every JSON column is `json`, not `jsonb`: `json` keeps the text exactly as written (key
- * order, `\u0000`, number spelling), and the failure ledger promises to replay an event
- * unchanged. Nothing queries inside these documents, so jsonb's indexing buys nothing.
+ * Tables are STRICT, so a wrong type is an error rather than a silent conversion. JSON is
+ * TEXT, written by JSON.stringify and read back by JSON.parse, so key order, unicode and
+ * number spelling come back exactly as they went in; nothing queries inside it. Booleans
+ * are 0/1.
  *
- * Failure instants are kept twice: `at` as the caller wrote it (returned unchanged) and
- * `at_ms` for ordering and the since/until filters, parsed the same way the in-memory
- * store parses them. Ids sort with the "C" collation (code point order), as JavaScript
- * compares them in the in-memory store, whatever the host locale.
+ * Times: instants the caller gave are kept as written (`at`, returned unchanged) with an
+ * epoch-milliseconds twin (`at_ms`) for ordering and filters, parsed the way the in-memory
+ * store parses them; instants the store takes from its clock (lease expiry, when an entry was
+ * logged or a failure resolved) are epoch milliseconds only. Ids compare with the BINARY
+ * collation, byte order of UTF-8, which is code point order whatever the host locale.
+ *
+ * `events.seq` is AUTOINCREMENT: numbers are never handed out twice, even after pruning
+ * deleted the newest entries, so a reader's `afterSeq` cursor stays valid.
  */
 export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `
       CREATE TABLE idempotency (
-        key         text PRIMARY KEY,
-        status      text NOT NULL CHECK (status IN ('in-progress', 'completed')),
-        result_id   text,
-        expires_at  timestamptz NOT NULL,
-        updated_at  timestamptz NOT NULL
-      );
+        key            TEXT PRIMARY KEY,
+        status         TEXT NOT NULL CHECK (status IN ('in-progress', 'completed')),
+        result_id      TEXT,
+        -- The token begin handed out; renew, complete and release must present it.
+        owner          TEXT,
+        expires_at_ms  INTEGER NOT NULL,
+        updated_at_ms  INTEGER NOT NULL
+      ) STRICT;
 
       CREATE TABLE failures (
-        id          text COLLATE "C" PRIMARY KEY,
-        at          text NOT NULL,
-        at_ms       bigint NOT NULL,
-        event_id    text NOT NULL,
-        route_id    text,
-        error_code  text NOT NULL,
-        message     text NOT NULL,
-        retryable   boolean NOT NULL,
-        attempts    json NOT NULL,
-        placement   json,
-        envelope    json NOT NULL,
-        status      text NOT NULL CHECK (status IN ('open', 'resolved')),
-        failures    integer NOT NULL
-      );
+        id              TEXT PRIMARY KEY,
+        at              TEXT NOT NULL,
+        at_ms           INTEGER NOT NULL,
+        event_id        TEXT NOT NULL,
+        route_id        TEXT,
+        error_code      TEXT NOT NULL,
+        message         TEXT NOT NULL,
+        retryable       INTEGER NOT NULL CHECK (retryable IN (0, 1)),
+        attempts        TEXT NOT NULL,
+        placement       TEXT,
+        envelope        TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+        failures        INTEGER NOT NULL,
+        -- When it was last resolved (store clock); NULL while open. Retention counts from here.
+        resolved_at_ms  INTEGER
+      ) STRICT;
       CREATE INDEX failures_newest ON failures (at_ms DESC, id DESC);
       CREATE INDEX failures_route_newest ON failures (route_id, at_ms DESC, id DESC);
       CREATE INDEX failures_code_newest ON failures (error_code, at_ms DESC, id DESC);
       CREATE INDEX failures_status_newest ON failures (status, at_ms DESC, id DESC);
+      CREATE INDEX failures_resolved ON failures (resolved_at_ms) WHERE status = 'resolved';
+
+      -- Replay history: who replayed a failure, when, with what, and how it ended.
+      CREATE TABLE replays (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        failure_id  TEXT NOT NULL REFERENCES failures (id) ON DELETE CASCADE,
+        record      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX replays_failure ON replays (failure_id, seq);
 
       CREATE TABLE events (
-        seq          bigserial PRIMARY KEY,
-        at           text NOT NULL,
-        kind         text NOT NULL CHECK (kind IN ('input', 'result')),
-        event_id     text NOT NULL,
-        type         text NOT NULL,
-        source       text NOT NULL,
-        route_id     text,
-        destination  text,
-        envelope     json NOT NULL
-      );
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        at            TEXT NOT NULL,
+        -- When the store logged it (store clock): what retention prunes by.
+        logged_at_ms  INTEGER NOT NULL,
+        kind          TEXT NOT NULL CHECK (kind IN ('input', 'result')),
+        event_id      TEXT NOT NULL,
+        type          TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        route_id      TEXT,
+        destination   TEXT,
+        envelope      TEXT NOT NULL
+      ) STRICT;
       CREATE INDEX events_kind_seq ON events (kind, seq);
       CREATE INDEX events_route_seq ON events (route_id, seq);
-    `,
-  },
-  {
-    // Replay history: who replayed a failure, when, with what, and how it ended.
-    version: 2,
-    sql: `
-      CREATE TABLE replays (
-        seq         bigserial PRIMARY KEY,
-        failure_id  text COLLATE "C" NOT NULL REFERENCES failures (id),
-        record      json NOT NULL
-      );
-      CREATE INDEX replays_failure ON replays (failure_id, seq);
-    `,
-  },
-  {
-    // Claims are leases with an owner: the token `begin` handed out, which renew, complete and
-    // release must present. Claims written before this step have none, so nobody can
-    // complete them; they are taken over when they expire, as before.
-    version: 3,
-    sql: `
-      ALTER TABLE idempotency ADD COLUMN owner text;
+      CREATE INDEX events_logged ON events (logged_at_ms);
     `,
   },
 ];
@@ -96,9 +97,9 @@ export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.vers
  */
 export async function migrate(db: SqlClient, clock: Clock, where: string): Promise<number> {
   await db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
-    version     integer PRIMARY KEY,
-    applied_at  timestamptz NOT NULL DEFAULT now()
-  )`);
+    version     INTEGER PRIMARY KEY,
+    applied_at  TEXT NOT NULL
+  ) STRICT`);
   const { rows } = await db.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_version');
   const current = rows[0]?.version ?? 0;
   if (current > SCHEMA_VERSION) {
@@ -111,7 +112,7 @@ export async function migrate(db: SqlClient, clock: Clock, where: string): Promi
     if (m.version <= current) continue;
     await db.transaction(async (tx) => {
       await tx.exec(m.sql);
-      await tx.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [m.version, clock.now()]);
+      await tx.query('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)', [m.version, clock.now().toISOString()]);
     });
   }
   return SCHEMA_VERSION;

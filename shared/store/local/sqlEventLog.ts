@@ -1,10 +1,11 @@
+import type { Clock } from '../../core/clock.ts';
 import type { EventLog, EventLogEntry, EventLogFilter } from '../../core/ports/Store.ts';
 import { checkLimit } from '../storeInput.ts';
 import type { SqlQueryable } from './SqlClient.ts';
 import { SqlWhere } from './sqlWhere.ts';
 
 interface EventRow {
-  seq: number | string | bigint;
+  seq: number;
   at: string;
   kind: EventLogEntry['kind'];
   event_id: string;
@@ -16,18 +17,20 @@ interface EventRow {
 }
 
 /**
- * The event log in the `events` table. `seq` comes from a Postgres sequence: it only ever
- * grows, also across restarts, but may skip numbers (a failed insert, a crash); read it as
- * an order and a cursor (`afterSeq`), not as a count.
+ * The event log in the `events` table. `seq` only ever grows, also across restarts and
+ * pruning, but may skip numbers (a failed insert, pruned entries); read it as an order and a
+ * cursor (`afterSeq`), not as a count. `clock` stamps when an entry was logged, which
+ * retention prunes by.
  */
-export function sqlEventLog(db: SqlQueryable): EventLog {
+export function sqlEventLog(db: SqlQueryable, clock: Clock): EventLog {
   return {
     async append(entry) {
       await db.query(
-        `INSERT INTO events (at, kind, event_id, type, source, route_id, destination, envelope)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json)`,
+        `INSERT INTO events (at, logged_at_ms, kind, event_id, type, source, route_id, destination, envelope)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           entry.at,
+          clock.now().getTime(),
           entry.kind,
           entry.eventId,
           entry.type,
@@ -46,7 +49,7 @@ export function sqlEventLog(db: SqlQueryable): EventLog {
       if (filter.afterSeq !== undefined) where.add('seq > ?', filter.afterSeq);
       if (filter.kind !== undefined) where.add('kind = ?', filter.kind);
       if (filter.routeId !== undefined) where.add('route_id = ?', filter.routeId);
-      const sql = `SELECT seq, at, kind, event_id, type, source, route_id, destination, envelope::text AS envelope
+      const sql = `SELECT seq, at, kind, event_id, type, source, route_id, destination, envelope
         FROM events ${where} ORDER BY seq ${where.limit(limit)}`;
       const { rows } = await db.query<EventRow>(sql, where.params);
       return rows.map(toEntry);
@@ -56,7 +59,7 @@ export function sqlEventLog(db: SqlQueryable): EventLog {
 
 function toEntry(row: EventRow): EventLogEntry {
   const entry: EventLogEntry = {
-    seq: Number(row.seq),
+    seq: row.seq,
     at: row.at,
     kind: row.kind,
     eventId: row.event_id,

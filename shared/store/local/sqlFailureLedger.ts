@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/clock.ts';
 import type { FailureFilter, FailureLedger, FailureRecord, ReplayRecord } from '../../core/ports/Store.ts';
 import { checkLimit, instantMs } from '../storeInput.ts';
 import type { SqlQueryable } from './SqlClient.ts';
@@ -10,7 +11,7 @@ interface FailureRow {
   route_id: string | null;
   error_code: string;
   message: string;
-  retryable: boolean;
+  retryable: number;
   attempts: string;
   placement: string | null;
   envelope: string;
@@ -18,25 +19,28 @@ interface FailureRow {
   failures: number;
 }
 
-// JSON columns are read as text and parsed here, so what comes back is exactly what went in.
-const COLUMNS = `id, at, event_id, route_id, error_code, message, retryable,
-  attempts::text AS attempts, placement::text AS placement, envelope::text AS envelope, status, failures`;
+const COLUMNS = 'id, at, event_id, route_id, error_code, message, retryable, attempts, placement, envelope, status, failures';
 
-/** The failure ledger in the `failures` table; one row per ledger id (route + event). */
-export function sqlFailureLedger(db: SqlQueryable): FailureLedger {
+/**
+ * The failure ledger in the `failures` table; one row per ledger id (route + event). JSON
+ * columns are text written by JSON.stringify and parsed here, so what comes back is exactly
+ * what went in. `clock` stamps when a failure was resolved, which retention counts from.
+ */
+export function sqlFailureLedger(db: SqlQueryable, clock: Clock): FailureLedger {
   return {
     async recordFailure(record) {
       const atMs = instantMs(record.at, 'at');
       // A repeat failure keeps the original event, route and event id (the replayable
-      // original) and takes the latest error, attempts and placement.
+      // original) and takes the latest error, attempts and placement; it is open again.
       await db.query(
         `INSERT INTO failures (id, at, at_ms, event_id, route_id, error_code, message, retryable,
                                attempts, placement, envelope, status, failures)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10::json, $11::json, $12, $13)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
-           at = EXCLUDED.at, at_ms = EXCLUDED.at_ms, error_code = EXCLUDED.error_code,
-           message = EXCLUDED.message, retryable = EXCLUDED.retryable, attempts = EXCLUDED.attempts,
-           placement = EXCLUDED.placement, status = 'open', failures = failures.failures + 1`,
+           at = excluded.at, at_ms = excluded.at_ms, error_code = excluded.error_code,
+           message = excluded.message, retryable = excluded.retryable, attempts = excluded.attempts,
+           placement = excluded.placement, status = 'open', resolved_at_ms = NULL,
+           failures = failures.failures + 1`,
         [
           record.id,
           record.at,
@@ -45,7 +49,7 @@ export function sqlFailureLedger(db: SqlQueryable): FailureLedger {
           record.routeId ?? null,
           record.errorCode,
           record.message,
-          record.retryable,
+          record.retryable ? 1 : 0,
           JSON.stringify(record.attempts),
           record.placement === undefined ? null : JSON.stringify(record.placement),
           JSON.stringify(record.envelope),
@@ -69,21 +73,25 @@ export function sqlFailureLedger(db: SqlQueryable): FailureLedger {
     },
 
     async getFailure(id) {
-      const { rows } = await db.query<FailureRow>(`SELECT ${COLUMNS} FROM failures WHERE id = $1`, [id]);
+      const { rows } = await db.query<FailureRow>(`SELECT ${COLUMNS} FROM failures WHERE id = ?`, [id]);
       if (!rows[0]) return undefined;
       const record = toRecord(rows[0]);
-      const history = await db.query<{ record: string }>('SELECT record::text AS record FROM replays WHERE failure_id = $1 ORDER BY seq', [id]);
+      const history = await db.query<{ record: string }>('SELECT record FROM replays WHERE failure_id = ? ORDER BY seq', [id]);
       if (history.rows.length > 0) record.replays = history.rows.map((r) => JSON.parse(r.record) as ReplayRecord);
       return record;
     },
 
     async recordReplay(id, replay) {
       // INSERT … SELECT: nothing is written for an unknown failure id.
-      await db.query('INSERT INTO replays (failure_id, record) SELECT id, $2::json FROM failures WHERE id = $1', [id, JSON.stringify(replay)]);
+      await db.query('INSERT INTO replays (failure_id, record) SELECT id, ? FROM failures WHERE id = ?', [JSON.stringify(replay), id]);
     },
 
     async resolveFailure(id) {
-      await db.query(`UPDATE failures SET status = 'resolved' WHERE id = $1`, [id]);
+      // Resolving again keeps the first resolution time: retention counts from it.
+      await db.query(
+        `UPDATE failures SET status = 'resolved', resolved_at_ms = coalesce(resolved_at_ms, ?) WHERE id = ?`,
+        [clock.now().getTime(), id],
+      );
     },
   };
 }
@@ -95,7 +103,7 @@ function toRecord(row: FailureRow): FailureRecord {
     eventId: row.event_id,
     errorCode: row.error_code,
     message: row.message,
-    retryable: row.retryable,
+    retryable: row.retryable === 1,
     attempts: JSON.parse(row.attempts) as FailureRecord['attempts'],
     envelope: JSON.parse(row.envelope) as FailureRecord['envelope'],
     status: row.status,

@@ -10,44 +10,43 @@ interface Row {
 }
 
 /**
- * Claims kept in the `idempotency` table. A completed record never expires: the result
- * exists, and a later delivery of the same event must get its id rather than run again.
+ * Claims kept in the `idempotency` table, instants as epoch milliseconds. A completed record
+ * never expires: the result exists, and a later delivery of the same event must get its id
+ * rather than run again.
  *
- * Every write that needs ownership is one conditional statement (`… AND owner = $token`), so
+ * Every write that needs ownership is one conditional statement (`… AND owner = ?token`), so
  * a holder that lost its lease cannot overwrite the new owner between a read and a write;
  * the follow-up read only decides which answer to give when the statement matched nothing.
  */
 export function sqlIdempotencyStore(db: SqlQueryable, clock: Clock): IdempotencyStore {
   const current = async (key: string): Promise<Row | undefined> =>
-    (await db.query<Row>('SELECT status, result_id FROM idempotency WHERE key = $1', [key])).rows[0];
+    (await db.query<Row>('SELECT status, result_id FROM idempotency WHERE key = ?', [key])).rows[0];
 
   return {
     async peek(key) {
-      const { rows } = await db.query<{ status: string; result_id: string | null; expires_at: Date }>(
-        'SELECT status, result_id, expires_at FROM idempotency WHERE key = $1',
-        [key],
-      );
+      const { rows } = await db.query<Row & { expires_at_ms: number }>('SELECT status, result_id, expires_at_ms FROM idempotency WHERE key = ?', [key]);
       const row = rows[0];
       if (!row) return undefined;
       if (row.status === 'completed') return { state: 'completed', resultId: row.result_id ?? '' };
-      return new Date(row.expires_at).getTime() > clock.now().getTime() ? { state: 'in-progress' } : undefined;
+      return row.expires_at_ms > clock.now().getTime() ? { state: 'in-progress' } : undefined;
     },
 
     async begin(key, expiresAt): Promise<IdempotencyBegin> {
       // One statement, so two callers cannot both claim: a new key is inserted, an expired
       // in-progress claim is taken over (with a new owner), and anything else is left alone.
+      // RETURNING yields a row only when the insert or the update happened.
       for (;;) {
-        const now = clock.now();
+        const now = clock.now().getTime();
         const token = randomUUID();
         const claimed = await db.query<{ key: string }>(
-          `INSERT INTO idempotency (key, status, result_id, expires_at, updated_at, owner)
-           VALUES ($1, 'in-progress', NULL, $2, $3, $4)
+          `INSERT INTO idempotency (key, status, result_id, owner, expires_at_ms, updated_at_ms)
+           VALUES (?, 'in-progress', NULL, ?, ?, ?)
            ON CONFLICT (key) DO UPDATE
-             SET status = 'in-progress', result_id = NULL, expires_at = EXCLUDED.expires_at,
-                 updated_at = EXCLUDED.updated_at, owner = EXCLUDED.owner
-             WHERE idempotency.status = 'in-progress' AND idempotency.expires_at <= EXCLUDED.updated_at
+             SET status = 'in-progress', result_id = NULL, owner = excluded.owner,
+                 expires_at_ms = excluded.expires_at_ms, updated_at_ms = excluded.updated_at_ms
+             WHERE idempotency.status = 'in-progress' AND idempotency.expires_at_ms <= excluded.updated_at_ms
            RETURNING key`,
-          [key, expiresAt, now, token],
+          [key, token, expiresAt.getTime(), now],
         );
         if (claimed.rows.length > 0) return { state: 'claimed', token };
         const row = await current(key);
@@ -60,20 +59,20 @@ export function sqlIdempotencyStore(db: SqlQueryable, clock: Clock): Idempotency
     async renew(key, token, expiresAt) {
       // An expired lease nobody took over is still the owner's to extend.
       const renewed = await db.query(
-        `UPDATE idempotency SET expires_at = $3, updated_at = $4
-         WHERE key = $1 AND status = 'in-progress' AND owner = $2
+        `UPDATE idempotency SET expires_at_ms = ?, updated_at_ms = ?
+         WHERE key = ? AND status = 'in-progress' AND owner = ?
          RETURNING key`,
-        [key, token, expiresAt, clock.now()],
+        [expiresAt.getTime(), clock.now().getTime(), key, token],
       );
       if (renewed.rows.length === 0) throw claimLost(key, 'renew', describe(await current(key)));
     },
 
     async complete(key, token, resultId) {
       const completed = await db.query(
-        `UPDATE idempotency SET status = 'completed', result_id = $3, updated_at = $4
-         WHERE key = $1 AND status = 'in-progress' AND owner = $2
+        `UPDATE idempotency SET status = 'completed', result_id = ?, updated_at_ms = ?
+         WHERE key = ? AND status = 'in-progress' AND owner = ?
          RETURNING key`,
-        [key, token, resultId, clock.now()],
+        [resultId, clock.now().getTime(), key, token],
       );
       if (completed.rows.length > 0) return;
       const row = await current(key);
@@ -83,7 +82,7 @@ export function sqlIdempotencyStore(db: SqlQueryable, clock: Clock): Idempotency
     },
 
     async release(key, token) {
-      const released = await db.query(`DELETE FROM idempotency WHERE key = $1 AND status = 'in-progress' AND owner = $2 RETURNING key`, [key, token]);
+      const released = await db.query(`DELETE FROM idempotency WHERE key = ? AND status = 'in-progress' AND owner = ? RETURNING key`, [key, token]);
       if (released.rows.length > 0) return;
       const row = await current(key);
       // Missing or completed: nothing of ours to drop. In progress under another owner: fenced.

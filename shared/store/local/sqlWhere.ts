@@ -1,12 +1,12 @@
-/** Collects `AND`-ed conditions with numbered parameters, for the list queries' optional filters. */
+/** Collects `AND`-ed conditions with positional `?` parameters, for the list queries' optional filters. */
 export class SqlWhere {
   readonly params: unknown[] = [];
   private readonly clauses: string[] = [];
 
-  /** `clause` holds one `?`, replaced by the next `$n`. */
+  /** `clause` holds one `?`, bound to `value`. */
   add(clause: string, value: unknown): this {
     this.params.push(value);
-    this.clauses.push(clause.replace('?', `$${this.params.length}`));
+    this.clauses.push(clause);
     return this;
   }
 
@@ -15,9 +15,10 @@ export class SqlWhere {
     return this.clauses.length > 0 ? `WHERE ${this.clauses.join(' AND ')}` : '';
   }
 
-  /** `LIMIT $n`; a NULL limit means no limit in Postgres. */
+  /** `LIMIT ?`, or nothing when there is no limit. Call it last: its parameter goes at the end. */
   limit(limit: number | undefined): string {
-    this.params.push(limit ?? null);
-    return `LIMIT $${this.params.length}`;
+    if (limit === undefined) return '';
+    this.params.push(limit);
+    return 'LIMIT ?';
   }
 }

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TableClient } from '@azure/data-tables';
 import type { Envelope, EventLogEntry, FailureRecord, Store } from '../../../shared/core/index.ts';
@@ -79,23 +77,14 @@ export const memoryAdapter: Adapter = {
   open: async (clock) => ({ store: createMemoryStore({ clock }), cleanup: async () => {} }),
 };
 
-/**
- * The embedded store, in a fresh directory per test. Creating a PGlite database takes
- * seconds (initdb), so the suite creates one template and each test copies it.
- */
+/** The embedded store, in a fresh directory per test (creating one takes milliseconds). */
 export function localAdapter(): Adapter {
-  let template = '';
   return {
-    name: 'local (PGlite)',
+    name: 'local (SQLite)',
     keepsLedger: true,
-    async setup() {
-      template = await mkdtemp(join(tmpdir(), 'nearmesh-store-template-'));
-      await (await openLocalStore({ dir: template })).close();
-      return () => rm(template, { recursive: true, force: true });
-    },
+    setup: async () => async () => {},
     async open(clock) {
       const dir = await mkdtemp(join(tmpdir(), 'nearmesh-store-'));
-      await copyDir(join(template, 'pglite'), join(dir, 'pglite'));
       const store = await openLocalStore({ dir, clock });
       let current = store;
       return {
@@ -166,10 +155,4 @@ export function tableStorageAdapter(): Adapter {
       return { store, cleanup: () => store.close() };
     },
   };
-}
-
-// The system cp is about three times faster than fs.cp on PGlite's thousand small files.
-export async function copyDir(from: string, to: string): Promise<void> {
-  if (process.platform === 'win32') await cp(from, to, { recursive: true });
-  else await promisify(execFile)('cp', ['-R', from, to]);
 }

@@ -1,9 +1,9 @@
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openLocalStore } from '../../../shared/store/index.ts';
-import { copyDir } from '../../contract/store/fixtures.ts';
+import { DATABASE_FILE, openLocalStore } from '../../../shared/store/index.ts';
+import { entry } from '../../contract/store/fixtures.ts';
 
 /*
  * The embedded store holds every event that passed through it: other local users must not
@@ -45,10 +45,11 @@ describe.skipIf(process.platform === 'win32')('embedded store permissions', () =
       process.umask(umask);
     }
     try {
+      // Written while open, so SQLite's write-ahead log and its index exist too.
+      await store.events.append(entry());
       expect(await mode(dir)).toBe(0o700);
       const { dirs, files } = await modes(dir);
-      expect(files.size).toBeGreaterThan(10);
-      expect(files.has(join(dir, 'store.lock'))).toBe(true);
+      expect([...files.keys()].map((f) => f.slice(dir.length + 1)).sort()).toEqual([DATABASE_FILE, `${DATABASE_FILE}-shm`, `${DATABASE_FILE}-wal`, 'store.lock']);
       expect([...dirs.entries()].filter(([, m]) => m !== 0o700)).toEqual([]);
       expect([...files.entries()].filter(([, m]) => m !== 0o600)).toEqual([]);
     } finally {
@@ -60,7 +61,9 @@ describe.skipIf(process.platform === 'win32')('embedded store permissions', () =
     const dir = join(root, 'older');
     await mkdir(dir, { mode: 0o755 });
     await chmod(dir, 0o755);
-    await copyDir(join(template, 'pglite'), join(dir, 'pglite'));
+    await copyFile(join(template, DATABASE_FILE), join(dir, DATABASE_FILE));
+    await mkdir(join(dir, 'exports'));
+    await writeFile(join(dir, 'exports', 'old.json'), '[]');
     await writeFile(join(dir, 'notes.txt'), 'left by an older mesh');
     const before = await modes(dir);
     for (const path of before.dirs.keys()) await chmod(path, 0o755);

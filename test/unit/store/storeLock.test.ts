@@ -3,14 +3,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../../shared/core/index.ts';
-import { openLocalStore, StoreLockedError } from '../../../shared/store/index.ts';
-import { copyDir } from '../../contract/store/fixtures.ts';
+import { DATABASE_FILE, openLocalStore, StoreLockedError } from '../../../shared/store/index.ts';
 
 /*
- * The embedded database has no lock of its own, and two processes writing one data
- * directory corrupt it: the store guards the directory with `store.lock`.
+ * SQLite would let a second process open the same database, and two processes each taking
+ * claims in one store is what must not happen: the store guards the directory with
+ * `store.lock`.
  */
 
 const STORE_INDEX = pathToFileURL(join(import.meta.dirname, '../../../shared/store/index.ts')).href;
@@ -29,25 +29,18 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 describe('embedded store lock', () => {
   const opened: Store[] = [];
   const scratch: string[] = [];
-  let template = '';
 
   const tempDir = async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nearmesh-lock-'));
     scratch.push(dir);
     return dir;
   };
-  // Creating a store runs initdb (seconds): make one, and give each test a copy.
+  // A store that was created and closed before the test.
   const freshStoreDir = async () => {
     const dir = await tempDir();
-    await copyDir(join(template, 'pglite'), join(dir, 'pglite'));
+    await (await openLocalStore({ dir })).close();
     return dir;
   };
-
-  beforeAll(async () => {
-    template = await mkdtemp(join(tmpdir(), 'nearmesh-lock-template-'));
-    await (await openLocalStore({ dir: template })).close();
-  });
-  afterAll(() => rm(template, { recursive: true, force: true }));
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((s) => s.close()));
     await Promise.all(scratch.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -78,7 +71,7 @@ describe('embedded store lock', () => {
     expect(refused).toBeInstanceOf(StoreLockedError);
     expect(refused).toMatchObject({ pid: process.ppid, context: { dir, pid: process.ppid } });
     expect((refused as Error).message).toMatch(new RegExp(`${dir}.*process ${process.ppid}.*mesh dev`, 's'));
-    expect(await exists(join(dir, 'pglite'))).toBe(false);
+    expect(await exists(join(dir, DATABASE_FILE))).toBe(false);
     expect(await lockHolder(dir)).toBe(process.ppid);
   });
 

@@ -1,0 +1,52 @@
+import type { Clock } from '../../core/clock.ts';
+import type { RetentionSettings } from '../../core/catalogue.ts';
+import type { SqlClient } from './SqlClient.ts';
+
+/** What a prune deleted (or, in a dry run, would delete). */
+export interface PruneReport {
+  dryRun: boolean;
+  /** Inputs and results logged before `eventsBefore`. */
+  events: number;
+  eventsBefore: string;
+  /** Failures resolved before `resolvedFailuresBefore`, each with its replay history. */
+  resolvedFailures: number;
+  resolvedFailuresBefore: string;
+}
+
+/**
+ * Deletes the inputs and results logged longer ago than `retention.eventsMs` and the failures
+ * resolved longer ago than `retention.resolvedFailuresMs` (their replays go with them through
+ * the foreign key). Open failures are never deleted: they are the work still to do. Claims
+ * are kept too, so a late redelivery of a pruned event still finds its result id.
+ *
+ * Both deletes run on an index of the time column and in one transaction, so a crash
+ * leaves either everything or nothing pruned. SQLite reuses the freed pages for new
+ * entries; the file does not shrink.
+ */
+export async function pruneSql(db: SqlClient, clock: Clock, retention: RetentionSettings, { dryRun = false } = {}): Promise<PruneReport> {
+  checkWindow(retention.eventsMs, 'eventsMs');
+  checkWindow(retention.resolvedFailuresMs, 'resolvedFailuresMs');
+  const now = clock.now().getTime();
+  const eventsBefore = now - retention.eventsMs;
+  const failuresBefore = now - retention.resolvedFailuresMs;
+  return db.transaction(async (tx) => {
+    const count = async (sql: string, before: number) => (await tx.query<{ n: number }>(sql, [before])).rows[0]?.n ?? 0;
+    const events = await count('SELECT count(*) AS n FROM events WHERE logged_at_ms < ?', eventsBefore);
+    const resolvedFailures = await count(`SELECT count(*) AS n FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, failuresBefore);
+    if (!dryRun) {
+      if (events > 0) await tx.query('DELETE FROM events WHERE logged_at_ms < ?', [eventsBefore]);
+      if (resolvedFailures > 0) await tx.query(`DELETE FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, [failuresBefore]);
+    }
+    return {
+      dryRun,
+      events,
+      eventsBefore: new Date(eventsBefore).toISOString(),
+      resolvedFailures,
+      resolvedFailuresBefore: new Date(failuresBefore).toISOString(),
+    };
+  });
+}
+
+function checkWindow(ms: number, field: string): void {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`retention ${field} must be a whole number of milliseconds ≥ 0, got ${ms}`);
+}
