@@ -1,12 +1,4 @@
 import { ConfigError, formatConfigIssue, MeshError } from '../../shared/core/index.ts';
-import { devCommand, DEV_HELP } from './commands/dev.ts';
-import { emitCommand } from './commands/emit.ts';
-import { eventsCommand } from './commands/events.ts';
-import { explainCommand } from './commands/explain.ts';
-import { failedCommand } from './commands/failed.ts';
-import { testPatternCommand } from './commands/test-pattern.ts';
-import { replayCommand } from './commands/replay.ts';
-import { validateCommand } from './commands/validate.ts';
 import { UsageError } from './options.ts';
 
 // The AWS SDK warns on every command that its 2027 releases will need Node 22. The project pins
@@ -30,15 +22,17 @@ Commands:
 
 With npm: \`npm start\` runs \`mesh dev\`; \`npm run mesh -- <command>\` runs any command.`;
 
+// A command's module is imported when that command runs, so `mesh --help` (or a mistyped
+// command) loads no SDK, store or pipeline: the compiled CLI keeps each command in its own chunk.
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  dev: devCommand,
-  emit: emitCommand,
-  events: eventsCommand,
-  explain: explainCommand,
-  failed: failedCommand,
-  replay: replayCommand,
-  validate: validateCommand,
-  'test-pattern': testPatternCommand,
+  dev: async (args) => (await import('./commands/dev.ts')).devCommand(args),
+  emit: async (args) => (await import('./commands/emit.ts')).emitCommand(args),
+  events: async (args) => (await import('./commands/events.ts')).eventsCommand(args),
+  explain: async (args) => (await import('./commands/explain.ts')).explainCommand(args),
+  failed: async (args) => (await import('./commands/failed.ts')).failedCommand(args),
+  replay: async (args) => (await import('./commands/replay.ts')).replayCommand(args),
+  validate: async (args) => (await import('./commands/validate.ts')).validateCommand(args),
+  'test-pattern': async (args) => (await import('./commands/test-pattern.ts')).testPatternCommand(args),
 };
 
 /** Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
@@ -85,5 +79,3 @@ if (invoked.endsWith('mesh.ts') || invoked.endsWith('mesh.js') || invoked.endsWi
     process.exitCode = code;
   });
 }
-
-export { DEV_HELP };
