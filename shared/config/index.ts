@@ -8,3 +8,4 @@ export { compileOutputSchema, formatOutputError } from './outputSchema.ts';
 export type { CompiledOutput, SchemaProblem } from './outputSchema.ts';
 export { looksLikeSecret } from './secrets.ts';
 export { didYouMean } from './didYouMean.ts';
+export { DEFAULT_RETENTION, DURATION_HINT, formatDuration, parseDuration } from './retention.ts';

@@ -2,6 +2,7 @@ import { ConfigError } from '../core/errors.ts';
 import type { Cloud, Destination, MeshConfig, ModelEndpoint, ProviderKind, ResidencyRule, Site } from '../core/catalogue.ts';
 import type { PathSegment } from './describe.ts';
 import { meshSchema, modelSchema, type MeshFile, type ModelEntry } from './meshSchema.ts';
+import { DEFAULT_RETENTION } from './retention.ts';
 import { reportSecrets } from './secrets.ts';
 import { readYamlSource, type YamlSource } from './YamlSource.ts';
 import { parseWith } from './zodIssues.ts';
@@ -65,7 +66,11 @@ function normalize(file: MeshFile, path: string, source: YamlSource): MeshConfig
   const residency = Object.fromEntries(Object.entries(file.residency).map(([k, rule]) => [k, typeof rule === 'string' ? { ...RESIDENCY[rule] } as ResidencyRule : rule]));
   const sites = Object.fromEntries(Object.entries(file.sites).map(([name, s]): [string, Site] => [name, { name, ...s }]));
   const destinations = Object.fromEntries(Object.entries(file.destinations).map(([name, d]): [string, Destination] => [name, { name, ...d }]));
-  return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations, placement: file.placement };
+  const retention = {
+    eventsMs: file.retention?.events ?? DEFAULT_RETENTION.eventsMs,
+    resolvedFailuresMs: file.retention?.resolvedFailures ?? DEFAULT_RETENTION.resolvedFailuresMs,
+  };
+  return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations, placement: file.placement, retention };
 }
 
 /** Cross-field checks of every model entry that has the right shape (all of them, once parsed). */

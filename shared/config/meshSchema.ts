@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_HINT, parseDuration } from './retention.ts';
 
 /*
  * The closed shape of mesh.yaml, as written by people (short forms allowed). Cross-field
@@ -81,6 +82,20 @@ const placementSchema = z
   })
   .default({ strategy: 'data-gravity', crossCloudPenaltyKm: 0, circuit: DEFAULT_CIRCUIT });
 
+// A positive duration (`7d`), parsed to milliseconds; defaults are applied by the loader.
+// A bare number (`events: 7`) gets the same hint as any other mistake: it lacks its unit.
+const duration = z
+  .unknown()
+  .refine((value) => typeof value === 'string' && (parseDuration(value) ?? 0) > 0, { error: DURATION_HINT })
+  .transform((value) => parseDuration(value as string)!);
+
+const retentionSchema = z.strictObject({
+  /** Inputs and results in the local event log. */
+  events: duration.optional(),
+  /** Failures, counted from when they were resolved; open failures are never pruned. */
+  resolvedFailures: duration.optional(),
+});
+
 export const meshSchema = z.strictObject({
   seed: z.number().int().default(42),
   models: z.array(modelSchema).min(1),
@@ -91,6 +106,7 @@ export const meshSchema = z.strictObject({
     .default({}),
   destinations: z.record(name, destinationSchema).default({}),
   placement: placementSchema,
+  retention: retentionSchema.optional(),
 });
 
 export type MeshFile = z.output<typeof meshSchema>;
