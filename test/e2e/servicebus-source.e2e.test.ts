@@ -143,7 +143,7 @@ describe('mesh failed --source servicebus:', () => {
   }, SLOW);
 });
 
-describe('mesh replay --source servicebus:', () => {
+describe('mesh replay --source servicebus: --target local (through the local mesh, on purpose)', () => {
   const source = `servicebus:${NS}/tickets`;
   const dlq = 'tickets/$DeadLetterQueue';
   const ids = ['TCK-R1', 'TCK-R2'];
@@ -154,7 +154,7 @@ describe('mesh replay --source servicebus:', () => {
 
   it('dry run only browses: nothing locked, settled or recounted, no ledger write, and says what it would do', async () => {
     const countsBefore = peer.messages(dlq).map((m) => m.deliveryCount);
-    const r = await runMesh(['replay', '--source', source, '--all', '--dry-run', '--json'], env);
+    const r = await runMesh(['replay', '--source', source, '--target', 'local', '--all', '--dry-run', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const { outcomes } = json<{ outcomes: Outcome[] }>(r.stdout);
     expect(outcomes.map((o) => [o.eventId, o.outcome, o.queue])).toEqual([
@@ -170,7 +170,7 @@ describe('mesh replay --source servicebus:', () => {
   }, SLOW);
 
   it('abandons a dead letter whose replay fails again: it stays, with the new reason reported', async () => {
-    const r = await runMesh(['replay', '--source', source, '--all', '--config', faultyConfig, '--actor', 'night-shift', '--json'], env);
+    const r = await runMesh(['replay', '--source', source, '--target', 'local', '--all', '--config', faultyConfig, '--actor', 'night-shift', '--json'], env);
     expect(r.code, r.stderr).toBe(1);
     const { outcomes } = json<{ outcomes: Outcome[] }>(r.stdout);
     expect(outcomes.map((o) => [o.eventId, o.outcome, o.queue])).toEqual([
@@ -186,7 +186,7 @@ describe('mesh replay --source servicebus:', () => {
   }, SLOW);
 
   it('replays with faults off: each completed after its success, exactly one result per event', async () => {
-    const r = await runMesh(['replay', '--source', source, '--all', '--actor', 'day-shift', '--json'], env);
+    const r = await runMesh(['replay', '--source', source, '--target', 'local', '--all', '--actor', 'day-shift', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const { outcomes } = json<{ outcomes: Outcome[] }>(r.stdout);
     expect(outcomes.map((o) => [o.eventId, o.outcome, o.queue])).toEqual([
@@ -202,7 +202,7 @@ describe('mesh replay --source servicebus:', () => {
   it('completes a dead letter whose event is already done, without a second result', async () => {
     // The same ticket dead-lettered twice; its first copy was replayed above.
     await deadLetter('tickets', [{ ...ticket(ids[0]!), messageId: 'copy-1' }]);
-    const r = await runMesh(['replay', '--source', source, 'copy-1', '--json'], env);
+    const r = await runMesh(['replay', '--source', source, '--target', 'local', 'copy-1', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const { outcomes } = json<{ outcomes: Outcome[] }>(r.stdout);
     expect(outcomes.map((o) => [o.messageId, o.outcome, o.queue])).toEqual([['copy-1', 'already-done', 'completed']]);
