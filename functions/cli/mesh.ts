@@ -16,6 +16,7 @@ Commands:
   events      list the local event log (inputs and results)
   explain     show where each matching route would send an event's data, and why
   failed      list failed events with their reason; \`failed show <id>\` for one
+  prune       delete old inputs and results from the local store (mesh.yaml retention)
   replay      re-run failed events through the pipeline (dry run, --model, route override)
   validate    check mesh.yaml and the route files
   test-pattern  does an event match an event pattern? (like aws events test-event-pattern)
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   events: async (args) => (await import('./commands/events.ts')).eventsCommand(args),
   explain: async (args) => (await import('./commands/explain.ts')).explainCommand(args),
   failed: async (args) => (await import('./commands/failed.ts')).failedCommand(args),
+  prune: async (args) => (await import('./commands/prune.ts')).pruneCommand(args),
   replay: async (args) => (await import('./commands/replay.ts')).replayCommand(args),
   validate: async (args) => (await import('./commands/validate.ts')).validateCommand(args),
   'test-pattern': async (args) => (await import('./commands/test-pattern.ts')).testPatternCommand(args),

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Placer, type Route, type Store } from '../core/index.ts';
 import { LocalBus } from '../buses/index.ts';
-import { openLocalStore } from '../store/index.ts';
+import { DEFAULT_RETENTION } from '../config/index.ts';
+import { openLocalStore, type PruneReport } from '../store/index.ts';
 import { loadMeshParts } from './composeMesh.ts';
 
 export interface LocalMeshOptions {
@@ -17,6 +18,11 @@ export interface LocalMeshOptions {
    * with its own cloud and region — a production catalogue runs offline, with no credentials.
    */
   models?: 'live' | 'simulated';
+  /**
+   * Prune the store as mesh.yaml's `retention:` says (events 7 days, resolved failures 30
+   * days by default) once it is open. `mesh dev` does, at every start.
+   */
+  prune?: boolean;
 }
 
 export interface LocalMesh {
@@ -28,6 +34,8 @@ export interface LocalMesh {
   placer: Placer;
   /** Replays failed events from the ledger through `pipeline`. */
   replayer: Replayer;
+  /** What opening pruned, when `prune` was asked for. */
+  pruned?: PruneReport;
   close(): Promise<void>;
 }
 
@@ -42,6 +50,14 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   const parts = await loadMeshParts({ ...options, clock });
   const { config, routes, providers, placer } = parts;
   const store = await openLocalStore({ dir: options.home, clock });
+  let pruned: PruneReport | undefined;
+  try {
+    pruned = options.prune ? await store.prune(config.retention ?? DEFAULT_RETENTION) : undefined;
+  } catch (err) {
+    await providers.close?.();
+    await store.close();
+    throw err;
+  }
   const bus = new LocalBus(store.events, clock);
   const pipeline = new Pipeline({ ...parts.pipeline, publisher: bus, store });
   const replayer = new Replayer({ pipeline, placer, store, clock });
@@ -50,7 +66,7 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
     await providers.close?.();
     await store.close();
   };
-  return { config, routes, pipeline, store, bus, placer, replayer, close };
+  return { config, routes, pipeline, store, bus, placer, replayer, close, ...(pruned ? { pruned } : {}) };
 }
 
 /** `.mesh/` beside the config, unless MESH_HOME says otherwise. */

@@ -1,11 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
+import { DEFAULT_RETENTION } from '../../../shared/config/index.ts';
 import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome } from '../../../shared/core/index.ts';
 import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
 import { findRunningDev, newAdminToken, removeDevInfo, writeDevInfo } from '../devClient.ts';
 import { describeConfig, outcomeLines, printable } from '../format.ts';
 import { COMMON_HELP, commonOptions, modelsMode, parseCommand, portOption } from '../options.ts';
+import { pruneSummary } from './prune.ts';
 
 export const DEV_HELP = `mesh dev — run the mesh locally: simulated models, embedded store, local bus
 
@@ -43,10 +45,13 @@ export async function devCommand(args: string[]): Promise<number> {
   // The console lines below already say what happened to each event; structured logs are opt-in.
   const level = process.env.MESH_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined;
   const logger = level ? jsonLogger({ level }) : silentLogger;
-  const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger, models });
+  const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger, models, prune: true });
   const modelsLine = models === 'simulated' ? 'every endpoint simulated (--models simulated)' : 'models as configured in mesh.yaml';
   console.log(`nearmesh dev — local mesh (${modelsLine}; store in ${displayPath(opts.home)})`);
   console.log(describeConfig(mesh.config, mesh.routes, relative(process.cwd(), opts.config), relative(process.cwd(), opts.routes)));
+  if (mesh.pruned && mesh.pruned.events + mesh.pruned.resolvedFailures > 0) {
+    console.log(pruneSummary(mesh.pruned, mesh.config.retention ?? DEFAULT_RETENTION));
+  }
 
   const adminToken = newAdminToken();
   const server = new DevServer({
