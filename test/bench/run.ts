@@ -4,8 +4,9 @@
  *
  *  1. matcher: events/s of compilePatterns over the sample routes (EventBridge view in), then
  *     the route-count workload of matcher.ts (JSON text in, against JSON.parse alone);
- *  2. pipeline with the in-memory store vs the embedded PGlite store, the simulated
- *     provider at 0 ms latency — what the store costs per event;
+ *  2. pipeline with the in-memory store vs the embedded SQLite store, the simulated
+ *     provider at 0 ms latency — what the store costs per event; then the store alone in
+ *     fresh processes: open time, per-event writes and RSS (storeOpen.ts);
  *  3. the Lambda bundle: size and cold start of the handler against a bare middy handler
  *     with the same SDK clients (coldStart.ts).
  *
@@ -23,6 +24,7 @@ import { compilePatterns } from '../../shared/rules/index.ts';
 import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
 import { benchColdStart } from './coldStart.ts';
 import { benchMatcher } from './matcher.ts';
+import { benchStoreOpen } from './storeOpen.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 2000);
 const REPO = join(import.meta.dirname, '..', '..');
@@ -91,7 +93,7 @@ const mRate = (views.length * 20) / ((performance.now() - mStart) / 1000);
 console.log(`  matcher (${routes.length} sample routes)${' '.repeat(3)} ${mRate.toFixed(0).padStart(8)} events/s  (${matched} matches)`);
 benchMatcher();
 
-// 2. Pipeline, memory store vs embedded PGlite store (warm-up excluded from both)
+// 2. Pipeline, memory store vs embedded SQLite store (warm-up excluded from both)
 const memory = pipelineFor(config, routes, createMemoryStore());
 await timeIt('warm-up (memory)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), memory);
 const memRate = await timeIt('pipeline, memory store', Array.from({ length: N }, (_, i) => orderEvent(i)), memory);
@@ -99,14 +101,15 @@ const memRate = await timeIt('pipeline, memory store', Array.from({ length: N },
 const dir = await mkdtemp(join(tmpdir(), 'nearmesh-bench-'));
 const openStart = performance.now();
 const local = await openLocalStore({ dir });
-console.log(`  PGlite store open: ${(performance.now() - openStart).toFixed(0)} ms`);
-const pg = pipelineFor(config, routes, local);
-await timeIt('warm-up (PGlite)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), pg);
-const pgRate = await timeIt('pipeline, PGlite store', Array.from({ length: N }, (_, i) => orderEvent(i)), pg);
+console.log(`  SQLite store open: ${(performance.now() - openStart).toFixed(1)} ms`);
+const sqlite = pipelineFor(config, routes, local);
+await timeIt('warm-up (SQLite)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), sqlite);
+const sqliteRate = await timeIt('pipeline, SQLite store', Array.from({ length: N }, (_, i) => orderEvent(i)), sqlite);
 await local.close();
 await rm(dir, { recursive: true, force: true });
 
-console.log(`\nratio: PGlite store runs at ${(pgRate / memRate).toFixed(2)}× the in-memory throughput (same run, same events).`);
+console.log(`\nratio: SQLite store runs at ${(sqliteRate / memRate).toFixed(2)}× the in-memory throughput (same run, same events).`);
+await benchStoreOpen();
 
 // 3. Lambda bundle size and cold start (fresh node processes, handler vs bare middy baseline)
 await benchColdStart();
