@@ -5,9 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { search } from '@aws-lambda-powertools/logger/correlationId';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Logger as MeshLogger } from '../../shared/core/index.ts';
-import { createServiceBusClient, ServiceBusPublisher, ssmServiceBusConnections } from '../../shared/buses/index.ts';
-import { SqsDeadLetterQueue } from '../../shared/buses/sqs/SqsDeadLetterQueue.ts';
+import type { Logger as MeshLogger, Publisher } from '../../shared/core/index.ts';
 import { createAwsMesh, type AwsMesh } from '../../shared/runtime/createAwsMesh.ts';
 import { createOnEventHandler } from './createOnEventHandler.ts';
 import { METRICS_NAMESPACE } from './routeMetrics.ts';
@@ -30,14 +28,28 @@ const meshLogger: MeshLogger = {
   error: (message, fields) => logger.error(message, fieldsOf(fields)),
 };
 
+/*
+ * What only some routes or failures need is imported on first use, not at init: the bundle is
+ * split (serverless.yml, custom.esbuild), so the Service Bus publisher with its SSM lookup and
+ * the SQS client sit in chunks that a cold start without such a result never reads.
+ */
+
+// Results for a Service Bus destination (cross-cloud) go out with a connection string read
+// from SSM Parameter Store (/nearmesh/servicebus/<namespace>), never from the package.
+let servicebusPublisher: Promise<Publisher> | undefined;
+const servicebusOnce = (): Promise<Publisher> =>
+  (servicebusPublisher ??= Promise.all([import('../../shared/buses/servicebus/index.ts'), import('../../shared/buses/servicebus/ssmConnections.ts')]).then(
+    ([{ createServiceBusClient, ServiceBusPublisher }, { ssmServiceBusConnections }]) => {
+      const connectionFor = ssmServiceBusConnections({ prefix: process.env.MESH_SERVICEBUS_PARAMETER_PREFIX || undefined });
+      return new ServiceBusPublisher({ client: async (ns) => createServiceBusClient(await connectionFor(ns)), logger: meshLogger });
+    },
+  ));
+const servicebus: Publisher = { publish: async (destination, events) => (await servicebusOnce()).publish(destination, events) };
+
 // Built on the first invocation and kept for the container's life; a failed build is retried next time.
 let mesh: Promise<AwsMesh> | undefined;
 function meshOnce(): Promise<AwsMesh> {
   if (mesh) return mesh;
-  // Results for a Service Bus destination (cross-cloud) go out with a connection string read
-  // from SSM Parameter Store (/nearmesh/servicebus/<namespace>), never from the package.
-  const connectionFor = ssmServiceBusConnections({ prefix: process.env.MESH_SERVICEBUS_PARAMETER_PREFIX || undefined });
-  const servicebus = new ServiceBusPublisher({ client: async (ns) => createServiceBusClient(await connectionFor(ns)), logger: meshLogger });
   mesh = createAwsMesh({ ...settings.mesh, logger: meshLogger, publishers: { servicebus } }).catch((err: unknown) => {
     mesh = undefined;
     throw err;
@@ -46,8 +58,14 @@ function meshOnce(): Promise<AwsMesh> {
 }
 
 // The on-failure queue, for failures retrying cannot fix (created on first use: most invocations never need it).
-let failureQueue: SqsDeadLetterQueue | undefined;
-const failureQueueOnce = settings.failureQueueUrl ? () => (failureQueue ??= new SqsDeadLetterQueue(settings.failureQueueUrl!)) : undefined;
+let failureQueue: Promise<{ send(body: string): Promise<unknown> }> | undefined;
+const failureQueueUrl = settings.failureQueueUrl;
+const failureQueueOnce = failureQueueUrl
+  ? () => ({
+      send: async (body: string) =>
+        (await (failureQueue ??= import('../../shared/buses/sqs/index.ts').then(({ SqsDeadLetterQueue }) => new SqsDeadLetterQueue(failureQueueUrl)))).send(body),
+    })
+  : undefined;
 if (!failureQueueOnce) logger.warn('MESH_FAILURE_QUEUE_URL is not set: permanent failures are thrown and retried by Lambda like the others');
 
 export const handler = createOnEventHandler({
