@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,40 @@ describe('mesh replay --source sqs: runs the route in AWS', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(json<{ outcomes: Outcome[] }>(second.stdout).outcomes.map((o) => [o.outcome, o.queue])).toEqual([['already-done', 'deleted']]);
     expect(resultsFor(eventId)).toBe(1);
+    expect(sqs.messages(url)).toHaveLength(0);
+  }, SLOW);
+});
+
+describe('mesh replay --route', () => {
+  it('runs only the named route of a dead letter whose event goes to two routes, and keeps the message for the other', async () => {
+    // Prepare: a second route on the same orders (its own result type), and a raw event's dead letter
+    const routes = join(dir, 'routes');
+    await mkdir(join(dir, 'schemas'), { recursive: true });
+    await mkdir(routes, { recursive: true });
+    await copyFile(join(REPO, 'events/schemas/order-risk.output.json'), join(dir, 'schemas/order-risk.output.json'));
+    const original = await readFile(join(REPO, 'events/routes/order-risk.yaml'), 'utf8');
+    await writeFile(join(routes, 'order-risk.yaml'), original);
+    await writeFile(join(routes, 'order-audit.yaml'), original.replace('id: order-risk', 'id: order-audit').replace('detailType: OrderRiskScored', 'detailType: OrderAudited'));
+    const url = sqs.createQueue('per-route-dlq');
+    const eventId = '44444444-0000-4000-8000-000000000005';
+    sqs.send(url, JSON.stringify({ ...order, id: eventId }), { ErrorCode: '500', ErrorMessage: 'function timed out' });
+    // Act
+    const r = await runMesh(['replay', '--source', `sqs:${url}`, '--route', 'order-audit', '--routes', routes, '--json'], env);
+    // Assess: one route ran, one result; the message stays for order-risk
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ outcomes: Outcome[] }>(r.stdout).outcomes.map((o) => [o.routeId, o.outcome, o.queue])).toEqual([['order-audit', 'succeeded', 'left in queue']]);
+    expect(r.stderr).toMatch(/also goes to route order-risk, not replayed \(--route order-audit\)/);
+    expect(events.accepted.filter((e) => e.Detail.includes(eventId)).map((e) => e.DetailType)).toEqual(['OrderAudited']);
+    expect(sqs.visible(url)).toHaveLength(1);
+
+    // Then all its routes: order-audit is already done, order-risk runs, the message goes
+    const all = await runMesh(['replay', '--source', `sqs:${url}`, '--all', '--routes', routes, '--json'], env);
+    expect(all.code, all.stderr).toBe(0);
+    expect(json<{ outcomes: Outcome[] }>(all.stdout).outcomes.map((o) => [o.routeId, o.outcome, o.queue]).sort()).toEqual([
+      ['order-audit', 'already-done', 'deleted'],
+      ['order-risk', 'succeeded', 'deleted'],
+    ]);
+    expect(events.accepted.filter((e) => e.Detail.includes(eventId)).map((e) => e.DetailType).sort()).toEqual(['OrderAudited', 'OrderRiskScored']);
     expect(sqs.messages(url)).toHaveLength(0);
   }, SLOW);
 });

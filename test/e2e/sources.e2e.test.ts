@@ -218,6 +218,16 @@ describe('mesh replay --source archive:', () => {
     expect(eb.calls.some((c) => c.operation === 'StartReplay')).toBe(false);
   }, SLOW);
 
+  it('--route sends the replay to that route rule only (the deployment names it <service>-<stage>-<route>)', async () => {
+    eb.addArchive('orders-archive', BUS);
+    const r = await runMesh(['replay', '--source', 'archive:orders-archive', ...window, '--route', 'order-risk', '--rule-prefix', 'nearmesh-prod', '--dry-run', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ startReplay: { Destination: unknown } }>(r.stdout).startReplay.Destination).toEqual({ Arn: BUS, FilterArns: ['arn:aws:events:us-east-1:000000000000:rule/orders/nearmesh-prod-order-risk'] });
+    const missing = await runMesh(['replay', '--source', 'archive:orders-archive', ...window, '--route', 'order-risk', '--dry-run'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--rule-prefix <service>-<stage>/);
+  }, SLOW);
+
   it('starts the replay for the window and follows it to COMPLETED', async () => {
     eb.addArchive('orders-archive', BUS);
     eb.script([{ State: 'STARTING' }, { State: 'RUNNING', EventLastReplayedTime: Date.parse('2026-03-02T09:30:00Z') / 1000 }, { State: 'COMPLETED' }]);

@@ -14,7 +14,7 @@ Usage: mesh replay <failure-id>… [options]
        mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [options]
        mesh replay --source sqs:<queue-url> (<message-id>… | --all | filters) [--target local] [options]
        mesh replay --source servicebus:<namespace>/<entity> (<message-id>… | --all | filters) [--target local] [options]
-       mesh replay --source archive:<archive-arn-or-name> --since <time> --until <time> [--destination <bus-arn>] [--rules <arn,…>] [--dry-run]
+       mesh replay --source archive:<archive-arn-or-name> --since <time> --until <time> [--destination <bus-arn>] [--rules <arn,…> | --route <id> --rule-prefix <service>-<stage>] [--dry-run]
 
 Each failed event is run again, unchanged, through its route. Safe to repeat and to stop:
 an event whose result already exists is skipped as already done (result ids are
@@ -25,6 +25,10 @@ Options:
   --dry-run                 show what would happen and where each event would run now; change nothing
   --model <endpoint>        run on this catalogue endpoint only (it must be allowed by the residency policy)
   --route-override <file>   replay through this route file instead (same route id, e.g. a fixed prompt)
+  --route <id>              only this route: of the ledger, the failures on it; of a queue, the dead
+                            letters that go to it, run on this route alone (a message whose event
+                            also goes to other routes stays in its queue for them); of an archive,
+                            the replay is sent to that route's rule only (needs --rule-prefix)
   --rate <n>                at most n events per second (default: as fast as they finish)
   --limit <n>               replay at most n failures (oldest first)
   --yes                     do not ask before replaying more than 10 events
@@ -87,13 +91,14 @@ export async function replayCommand(args: string[]): Promise<number> {
     rules: { type: 'string' },
     poll: { type: 'string' },
     target: { type: 'string' },
+    'rule-prefix': { type: 'string' },
   });
   if (values.help) return (console.log(REPLAY_HELP), 0);
   const opts = commonOptions(values);
   const source: FailureSource = values.source === undefined ? { kind: 'local' } : parseSource(values.source, { archive: true });
   if (source.kind === 'archive') return replayArchive(source.archive, values, opts);
   if (values.target !== undefined && source.kind === 'local') throw new UsageError('--target goes with --source sqs:… or servicebus:… (the local ledger always replays through the local mesh)');
-  for (const name of ['destination', 'rules', 'poll'] as const) {
+  for (const name of ['destination', 'rules', 'poll', 'rule-prefix'] as const) {
     if (values[name] !== undefined) throw new UsageError(`--${name} goes with --source archive:<archive>`);
   }
   const filtered = values.route !== undefined || values.error !== undefined || values.since !== undefined || values.until !== undefined;

@@ -37,6 +37,7 @@ export interface ReplayValues {
   poll?: string | undefined;
   /** `local`: run a cloud dead letter through the local mesh on purpose. Default: the cloud it came from. */
   target?: string | undefined;
+  'rule-prefix'?: string | undefined;
 }
 
 /** How long a dead letter stays hidden while its replay runs; renewed before each one. */
@@ -219,9 +220,11 @@ async function replayDeadLetters(
       return process.stdin.isTTY ? 1 : 2;
     }
 
-    const progress = new Progress(selected.reduce((n, e) => n + Math.max(1, views.get(e)!.routeIds.length), 0));
+    const routesOf = (v: DeadLetterView) => (values.route === undefined ? v.routeIds : v.routeIds.filter((r) => r === values.route));
+    const progress = new Progress(selected.reduce((n, e) => n + Math.max(1, routesOf(views.get(e)!).length), 0));
     const outcomes: QueueOutcome[] = [];
     const byMessage = new Map<string, QueueOutcome[]>();
+    const keep = new Set<string>();
     const interval = rate ? 1000 / rate : 0;
     let next = Date.now();
     const replayEntry = async (entry: DeadLetterEntry): Promise<boolean> => {
@@ -239,7 +242,14 @@ async function replayDeadLetters(
       if (!facts) add({ ...base, outcome: dryRun ? 'would-skip' : 'not-replayed', detail: `unreadable: ${entry.problem ?? ''}` });
       else if (view.routeIds.length === 0) add({ ...base, outcome: dryRun ? 'would-skip' : 'not-replayed', detail: 'none of the loaded routes matches this event' });
       else {
-        for (const routeId of view.routeIds) {
+        // --route runs that route only; a message standing for other routes too stays for them.
+        const routes = values.route === undefined ? view.routeIds : view.routeIds.filter((r) => r === values.route);
+        const others = view.routeIds.filter((r) => !routes.includes(r));
+        if (others.length > 0) {
+          console.error(`Message ${view.messageId} stays in the queue after this replay: its event also goes to route${others.length === 1 ? '' : 's'} ${others.join(', ')}, not replayed (--route ${values.route}).`);
+          keep.add(view.messageId);
+        }
+        for (const routeId of routes) {
           if (interval > 0) {
             const wait = next - Date.now();
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -248,7 +258,7 @@ async function replayDeadLetters(
           add(await access.replayEvent(deadLetterFailure({ source: view.source, messageId: view.messageId }, facts, routeId), request));
         }
       }
-      return mine.every((o) => o.outcome === 'succeeded' || o.outcome === 'already-done');
+      return !keep.has(view.messageId) && mine.every((o) => o.outcome === 'succeeded' || o.outcome === 'already-done');
     };
 
     if (dryRun) {
@@ -311,8 +321,12 @@ export async function replayArchive(archive: string, values: ReplayValues & { 'd
   for (const [name, v] of [['--since', values.since], ['--until', values.until]] as const) {
     if (Number.isNaN(Date.parse(v))) throw new UsageError(`${name}: expected an ISO 8601 time like 2026-11-22T03:00:00Z, got ${JSON.stringify(v)}`);
   }
-  if (values.all || values.route || values.error || values.model || values['route-override'] || values.limit) {
-    throw new UsageError('an archive replay takes a window (--since/--until), --destination and --rules; the events are replayed in AWS, not through the local pipeline');
+  if (values.all || values.error || values.model || values['route-override'] || values.limit || values.target) {
+    throw new UsageError('an archive replay takes a window (--since/--until), --destination, --rules or --route with --rule-prefix; the events are replayed in AWS, not through the local pipeline');
+  }
+  if (values.route !== undefined && values.rules !== undefined) throw new UsageError('give --route (with --rule-prefix) or --rules, not both');
+  if (values.route !== undefined && !values['rule-prefix']) {
+    throw new UsageError(`--route with an archive needs --rule-prefix <service>-<stage> (the deployment names each route's rule <service>-<stage>-<route id>, e.g. nearmesh-prod): the replay is sent to that rule only`);
   }
   const poll = values.poll === undefined ? 5 : Number(values.poll);
   if (!(poll > 0)) throw new UsageError(`--poll: expected seconds above 0, got ${JSON.stringify(values.poll)}`);
@@ -329,6 +343,10 @@ export async function replayArchive(archive: string, values: ReplayValues & { 'd
       ...(values.destination ? { destination: values.destination } : {}),
       ...(rules && rules.length > 0 ? { rules } : {}),
     });
+    if (values.route !== undefined) {
+      // Only the route's rule gets the replayed events: its target runs that route alone.
+      input.Destination = { ...input.Destination, FilterArns: [ruleArn(input.Destination.Arn, `${values['rule-prefix']}-${values.route}`.slice(0, 64))] };
+    }
     const printable = { ...input, EventStartTime: input.EventStartTime.toISOString(), EventEndTime: input.EventEndTime.toISOString() };
     if (values['dry-run']) {
       console.log(opts.json ? JSON.stringify({ dryRun: true, startReplay: printable }, null, 2) : `Would send StartReplay:\n${JSON.stringify(printable, null, 2)}\nNothing was started (dry run).`);
@@ -361,3 +379,10 @@ export async function replayArchive(archive: string, values: ReplayValues & { 'd
   }
 }
 
+
+/** `arn:…:event-bus/<bus>` → `arn:…:rule/<bus>/<rule>` (rules of the default bus have no bus segment). */
+export function ruleArn(busArn: string, ruleName: string): string {
+  const m = /^(arn:[^:]+:events:[^:]*:[^:]*:)event-bus\/(.+)$/.exec(busArn);
+  if (!m) throw new UsageError(`cannot name the rule of route on bus ${busArn}: expected an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)`);
+  return m[2] === 'default' ? `${m[1]}rule/${ruleName}` : `${m[1]}rule/${m[2]}/${ruleName}`;
+}
