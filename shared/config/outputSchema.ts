@@ -12,8 +12,8 @@ import type { PathSegment } from './describe.ts';
 // ajv-formats is CommonJS; under ESM its default export may arrive wrapped once more.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
 
-function newAjv(): Ajv {
-  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+function newAjv(validateSchema = true): Ajv {
+  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, validateSchema });
   addFormats(ajv);
   return ajv;
 }
@@ -53,8 +53,10 @@ export function compileOutputSchema(schema: Record<string, unknown>): CompiledOu
   }
   let validator: ValidateFunction;
   try {
-    // A fresh instance per schema: ids (`$id`) in two route schemas must not collide.
-    validator = newAjv().compile(schema);
+    // A fresh instance per schema: ids (`$id`) in two route schemas must not collide. The schema
+    // was just checked against the meta-schema by `shared`; checking again would compile the
+    // meta-schema once more in every fresh instance (most of a cold start's schema time).
+    validator = newAjv(false).compile(schema);
   } catch (err) {
     const message = (err as Error).message;
     const keyword = /unknown keyword: "([^"]+)"/.exec(message)?.[1];
