@@ -12,6 +12,7 @@ Usage: mesh <command> [options]   (mesh <command> --help for details)
 
 Commands:
   dev         run the mesh locally: PutEvents + CloudEvents ingress, samples, admin API
+  discard     remove failed events that must never run, with the reason (--reason)
   emit        send event files through the mesh
   events      list the local event log (inputs and results)
   explain     show where each matching route would send an event's data, and why
@@ -27,6 +28,7 @@ With npm: \`npm start\` runs \`mesh dev\`; \`npm run mesh -- <command>\` runs an
 // command) loads no SDK, store or pipeline: the compiled CLI keeps each command in its own chunk.
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   dev: async (args) => (await import('./commands/dev.ts')).devCommand(args),
+  discard: async (args) => (await import('./commands/discard.ts')).discardCommand(args),
   emit: async (args) => (await import('./commands/emit.ts')).emitCommand(args),
   events: async (args) => (await import('./commands/events.ts')).eventsCommand(args),
   explain: async (args) => (await import('./commands/explain.ts')).explainCommand(args),

@@ -10,3 +10,5 @@ export type { AwsTargetSettings } from './awsTargetSettings.ts';
 export { awsTargetSettings } from './awsTargetSettings.ts';
 export type { CloudTarget, OpenReplayTargetOptions } from './openReplayTarget.ts';
 export { openReplayTarget } from './openReplayTarget.ts';
+export type { Discard, DiscardedLetter } from './recordDiscard.ts';
+export { discardFailure, recordDiscardedLetter } from './recordDiscard.ts';

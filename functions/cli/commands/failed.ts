@@ -311,6 +311,17 @@ async function showDeadLetter(id: string, opts: CommonOptions): Promise<number> 
   const where = source.kind === 'sqs' ? source.queueUrl : source.kind === 'servicebus' ? `${source.label.slice('servicebus:'.length)}/$DeadLetterQueue` : id;
   const view = views.find((v) => v.messageId === messageId);
   if (!view) {
+    // Gone from the queue: its discard (or a replay by --target local) may be in the ledger under this id.
+    const access = await openAccess(opts);
+    try {
+      const kept = await access.getFailure(id);
+      if (kept) {
+        console.log(opts.json ? JSON.stringify(kept, null, 2) : `${failureDetail(kept)}\n(the message is no longer in ${printable(where)}; this is the local ledger's record of it)`);
+        return 0;
+      }
+    } finally {
+      await access.close();
+    }
     console.error(
       `No message ${printable(messageId)} in ${printable(where)} now (removed after a replay, or held by another consumer). List them with \`mesh failed --source ${printable(id.slice(0, hash))}\`.`,
     );
