@@ -31,7 +31,7 @@ export interface MeshAccess {
 
 /**
  * `needsPipeline`: the caller will process or replay events, so build the whole local mesh at once rather
- * than opening the store for reading and reopening it later (an open costs ~0.3 s).
+ * than opening the store for reading, closing it and reopening it with the mesh later.
  */
 export async function openAccess(opts: CommonOptions, { needsPipeline = false }: { needsPipeline?: boolean } = {}): Promise<MeshAccess> {
   const dev = await findRunningDev(opts.home);

@@ -8,7 +8,7 @@ import { REPO, runMesh } from './devProcess.ts';
 
 const homes: string[] = [];
 
-/** A fresh MESH_HOME; each costs a store creation (seconds), so tests share one where they can. */
+/** A fresh MESH_HOME (an empty directory; the first command creates the store in it). */
 async function home(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nearmesh-cli-'));
   homes.push(dir);
@@ -19,8 +19,8 @@ afterAll(async () => {
   await Promise.all(homes.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-// Each test spawns several `mesh` processes, each opening the embedded store: generous
-// limits, because a loaded 2-core CI machine makes a store creation take up to ~10 s.
+// Each test spawns several `mesh` processes, each starting Node and opening the embedded
+// store: generous limits, because a loaded 2-core CI machine slows every start.
 const SLOW = 120_000;
 
 describe('mesh validate', () => {
