@@ -42,8 +42,8 @@ const TABLE = 'chaos-idempotency';
 const ROUTE_TIMEOUT_MS = 1000;
 /** The pipeline claims a route + event until twice its budget. */
 const LEASE_MS = 2 * ROUTE_TIMEOUT_MS;
-/** How long the stalled holder's write is held: past its lease, within the function's Timeout (6 s). */
-const STALL_MS = LEASE_MS + 2500;
+/** How long the stalled holder's write is held at most: past its lease, within the function's Timeout (6 s). */
+const STALL_MS = LEASE_MS + 3000;
 const FAULTS = { throttle: 0.2, serverError: 0.1, timeout: 0.05, malformed: 0.05, putEntryFailure: 0.1 };
 const FIGURES_FILE = join(tmpdir(), 'nearmesh-chaos', 'lambda.json');
 
@@ -142,6 +142,8 @@ interface Run {
   modelCalls: BedrockRequest[];
   faultCounts: { throttle: number; serverError: number; timeout: number; malformed: number; putEntryFailure: number };
   stalled?: Invocation;
+  /** The held write of the stalled holder, for the report. */
+  stalledWrite: string;
   killedContainer?: string;
   killedResults: string[];
   wallMs: number;
@@ -184,6 +186,8 @@ beforeAll(async () => {
   let faultsOn = process.env.CHAOS_FAULTS !== '0';
   const faultCounts = { throttle: 0, serverError: 0, timeout: 0, malformed: 0, putEntryFailure: 0 };
   const callsPerKey = new Map<string, number>();
+  /** Route + event pairs the model has answered (well) while faults were on. */
+  const answered = new Set<string>();
   const nth = (key: string) => {
     const n = (callsPerKey.get(key) ?? 0) + 1;
     callsPerKey.set(key, n);
@@ -196,6 +200,7 @@ beforeAll(async () => {
     const [, route, eventId] = m as unknown as [string, string, string];
     const good = bedrockToolAnswer({ label: 'ok', inputId: eventId });
     if (!faultsOn) return good;
+    const answeredNow = () => (answered.add(`${route}|${eventId}`), good);
     // The fault hits this call of this route on this event, whatever order calls arrive in.
     const u = unitHash(SEED, 'model', route, eventId, nth(`${route}|${eventId}`));
     let edge = FAULTS.throttle;
@@ -203,7 +208,7 @@ beforeAll(async () => {
     if (u < (edge += FAULTS.serverError)) return faultCounts.serverError++, u * 1000 % 2 < 1 ? bedrockError(500, 'InternalServerException', 'internal error') : bedrockError(503, 'ServiceUnavailableException', 'service unavailable');
     if (u < (edge += FAULTS.timeout)) return faultCounts.timeout++, { ...good, delayMs: 60_000 };
     if (u < (edge += FAULTS.malformed)) return faultCounts.malformed++, bedrockToolAnswer({ label: 'maybe' });
-    return good;
+    return answeredNow();
   };
   // The fake takes a queue of replies: one decider per call, far more than the run makes.
   for (let i = 0; i < 100; i++) bedrock.reply(...Array.from({ length: 2_000 }, () => answer));
@@ -216,14 +221,28 @@ beforeAll(async () => {
   // invocation can take the claim over. Armed once the burst's backlog has drained, so the
   // second delivery runs when it comes.
   let trickling = false;
+  const trickled = new Set<string>();
   let stalled: Invocation | undefined;
+  let stalledWrite = '';
   const table = await startHoldingProxy(dynamo.url, (req) => {
     if (!faultsOn || !trickling || stalled || !req.target.endsWith('.UpdateItem')) return {};
     const invocation = sim.platform.invocationOn(isolation.hostOfPort(req.remotePort));
-    if (!invocation || invocation.delivery.origin !== 'rule') return {};
+    // A first attempt of a first delivery of an event that arrived in the trickle.
+    if (!invocation || invocation.delivery.origin !== 'rule' || invocation.attempt !== 1 || !trickled.has(invocation.delivery.eventId)) return {};
+    // After its model answered, so this write leads to a publish (a renewal before it, or the
+    // completion after it) rather than a lease extension during the model call.
+    const { eventId } = invocation.delivery;
+    const meshRoute = (invocation.delivery.payload as { meshRoute?: string }).meshRoute;
+    if (!(meshRoute ? answered.has(`${meshRoute}|${eventId}`) : Object.keys(ROUTES).some((r) => answered.has(`${r}|${eventId}`)))) return {};
     stalled = invocation;
-    sim.platform.redeliver(invocation.delivery, LEASE_MS + 1000);
-    return { holdMs: STALL_MS };
+    stalledWrite = `${req.target} ${String((JSON.parse(req.body) as { UpdateExpression?: string }).UpdateExpression)} at +${Date.now() - wallStart} ms`;
+    const again = sim.platform.redeliver(invocation.delivery, LEASE_MS + 500);
+    // Held until the second delivery's first invocation is over (it took the claim over, or
+    // found it held), at most STALL_MS: then the stalled write lands on whatever it finds.
+    const secondDone = (async () => {
+      while (!sim.platform.invocations.some((i) => i.delivery.id === again.id && i.endedAt !== undefined)) await new Promise((r) => setTimeout(r, 20));
+    })();
+    return { holdMs: STALL_MS, until: secondDone };
   });
   closers.push(() => table.close());
   let killedContainer: string | undefined;
@@ -235,8 +254,8 @@ beforeAll(async () => {
     const container = isolation.hostOfPort(call.remotePort);
     const invocation = sim.platform.invocationOn(container);
     const mine: Publish[] = call.entries.map((e: { Detail: string }) => {
-      const lineage = (JSON.parse(e.Detail) as { lineage?: { resultId: string; inputId: string; route: string } }).lineage;
-      const p: Publish = { resultId: lineage?.resultId ?? '?', inputId: lineage?.inputId ?? '?', route: lineage?.route ?? '?', call: n, ...(container ? { container } : {}), ...(invocation ? { invocation } : {}), accepted: false, at: Date.now() };
+      const id = resultOf(e.Detail);
+      const p: Publish = { resultId: id.resultId, inputId: id.inputId, route: id.route, call: n, ...(container ? { container } : {}), ...(invocation ? { invocation } : {}), accepted: false, at: Date.now() };
       publishes.push(p);
       return p;
     });
@@ -328,8 +347,9 @@ beforeAll(async () => {
   while (platform.queued > 0) await new Promise((r) => setTimeout(r, 50));
   trickling = true;
   for (let i = burst; i < events.length; i += 10) {
+    for (const e of events.slice(i, i + 10)) trickled.add(e.id);
     platform.put(INGRESS, events.slice(i, i + 10));
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 400));
   }
   await platform.settled();
   clearInterval(progress);
@@ -373,7 +393,7 @@ beforeAll(async () => {
   const expected = new Map<string, string[]>();
   for (const e of events) expected.set(e.id, Object.entries(ROUTES).filter(([, p]) => matchesPattern(p, e)).map(([id]) => id));
 
-  run = { platform, events, permanent, expected, publishes, records, redrive, leftInQueue, modelCalls: bedrock.requests, faultCounts, ...(stalled ? { stalled } : {}), ...(killedContainer ? { killedContainer } : {}), killedResults, wallMs: 0, figures: {} };
+  run = { platform, events, permanent, expected, publishes, records, redrive, leftInQueue, modelCalls: bedrock.requests, faultCounts, ...(stalled ? { stalled } : {}), stalledWrite, ...(killedContainer ? { killedContainer } : {}), killedResults, wallMs: 0, figures: {} };
   run.wallMs = Date.now() - wallStart;
   run.figures = { ...figuresOf(run), ...phases };
   console.log(`lambda chaos figures\n${JSON.stringify(run.figures, null, 2)}`);
@@ -389,6 +409,20 @@ afterAll(async () => {
   await Promise.all([bedrock?.close(), bus?.close(), proxy?.close(), dynamo?.close(), sqs?.close()].map((p) => p?.catch(() => undefined)));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * Which result a PutEvents entry is: its `lineage` (result id, input id, route) when the detail
+ * carries one. Without it (a mesh that did not put lineage in the detail: PutEvents drops the
+ * CloudEvent id), the input id the model echoed in its answer and the provenance's route stand
+ * in, and the result id is that pair; the spec on input ids reports the missing lineage.
+ */
+function resultOf(detail: string): { resultId: string; inputId: string; route: string; answeredInputId?: string; lineage: boolean } {
+  const d = JSON.parse(detail) as { result?: { inputId?: string }; provenance?: { route?: string }; lineage?: { resultId: string; inputId: string; route: string } };
+  const answered = d.result?.inputId;
+  if (d.lineage) return { ...d.lineage, ...(answered ? { answeredInputId: answered } : {}), lineage: true };
+  const route = d.provenance?.route ?? '?';
+  return { resultId: `${route}:${answered ?? '?'}`, inputId: answered ?? '?', route, ...(answered ? { answeredInputId: answered } : {}), lineage: false };
+}
 
 /** The bus event a delivery was rendered from: the payload itself, or its `event` in a rule's wrapper. */
 function eventIdOf(payload: unknown): string {
@@ -468,6 +502,15 @@ function figuresOf(r: Run): Record<string, unknown> {
     resultEntriesAccepted: accepted(r).length,
     repeats: repeats.length,
     repeatsByCause: Object.fromEntries([...new Set(repeats.map((x) => x.cause ?? 'unexplained'))].map((c) => [c, repeats.filter((x) => (x.cause ?? 'unexplained') === c).length])),
+    stalledHolder: r.stalled
+      ? {
+          heldWrite: r.stalledWrite,
+          holder: r.stalled.result?.ok ? 'returned' : `${r.stalled.result?.kind} ${r.stalled.result && !r.stalled.result.ok ? r.stalled.result.errorType : ''}`,
+          publishedBy: accepted(r)
+            .filter((p) => p.inputId === r.stalled!.delivery.eventId)
+            .map((p) => (p.invocation === r.stalled ? 'the stalled holder' : `${p.invocation?.delivery.origin ?? '?'} delivery, attempt ${p.invocation?.attempt ?? '?'}`)),
+        }
+      : null,
     invocationMsP50: percentile(r.platform.invocations, 0.5),
     invocationMsP95: percentile(r.platform.invocations, 0.95),
     wallMs: r.wallMs,
@@ -485,10 +528,11 @@ describe('the Lambda edge under chaos, delivered as EventBridge and Lambda deliv
     const results = new Map<string, Set<string>>();
     const wrong: string[] = [];
     for (const e of bus.accepted.filter((x) => x.EventBusName === RESULTS)) {
-      const d = JSON.parse(e.Detail) as { result: { inputId: string }; lineage: { resultId: string; inputId: string; route: string } };
-      if (d.result.inputId !== d.lineage.inputId) wrong.push(`result ${d.lineage.resultId} answers ${d.result.inputId} but says input ${d.lineage.inputId}`);
-      const key = `${d.lineage.inputId}|${d.lineage.route}`;
-      results.set(key, (results.get(key) ?? new Set()).add(d.lineage.resultId));
+      const d = resultOf(e.Detail);
+      if (!d.lineage) wrong.push(`a result of route ${d.route} (answering ${d.inputId}) carries no lineage: nothing on the bus says which input or result it is`);
+      else if (d.answeredInputId !== d.inputId) wrong.push(`result ${d.resultId} answers ${d.answeredInputId} but says input ${d.inputId}`);
+      const key = `${d.inputId}|${d.route}`;
+      results.set(key, (results.get(key) ?? new Set()).add(d.resultId));
     }
     const lost: string[] = [];
     const extra: string[] = [];
@@ -504,7 +548,7 @@ describe('the Lambda edge under chaos, delivered as EventBridge and Lambda deliv
     }
     for (const key of results.keys()) extra.push(`${key}: a result for a route the event does not match`);
 
-    expect(wrong).toEqual([]);
+    expect(wrong.slice(0, 5), `${wrong.length} results that do not say, or misstate, their input`).toEqual([]);
     expect(extra).toEqual([]);
     expect(lost.slice(0, 5), `${lost.length} of ${run.figures.expectedResults} results lost; the first ones`).toEqual([]);
   });
@@ -518,10 +562,14 @@ describe('the Lambda edge under chaos, delivered as EventBridge and Lambda deliv
 
   it('exercised the faults it promises: a stalled claim holder taken over, a container killed after publishing', () => {
     expect(run.stalled, 'no claim holder was stalled').toBeDefined();
-    // Taken over: while the holder was stalled, the second delivery of its input published the result.
+    // Taken over: an invocation that began while the holder was stalled published the result.
     const stalled = run.stalled!;
-    const byOthers = accepted(run).filter((p) => p.inputId === stalled.delivery.eventId && p.invocation !== stalled && p.at < (stalled.endedAt ?? Infinity));
-    expect(byOthers.length, `nobody took the stalled claim over (request ${stalled.requestId} on ${stalled.container}):\n${historyText(run, stalled.delivery.eventId)}`).toBeGreaterThanOrEqual(1);
+    const ofEvent = accepted(run).filter((p) => p.inputId === stalled.delivery.eventId);
+    const byOthers = ofEvent.filter((p) => p.invocation && p.invocation !== stalled && p.invocation.startedAt < (stalled.endedAt ?? Infinity));
+    expect(
+      byOthers.length,
+      `nobody took the stalled claim over (request ${stalled.requestId} on ${stalled.container}, held: ${run.stalledWrite}):\n${ofEvent.map((p) => `  ${describePublish(p)}`).join('\n')}\n${historyText(run, stalled.delivery.eventId)}`,
+    ).toBeGreaterThanOrEqual(1);
     expect(run.killedContainer, 'no container was killed').toBeDefined();
     expect(run.platform.stats.killed).toBeGreaterThanOrEqual(1);
     expect(run.faultCounts.throttle).toBeGreaterThan(0);

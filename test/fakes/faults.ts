@@ -237,18 +237,19 @@ export interface HoldingProxy {
  * container, a congested link). A request whose sender hung up while held never arrives.
  *
  * @example
- * const proxy = await startHoldingProxy(dynamo.url, (req) => (req.target.endsWith('.UpdateItem') ? { holdMs: 4000 } : {}));
+ * const proxy = await startHoldingProxy(dynamo.url, (req) => (req.target.endsWith('.UpdateItem') ? { holdMs: 4000, until: takenOver } : {}));
  */
-export async function startHoldingProxy(target: string, plan: (req: ProxiedRequest) => { holdMs?: number }): Promise<HoldingProxy> {
+export async function startHoldingProxy(target: string, plan: (req: ProxiedRequest) => { holdMs?: number; until?: Promise<unknown> }): Promise<HoldingProxy> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const { holdMs } = plan({ remotePort: req.socket.remotePort, target: String(req.headers['x-amz-target'] ?? ''), body });
+      const { holdMs, until } = plan({ remotePort: req.socket.remotePort, target: String(req.headers['x-amz-target'] ?? ''), body });
       const go = async () => {
-        if (holdMs) await new Promise((r) => setTimeout(r, holdMs));
+        // Held for holdMs, or until `until` settles when that comes first.
+        if (holdMs) await Promise.race([new Promise((r) => setTimeout(r, holdMs)), ...(until ? [until.catch(() => undefined)] : [])]);
         if (req.socket.destroyed) return;
         const answer = await forward(upstream, req, body);
         reply(res, answer.status, answer.headers, answer.body);

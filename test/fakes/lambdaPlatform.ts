@@ -228,7 +228,7 @@ export class LambdaPlatform {
   }
 
   /** EventBridge delivering the same rendered input again (at-least-once). */
-  redeliver(delivery: Delivery, afterMs = 0): void {
+  redeliver(delivery: Delivery, afterMs = 0): Delivery {
     this.stats.duplicateDeliveries++;
     const again: Delivery = { ...delivery, id: randomUUID(), origin: 'duplicate' };
     this.pending++;
@@ -236,6 +236,7 @@ export class LambdaPlatform {
       this.log({ what: 'delivered', deliveryId: again.id, eventId: again.eventId, rule: again.rule, detail: `duplicate of ${delivery.id}` });
       void this.asyncInvoke(again).finally(() => this.done());
     }, afterMs);
+    return again;
   }
 
   /**
