@@ -1,39 +1,43 @@
 /**
  * Lambda bundle size and cold start of issue #6, run by `npm run bench` (or alone:
- * `tsx test/bench/coldStart.ts`).
+ * `npx tsx test/bench/coldStart.ts`).
  *
- * Two bundles are built with serverless.yml's `custom.esbuild` settings (bundle, ESM, node22,
- * the createRequire banner, external source map): the real handler, and a bare middy handler
- * that creates the same three SDK clients (EventBridge, DynamoDB, Bedrock Runtime) and
- * returns. Each cold start is a fresh `node --enable-source-maps` process (as deployed); in it
- * we time `import()` of the bundle, then the first invocation: for the handler, building the
- * mesh from the repo's mesh.yaml and routes and running an event that matches no route, so no
- * network call is made; for the baseline, its empty body. Runs alternate handler/baseline so
- * both see the same machine; figures are medians and the handler/baseline ratio.
+ * Two bundles are built with serverless.yml's `custom.esbuild` settings, read from the file
+ * (minified, split into chunks, the createRequire banner, linked source maps): the real
+ * handler, and a bare middy handler that creates the same three SDK clients (EventBridge,
+ * DynamoDB, Bedrock Runtime) and returns. The bare handler is built a second time as bundles
+ * were before (not minified or split, packages' CommonJS builds): issue #6's reference. Each
+ * cold start is a fresh `node --enable-source-maps` process (as deployed); in it we time
+ * `import()` of the bundle, then the first invocation: for the handler, building the mesh from
+ * the repo's mesh.yaml and routes and running an event that matches no route, so no network
+ * call is made; for the baseline, its empty body. Runs
+ * alternate between the bundles so all see the same machine; figures are medians and the
+ * handler/baseline ratios.
  *
  * Options: BENCH_COLD_RUNS (default 8).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { parse } from 'yaml';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
-// serverless.yml → custom.esbuild, kept in step by hand (the plugin adds only the entry and outdir).
-const LAMBDA_ESBUILD: BuildOptions = {
-  bundle: true,
-  minify: false,
-  sourcemap: true,
-  target: 'node22',
-  platform: 'node',
-  format: 'esm',
-  outExtension: { '.js': '.mjs' },
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  logLevel: 'error',
-};
+// serverless-esbuild's own options, which are not esbuild's (it strips them before building).
+const PLUGIN_ONLY = new Set(['exclude', 'external', 'outputFileExtension', 'packager', 'packagerOptions', 'nativeZip', 'concurrency', 'zipConcurrency', 'keepOutputDirectory', 'config']);
+
+/** serverless.yml → custom.esbuild as serverless-esbuild hands it to esbuild (the plugin adds the entry and outdir). */
+async function lambdaEsbuildOptions(): Promise<BuildOptions> {
+  // CloudFormation tags (!Ref, !GetAtt) are unknown to a plain YAML parser; they are not in this section.
+  const doc = parse(await readFile(join(REPO, 'serverless.yml'), 'utf8'), { logLevel: 'error' }) as { custom: { esbuild: Record<string, unknown> } };
+  const plugin = doc.custom.esbuild;
+  const options = Object.fromEntries(Object.entries(plugin).filter(([k]) => !PLUGIN_ONLY.has(k))) as BuildOptions;
+  const ext = plugin.outputFileExtension as string | undefined;
+  return { ...options, ...(ext && ext !== '.js' ? { outExtension: { '.js': ext } } : {}), metafile: true, logLevel: 'error' };
+}
 
 // Module-scope clients, as a real function would create them; an unused import would be tree-shaken away.
 const BASELINE = `
@@ -72,11 +76,21 @@ interface Sample {
   wallMs: number;
 }
 
+/** Bytes of JavaScript: read at init (the entry and the chunks it imports statically), and shipped in all. */
+interface BundleBytes {
+  init: number;
+  total: number;
+  initFiles: number;
+  totalFiles: number;
+}
+
 export interface ColdStartFigures {
-  handlerBytes: number;
-  baselineBytes: number;
+  handlerBytes: BundleBytes;
+  baselineBytes: BundleBytes;
   handler: Sample;
   baseline: Sample;
+  /** The baseline bundled with the settings used before the Lambda was made lean. */
+  previousBaseline: Sample;
 }
 
 const median = (xs: number[]) => {
@@ -84,6 +98,21 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+
+/** The entry's static import closure (what `import()` of the entry reads) against every JavaScript output. */
+function bundleBytes(meta: Metafile, entry: string): BundleBytes {
+  const outputs = meta.outputs;
+  const js = Object.keys(outputs).filter((f) => !f.endsWith('.map'));
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const i of outputs[file]!.imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(entry);
+  const sum = (files: Iterable<string>) => [...files].reduce((n, f) => n + outputs[f]!.bytes, 0);
+  return { init: sum(seen), total: sum(js), initFiles: seen.size, totalFiles: js.length };
+}
 
 function coldStart(probe: string, bundle: string): Promise<Sample> {
   const env = {
@@ -116,47 +145,66 @@ function coldStart(probe: string, bundle: string): Promise<Sample> {
   });
 }
 
-/** Builds both bundles, prints their sizes and the median cold starts, and returns the figures. */
+// How the bare baseline was bundled before the Lambda was made lean (not minified, not split,
+// packages' CommonJS builds): the reference of issue #6's figures, kept to compare against it.
+const PREVIOUS_ESBUILD: BuildOptions = {
+  bundle: true,
+  minify: false,
+  sourcemap: true,
+  target: 'node24',
+  platform: 'node',
+  format: 'esm',
+  outExtension: { '.js': '.mjs' },
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'error',
+};
+
+/** Builds the bundles, prints their sizes and the median cold starts, and returns the figures. */
 export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?? 8)): Promise<ColdStartFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'nearmesh-coldstart-'));
   try {
-    await build({ ...LAMBDA_ESBUILD, entryPoints: [join(REPO, 'functions', 'aws', 'on-event.ts')], outdir: join(dir, 'handler') });
-    await build({
-      ...LAMBDA_ESBUILD,
-      stdin: { contents: BASELINE, resolveDir: REPO, sourcefile: 'baseline.mjs', loader: 'js' },
-      outfile: join(dir, 'baseline', 'baseline.mjs'),
-    });
-    const handlerFile = join(dir, 'handler', 'on-event.mjs');
-    const baselineFile = join(dir, 'baseline', 'baseline.mjs');
+    const options = await lambdaEsbuildOptions();
+    const ext = options.outExtension?.['.js'] ?? '.js';
+    const baselineSource = { contents: BASELINE, resolveDir: REPO, sourcefile: 'baseline.mjs', loader: 'js' } as const;
+    const [built, base, previous] = await Promise.all([
+      build({ ...options, entryPoints: [join(REPO, 'functions', 'aws', 'on-event.ts')], outdir: join(dir, 'handler'), absWorkingDir: REPO }),
+      build({ ...options, stdin: baselineSource, outdir: join(dir, 'baseline'), absWorkingDir: REPO }),
+      build({ ...PREVIOUS_ESBUILD, stdin: baselineSource, outdir: join(dir, 'previous'), absWorkingDir: REPO }),
+    ]);
+    // esbuild names an stdin entry `stdin` (splitting takes an outdir, not an outfile).
+    const files = { handler: join(dir, 'handler', `on-event${ext}`), baseline: join(dir, 'baseline', `stdin${ext}`), previous: join(dir, 'previous', 'stdin.mjs') };
     const probe = join(dir, 'probe.mjs');
     await writeFile(probe, PROBE);
 
-    const handlerBytes = (await stat(handlerFile)).size;
-    const baselineBytes = (await stat(baselineFile)).size;
-    const mapBytes = (await stat(`${handlerFile}.map`)).size;
+    const handlerBytes = bundleBytes(built.metafile!, relative(REPO, files.handler));
+    const baselineBytes = bundleBytes(base.metafile!, relative(REPO, files.baseline));
+    const previousBytes = bundleBytes(previous.metafile!, relative(REPO, files.previous));
     const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
-    console.log(`\nLambda bundle (serverless.yml esbuild settings) and cold start, ${runs} fresh processes each, alternating`);
-    console.log(`  bundle: handler ${kb(handlerBytes)} (${handlerBytes} B, + ${kb(mapBytes)} source map), bare middy + 3 SDK clients ${kb(baselineBytes)} (${baselineBytes} B) — ${(handlerBytes / baselineBytes).toFixed(2)}×`);
+    console.log(`\nLambda bundle (serverless.yml custom.esbuild) and cold start, ${runs} fresh processes each, alternating`);
+    console.log(
+      `  read at init: handler ${kb(handlerBytes.init)} (${handlerBytes.initFiles} files); bare middy + 3 SDK clients ${kb(baselineBytes.init)} (${baselineBytes.initFiles}) — ${(handlerBytes.init / baselineBytes.init).toFixed(2)}×; the same bundled as before ${kb(previousBytes.init)}`,
+    );
+    console.log(`  shipped JavaScript: handler ${kb(handlerBytes.total)} in ${handlerBytes.totalFiles} files (the rest loads on first use), baseline ${kb(baselineBytes.total)} in ${baselineBytes.totalFiles}`);
 
-    // One unmeasured pair warms the file cache, so the first measured run is not a disk read.
-    await coldStart(probe, handlerFile);
-    await coldStart(probe, baselineFile);
-    const h: Sample[] = [];
-    const b: Sample[] = [];
-    for (let i = 0; i < runs; i++) {
-      h.push(await coldStart(probe, handlerFile));
-      b.push(await coldStart(probe, baselineFile));
-    }
+    // One unmeasured round warms the file cache, so the first measured run is not a disk read.
+    for (const file of Object.values(files)) await coldStart(probe, file);
+    const samples: Record<keyof typeof files, Sample[]> = { handler: [], baseline: [], previous: [] };
+    for (let i = 0; i < runs; i++) for (const [name, file] of Object.entries(files)) samples[name as keyof typeof files].push(await coldStart(probe, file));
     const med = (xs: Sample[]): Sample => ({ importMs: median(xs.map((x) => x.importMs)), invokeMs: median(xs.map((x) => x.invokeMs)), wallMs: median(xs.map((x) => x.wallMs)) });
-    const handler = med(h);
-    const baseline = med(b);
+    const handler = med(samples.handler);
+    const baseline = med(samples.baseline);
+    const before = med(samples.previous);
+    const ms = (n: number) => `${n.toFixed(0).padStart(5)} ms`;
     const row = (label: string, pick: (s: Sample) => number) =>
-      console.log(`  ${label.padEnd(38)} handler ${pick(handler).toFixed(0).padStart(5)} ms   baseline ${pick(baseline).toFixed(0).padStart(5)} ms   ${(pick(handler) / pick(baseline)).toFixed(2)}×`);
+      console.log(
+        `  ${label.padEnd(38)} handler ${ms(pick(handler))}   baseline ${ms(pick(baseline))} ${(pick(handler) / pick(baseline)).toFixed(2)}×   baseline bundled as before ${ms(pick(before))} ${(pick(handler) / pick(before)).toFixed(2)}×`,
+      );
     row('import() of the bundle', (s) => s.importMs);
     row('first invocation (init + no match)', (s) => s.invokeMs);
     row('import + first invocation', (s) => s.importMs + s.invokeMs);
     row('process wall time (node start..exit)', (s) => s.wallMs);
-    return { handlerBytes, baselineBytes, handler, baseline };
+    return { handlerBytes, baselineBytes, handler, baseline, previousBaseline: before };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -7,8 +7,9 @@
  *  2. pipeline with the in-memory store vs the embedded SQLite store, the simulated
  *     provider at 0 ms latency — what the store costs per event; then the store alone in
  *     fresh processes: open time, per-event writes and RSS (storeOpen.ts);
- *  3. the Lambda bundle: size and cold start of the handler against a bare middy handler
- *     with the same SDK clients (coldStart.ts).
+ *  3. the Lambda bundle: what a cold start reads and how long import + first invocation take,
+ *     against a bare middy handler with the same SDK clients (coldStart.ts);
+ *  4. the CLI: `mesh --help` compiled, against `node -e 0` and the sources through tsx (cliStart.ts).
  *
  * Options: BENCH_EVENTS (default 2000).
  */
@@ -22,6 +23,7 @@ import { defaultProviders } from '../../shared/models/index.ts';
 import { createPlacer, summarizePlacement } from '../../shared/placement/index.ts';
 import { compilePatterns } from '../../shared/rules/index.ts';
 import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
+import { benchCliStart } from './cliStart.ts';
 import { benchColdStart } from './coldStart.ts';
 import { benchMatcher } from './matcher.ts';
 import { benchStoreOpen } from './storeOpen.ts';
@@ -113,3 +115,6 @@ await benchStoreOpen();
 
 // 3. Lambda bundle size and cold start (fresh node processes, handler vs bare middy baseline)
 await benchColdStart();
+
+// 4. CLI start: mesh --help compiled vs node -e 0 vs tsx from the sources (fresh processes)
+await benchCliStart();
