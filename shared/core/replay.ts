@@ -34,6 +34,18 @@ export interface ReplayOutcome {
   /** The endpoint it ran on (or, in a dry run, would run on first). */
   endpoint?: string;
   placement?: PlacementDecision;
+  /**
+   * Set when nothing ran because every endpoint the route may use has its circuit open: no
+   * model call was made and the failure's history was left as it was (outcome `not-replayed`).
+   * A replay run waits until `until` or stops (see the on-call CircuitWait).
+   */
+  blocked?: CircuitBlock;
+}
+
+/** Endpoints whose open circuits kept a replay from running, and when the first of them half-opens. */
+export interface CircuitBlock {
+  until: string;
+  endpoints: string[];
 }
 
 export interface ReplayerDeps {
@@ -95,6 +107,11 @@ export class Replayer {
 
     if (options.dryRun) return this.dryRun(record, route, options, base);
 
+    // Every endpoint down by its circuit: running would only refuse the event without a model
+    // call and mark it failed again. Leave it untouched and say until when (the run decides to wait or stop).
+    const blocked = this.circuitBlock(route, record, options.model);
+    if (blocked) return blockedOutcome(base, blocked);
+
     // A --model the policy forbids is refused before running, so the ledger keeps the event's own reason.
     if (options.model) {
       const check = this.dryRun(record, route, options, base);
@@ -113,14 +130,32 @@ export class Replayer {
         return this.finish(record, options, { ...base, outcome: 'already-done', detail: `result ${run.resultId} already exists`, resultId: run.resultId! });
       case 'in-progress':
         return this.finish(record, options, { ...base, outcome: 'not-replayed', detail: 'another delivery of this event is being processed right now' });
-      case 'failed':
+      case 'failed': {
+        // A placer this Replayer does not share (a cloud deployment's) refused on open circuits:
+        // no model call was made, so this is no new failure to record in the history.
+        const refused = run.attempts.length === 0 ? blockOf(run.error) : undefined;
+        if (refused) return blockedOutcome(base, refused);
         return this.finish(record, options, {
           ...base,
           ...(run.attempts.at(-1) ? { endpoint: run.attempts.at(-1)!.endpoint } : {}),
           outcome: 'failed-again',
           detail: `${run.error!.code}: ${run.error!.message}`,
         });
+      }
     }
+  }
+
+  /** The open circuits that keep every endpoint allowed for this route (or the pinned --model) from being called. */
+  private circuitBlock(route: Route, record: FailureRecord, model: string | undefined): CircuitBlock | undefined {
+    let placement: PlacementDecision;
+    try {
+      placement = this.deps.placer.place(route, record.envelope);
+    } catch (err) {
+      return blockOf(err);
+    }
+    if (model === undefined || placement.ranked.some((r) => r.endpoint.id === model)) return undefined;
+    const skipped = placement.skipped?.find((s) => s.endpointId === model);
+    return skipped ? { until: skipped.until, endpoints: [model] } : undefined;
   }
 
   private routeFor(record: FailureRecord, options: ReplayOptions): Route | string {
@@ -164,4 +199,23 @@ export class Replayer {
     });
     return outcome;
   }
+}
+
+/** A placement error that means "every allowed endpoint's circuit is open", as a CircuitBlock. */
+function blockOf(err: unknown): CircuitBlock | undefined {
+  if (!(err instanceof MeshError) || err.code !== 'ModelUnavailable') return undefined;
+  const placement = err.context.placement as PlacementDecision | undefined;
+  const skipped = placement?.skipped ?? [];
+  if (skipped.length === 0 || (placement?.ranked.length ?? 0) > 0) return undefined;
+  const until = skipped.map((s) => s.until).sort()[0]!;
+  return { until, endpoints: skipped.map((s) => s.endpointId) };
+}
+
+function blockedOutcome(base: Omit<ReplayOutcome, 'outcome' | 'detail'>, blocked: CircuitBlock): ReplayOutcome {
+  return {
+    ...base,
+    outcome: 'not-replayed',
+    detail: `not tried: circuit open for ${blocked.endpoints.join(', ')} until ${blocked.until} (no model call made; the failure is left as it was)`,
+    blocked,
+  };
 }

@@ -12,3 +12,5 @@ export type { CloudTarget, OpenReplayTargetOptions } from './openReplayTarget.ts
 export { openReplayTarget } from './openReplayTarget.ts';
 export type { Discard, DiscardedLetter } from './recordDiscard.ts';
 export { discardFailure, recordDiscardedLetter } from './recordDiscard.ts';
+export type { CircuitWaitNotice, CircuitWaitOptions, GatedOutcome } from './circuitWait.ts';
+export { CircuitWait } from './circuitWait.ts';

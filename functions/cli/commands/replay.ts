@@ -4,7 +4,8 @@ import { table } from '../format.ts';
 import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options.ts';
 import { intOption } from './events.ts';
 import { parseSource, type FailureSource } from './failed.ts';
-import { CONFIRM_ABOVE, confirm, currentUser, Progress, summarize, VERB } from './replayShared.ts';
+import { CircuitWait } from '../../../shared/oncall/index.ts';
+import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, summarize, VERB } from './replayShared.ts';
 import { replayArchive, replayFromQueue, replayFromServiceBus } from './replaySources.ts';
 
 export const REPLAY_HELP = `mesh replay — re-run failed events through the pipeline
@@ -33,6 +34,12 @@ Options:
   --limit <n>               replay at most n failures (oldest first)
   --yes                     do not ask before replaying more than 10 events
   --actor <name>            who is replaying (default: the OS user)
+  --max-wait <duration>     when every endpoint a route may use has an open circuit (the first
+                            replays after a fault storm can reopen them), wait for the cool-down
+                            and try again, at most this long without a success in between
+                            (default 60s; 0: never wait). Past it the run stops, says which
+                            endpoint is down and exits 1; the events not tried are left as they
+                            were (not marked failed again)
 
 Sources (--source; default local, the failure ledger):
   sqs:<queue-url>   an SQS dead-letter queue (Lambda's on-failure destination). Each event's
@@ -92,6 +99,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     poll: { type: 'string' },
     target: { type: 'string' },
     'rule-prefix': { type: 'string' },
+    'max-wait': { type: 'string' },
   });
   if (values.help) return (console.log(REPLAY_HELP), 0);
   const opts = commonOptions(values);
@@ -111,6 +119,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   }
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && !(rate > 0)) throw new UsageError(`--rate: expected events per second above 0, got ${JSON.stringify(values.rate)}`);
+  const maxWaitMs = maxWaitOption(values['max-wait']);
   const dryRun = values['dry-run'];
   const actor = values.actor ?? currentUser();
   if (source.kind === 'sqs') return replayFromQueue(source.queueUrl, positionals, values, opts, rate);
@@ -135,6 +144,8 @@ export async function replayCommand(args: string[]): Promise<number> {
       ...(values['route-override'] ? { routeOverride: values['route-override'] } : {}),
     };
     const progress = new Progress(ids.length);
+    const gate = new CircuitWait({ maxWaitMs, onWait: (n) => progress.waiting(n) });
+    let stopped: string | undefined;
     const outcomes: ReplayOutcome[] = [];
     const interval = rate ? 1000 / rate : 0;
     let next = Date.now();
@@ -144,15 +155,20 @@ export async function replayCommand(args: string[]): Promise<number> {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         next = Math.max(next, Date.now()) + interval;
       }
-      const outcome = await access.replay({ failureId, ...request });
+      const { outcome, stop } = await gate.run(() => access.replay({ failureId, ...request }));
       outcomes.push(outcome);
       progress.update(outcome);
+      if (stop) {
+        stopped = stop;
+        break;
+      }
     }
     progress.done();
 
-    if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), outcomes }, null, 2));
-    else printSummary(outcomes, dryRun, access.via);
-    return outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed') ? 1 : 0;
+    const untried = ids.length - outcomes.length;
+    if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), ...(stopped ? { stopped, untried } : {}), outcomes }, null, 2));
+    else printSummary(outcomes, dryRun, access.via, stopped, untried);
+    return stopped || outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed') ? 1 : 0;
   } finally {
     await access.close();
   }
@@ -175,7 +191,7 @@ async function selectFailures(
   return limit === undefined ? oldestFirst : oldestFirst.slice(0, limit);
 }
 
-function printSummary(outcomes: ReplayOutcome[], dryRun: boolean, via: string): void {
+function printSummary(outcomes: ReplayOutcome[], dryRun: boolean, via: string, stopped: string | undefined, untried: number): void {
   console.log(
     table(
       ['failure id', 'event id', 'route', 'outcome', 'endpoint', 'detail'],
@@ -191,6 +207,9 @@ function printSummary(outcomes: ReplayOutcome[], dryRun: boolean, via: string): 
       `\nReplayed ${outcomes.length}: ${c.succeeded} succeeded, ${c['failed-again']} failed again, ${c['already-done']} skipped as already done, ${c['not-replayed']} not replayed (via ${via}).`,
     );
     if (c['failed-again'] > 0) console.log('Failed-again events keep their new reason: `mesh failed show <failure-id>`.');
+  }
+  if (stopped) {
+    console.log(`\nStopped early: ${stopped}. ${untried + 1} failures were not tried and are left as they were; replay them once the endpoint is back (or raise --max-wait).`);
   }
 }
 

@@ -1,6 +1,8 @@
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { ReplayOutcome, ReplayOutcomeKind } from '../../../shared/core/index.ts';
+import { parseDuration } from '../../../shared/config/index.ts';
+import type { CircuitWaitNotice } from '../../../shared/oncall/index.ts';
 import { UsageError } from '../options.ts';
 
 /* What every replay flow (local ledger, SQS dead letters) shares: confirmation, progress, wording. */
@@ -17,6 +19,18 @@ export const VERB: Record<ReplayOutcomeKind, string> = {
   'would-skip': '· would skip',
 };
 
+
+/** Default of --max-wait: how long a run may wait on open circuits without a success in between. */
+export const DEFAULT_MAX_WAIT_MS = 60_000;
+
+/** `--max-wait 60s` / `2m` / `0` → milliseconds. */
+export function maxWaitOption(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_MAX_WAIT_MS;
+  if (raw.trim() === '0') return 0;
+  const ms = parseDuration(raw);
+  if (ms === undefined) throw new UsageError(`--max-wait: expected a duration like 60s or 2m (0: never wait), got ${JSON.stringify(raw)}`);
+  return ms;
+}
 
 export function currentUser(): string {
   try {
@@ -68,6 +82,12 @@ export class Progress {
     process.stderr.write(
       `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.n}/${this.total}  ok ${this.counts.ok} · failed ${this.counts.failed} · skipped ${this.counts.skipped}`,
     );
+  }
+
+  /** Waiting for an open circuit: said on the progress line (a line of its own off a terminal). */
+  waiting(n: CircuitWaitNotice): void {
+    const line = `waiting ${Math.ceil(n.waitMs / 1000)} s for the circuit of ${n.endpoints.join(', ')} to close (until ${n.until.toISOString()}; ${Math.floor(n.budgetLeftMs / 1000)} s of --max-wait left)`;
+    process.stderr.write(this.live ? `\r${line}\x1b[K` : `[${this.n}/${this.total}] ${line}\n`);
   }
 
   done(): void {

@@ -1,5 +1,5 @@
 import type { ReplayOutcome } from '../../../shared/core/index.ts';
-import { awsTargetSettings, deadLetterFailure, openReplayTarget, SettingMissingError, type CloudTarget, type LetterFacts, type ReplayTarget } from '../../../shared/oncall/index.ts';
+import { awsTargetSettings, CircuitWait, deadLetterFailure, openReplayTarget, SettingMissingError, type CloudTarget, type LetterFacts, type ReplayTarget } from '../../../shared/oncall/index.ts';
 import {
   drainDeadLetters,
   receiveAll,
@@ -14,7 +14,7 @@ import { table, type DeadLetterView } from '../format.ts';
 import { UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
 import { deadLetterView, matchesFilters, openDeadLetterQueue, openServiceBusDeadLetters, routeFinder, serviceBusView } from './failed.ts';
-import { CONFIRM_ABOVE, confirm, currentUser, Progress, summarize, VERB } from './replayShared.ts';
+import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, summarize, VERB } from './replayShared.ts';
 
 /* Replays from the cloud sources: an SQS dead-letter queue (each message deleted only after its
  * replay succeeded), a Service Bus dead-letter subqueue (completed only after its replay
@@ -38,6 +38,7 @@ export interface ReplayValues {
   /** `local`: run a cloud dead letter through the local mesh on purpose. Default: the cloud it came from. */
   target?: string | undefined;
   'rule-prefix'?: string | undefined;
+  'max-wait'?: string | undefined;
 }
 
 /** How long a dead letter stays hidden while its replay runs; renewed before each one. */
@@ -182,6 +183,7 @@ async function replayDeadLetters(
   const dryRun = values['dry-run'];
   const wanted = new Set(ids.map((id) => (id.includes('#') ? id.slice(id.lastIndexOf('#') + 1) : id)));
   const limit = values.limit ? intOption('--limit', values.limit) : undefined;
+  const maxWaitMs = maxWaitOption(values['max-wait']);
   const request = {
     actor: values.actor ?? currentUser(),
     ...(dryRun ? { dryRun: true } : {}),
@@ -225,6 +227,8 @@ async function replayDeadLetters(
     const outcomes: QueueOutcome[] = [];
     const byMessage = new Map<string, QueueOutcome[]>();
     const keep = new Set<string>();
+    const gate = new CircuitWait({ maxWaitMs, onWait: (n) => progress.waiting(n) });
+    let stopped: string | undefined;
     const interval = rate ? 1000 / rate : 0;
     let next = Date.now();
     const replayEntry = async (entry: DeadLetterEntry): Promise<boolean> => {
@@ -255,7 +259,10 @@ async function replayDeadLetters(
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             next = Math.max(next, Date.now()) + interval;
           }
-          add(await access.replayEvent(deadLetterFailure({ source: view.source, messageId: view.messageId }, facts, routeId), request));
+          if (stopped) break;
+          const gated = await gate.run(() => access.replayEvent(deadLetterFailure({ source: view.source, messageId: view.messageId }, facts, routeId), request));
+          add(gated.outcome);
+          stopped ??= gated.stop;
         }
       }
       return !keep.has(view.messageId) && mine.every((o) => o.outcome === 'succeeded' || o.outcome === 'already-done');
@@ -266,6 +273,7 @@ async function replayDeadLetters(
     } else {
       await drainDeadLetters(queue, selected, {
         holdSeconds: HOLD_SECONDS,
+        stop: () => stopped !== undefined,
         replay: replayEntry,
         onSettled: (entry, action, error) => {
           for (const o of byMessage.get(entry.message.messageId) ?? []) {
@@ -278,9 +286,11 @@ async function replayDeadLetters(
     }
     progress.done();
 
-    if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), outcomes }, null, 2));
+    const untried = selected.length - byMessage.size;
+    if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), ...(stopped ? { stopped, untried } : {}), outcomes }, null, 2));
     else printQueueSummary(outcomes, dryRun, opened, access.via);
-    const bad = outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed' || o.queue === words.settleFailed);
+    if (stopped && !opts.json) console.log(`\nStopped early: ${stopped}. ${untried} more dead letters were not tried and stay in the queue untouched; replay them once the endpoint is back (or raise --max-wait).`);
+    const bad = stopped !== undefined || outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed' || o.queue === words.settleFailed);
     return bad || missing.length > 0 ? 1 : 0;
   } finally {
     await releaseAll(queue, held);

@@ -85,6 +85,11 @@ export interface DrainOptions {
   replay(entry: DeadLetterEntry): Promise<boolean>;
   /** Told when a message was deleted or released, or when that failed. */
   onSettled?(entry: DeadLetterEntry, action: 'deleted' | 'released' | 'delete-failed', error?: MeshError): void;
+  /**
+   * Asked before each entry: true ends the run there (an endpoint is down, or the engineer
+   * pressed Ctrl-C). The entry in flight is settled first; the rest are released untouched.
+   */
+  stop?(): boolean;
 }
 
 /**
@@ -97,6 +102,7 @@ export async function drainDeadLetters(queue: DeadLetterQueue, entries: DeadLett
   const pending = new Set(entries);
   try {
     for (const entry of entries) {
+      if (options.stop?.()) break;
       // Renew the hold: a long replay run must not let the message reappear under it.
       await queue.hold(entry.message.receiptHandle, options.holdSeconds);
       const settled = await options.replay(entry);
