@@ -22,3 +22,9 @@ export class LedgerUnavailableError extends MeshError {
   readonly code = 'LedgerUnavailable';
   readonly retryable = false;
 }
+
+/** A `--where` that is not `<path>=<value>`. Not retryable: `context.where` is the text given. */
+export class InvalidWhereError extends MeshError {
+  readonly code = 'InvalidWhere';
+  readonly retryable = false;
+}

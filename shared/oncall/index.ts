@@ -1,6 +1,6 @@
 // On-call use cases across sources (list, show, replay, discard), shared by the CLI and a later console.
 // The cloud adapters load on first use (openReplayTarget), not through this door.
-export { SettingMissingError, LedgerUnavailableError } from './errors.ts';
+export { InvalidWhereError, SettingMissingError, LedgerUnavailableError } from './errors.ts';
 export type { ReplayTarget } from './ReplayTarget.ts';
 export type { LetterFacts, LetterPlace } from './deadLetterFailure.ts';
 export { deadLetterFailure } from './deadLetterFailure.ts';
@@ -14,3 +14,5 @@ export type { Discard, DiscardedLetter } from './recordDiscard.ts';
 export { discardFailure, recordDiscardedLetter } from './recordDiscard.ts';
 export type { CircuitWaitNotice, CircuitWaitOptions, GatedOutcome } from './circuitWait.ts';
 export { CircuitWait } from './circuitWait.ts';
+export type { WhereClause } from './eventWhere.ts';
+export { envelopeMatchesWhere, eventMatchesWhere, parseWhere } from './eventWhere.ts';

@@ -9,6 +9,7 @@ import {
 } from '../../../shared/buses/index.ts';
 import { loadMesh } from '../../../shared/config/index.ts';
 import { compilePatterns } from '../../../shared/rules/index.ts';
+import { eventMatchesWhere, type WhereClause } from '../../../shared/oncall/index.ts';
 import { openAccess } from '../access.ts';
 import { deadLetterDetail, deadLetterRow, failureDetail, failureRowsTable, failuresTable, ledgerRow, printable, type DeadLetterView, type FailureRow } from '../format.ts';
 import { COMMON_HELP, commonOptions, parseCommand, UsageError, type CommonOptions } from '../options.ts';
@@ -153,6 +154,8 @@ export function deadLetterView(queueUrl: string, entry: DeadLetterEntry, findRou
 }
 
 interface Filters {
+  /** `--where` clauses, parsed: the event must hold every value. */
+  whereClauses?: WhereClause[] | undefined;
   route?: string | undefined;
   error?: string | undefined;
   since?: string | undefined;
@@ -166,6 +169,7 @@ export function matchesFilters(v: DeadLetterView, f: Filters): boolean {
   if (f.error !== undefined && v.errorCode !== f.error) return false;
   if (f.since !== undefined && !(at >= Date.parse(f.since))) return false;
   if (f.until !== undefined && !(at <= Date.parse(f.until))) return false;
+  if (f.whereClauses && f.whereClauses.length > 0 && (v.event === undefined || !eventMatchesWhere(v.event, f.whereClauses))) return false;
   return true;
 }
 

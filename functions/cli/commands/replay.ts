@@ -4,15 +4,15 @@ import { table } from '../format.ts';
 import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options.ts';
 import { intOption } from './events.ts';
 import { parseSource, type FailureSource } from './failed.ts';
-import { CircuitWait } from '../../../shared/oncall/index.ts';
-import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, summarize, VERB } from './replayShared.ts';
+import { CircuitWait, envelopeMatchesWhere, type WhereClause } from '../../../shared/oncall/index.ts';
+import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, whereOption, summarize, VERB } from './replayShared.ts';
 import { replayArchive, replayFromQueue, replayFromServiceBus } from './replaySources.ts';
 
 export const REPLAY_HELP = `mesh replay — re-run failed events through the pipeline
 
 Usage: mesh replay <failure-id>… [options]
        mesh replay --all [options]
-       mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [options]
+       mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [--where <path>=<value>]… [options]
        mesh replay --source sqs:<queue-url> (<message-id>… | --all | filters) [--target local] [options]
        mesh replay --source servicebus:<namespace>/<entity> (<message-id>… | --all | filters) [--target local] [options]
        mesh replay --source archive:<archive-arn-or-name> --since <time> --until <time> [--destination <bus-arn>] [--rules <arn,…> | --route <id> --rule-prefix <service>-<stage>] [--dry-run]
@@ -30,6 +30,10 @@ Options:
                             letters that go to it, run on this route alone (a message whose event
                             also goes to other routes stays in its queue for them); of an archive,
                             the replay is sent to that route's rule only (needs --rule-prefix)
+  --where <path>=<value>    only events holding this value (repeat to require several): the path is
+                            dot-separated on the event as routes see it (detail, source,
+                            detail-type, id, time, …; a CloudEvent's data is its detail), the value
+                            JSON when it parses (42, true, "42"), else text: --where detail.customer.tier=gold
   --rate <n>                at most n events per second (default: as fast as they finish)
   --limit <n>               replay at most n failures (oldest first)
   --yes                     do not ask before replaying more than 10 events
@@ -100,18 +104,21 @@ export async function replayCommand(args: string[]): Promise<number> {
     target: { type: 'string' },
     'rule-prefix': { type: 'string' },
     'max-wait': { type: 'string' },
+    where: { type: 'string', multiple: true },
   });
   if (values.help) return (console.log(REPLAY_HELP), 0);
   const opts = commonOptions(values);
   const source: FailureSource = values.source === undefined ? { kind: 'local' } : parseSource(values.source, { archive: true });
+  if (source.kind === 'archive' && values.where !== undefined) throw new UsageError('--where reads each event, which an archive replay does not: it sends the window back to the bus in AWS (use --route with --rule-prefix)');
   if (source.kind === 'archive') return replayArchive(source.archive, values, opts);
   if (values.target !== undefined && source.kind === 'local') throw new UsageError('--target goes with --source sqs:… or servicebus:… (the local ledger always replays through the local mesh)');
   for (const name of ['destination', 'rules', 'poll', 'rule-prefix'] as const) {
     if (values[name] !== undefined) throw new UsageError(`--${name} goes with --source archive:<archive>`);
   }
-  const filtered = values.route !== undefined || values.error !== undefined || values.since !== undefined || values.until !== undefined;
+  const whereClauses = whereOption(values.where);
+  const filtered = values.route !== undefined || values.error !== undefined || values.since !== undefined || values.until !== undefined || whereClauses.length > 0;
   if (positionals.length === 0 && !values.all && !filtered) {
-    throw new UsageError('say what to replay: failure ids (from `mesh failed`), --all, or filters such as --route/--error/--since');
+    throw new UsageError('say what to replay: failure ids (from `mesh failed`), --all, or filters such as --route/--error/--since/--where');
   }
   if (positionals.length > 0 && (values.all || filtered)) throw new UsageError('give failure ids or --all/filters, not both');
   for (const [name, v] of [['--since', values.since], ['--until', values.until]] as const) {
@@ -122,12 +129,13 @@ export async function replayCommand(args: string[]): Promise<number> {
   const maxWaitMs = maxWaitOption(values['max-wait']);
   const dryRun = values['dry-run'];
   const actor = values.actor ?? currentUser();
-  if (source.kind === 'sqs') return replayFromQueue(source.queueUrl, positionals, values, opts, rate);
-  if (source.kind === 'servicebus') return replayFromServiceBus(source, positionals, values, opts, rate);
+  const sourceValues = { ...values, whereClauses };
+  if (source.kind === 'sqs') return replayFromQueue(source.queueUrl, positionals, sourceValues, opts, rate);
+  if (source.kind === 'servicebus') return replayFromServiceBus(source, positionals, sourceValues, opts, rate);
 
   const access = await openAccess(opts, { needsPipeline: !dryRun });
   try {
-    const ids = positionals.length > 0 ? positionals : await selectFailures(access, values, values.limit ? intOption('--limit', values.limit) : undefined);
+    const ids = positionals.length > 0 ? positionals : await selectFailures(access, { ...values, whereClauses }, values.limit ? intOption('--limit', values.limit) : undefined);
     if (ids.length === 0) {
       console.log(`Nothing to replay: no open failures match (read from ${access.via}).`);
       return 0;
@@ -176,7 +184,7 @@ export async function replayCommand(args: string[]): Promise<number> {
 
 async function selectFailures(
   access: MeshAccess,
-  values: { route?: string | undefined; error?: string | undefined; since?: string | undefined; until?: string | undefined },
+  values: { route?: string | undefined; error?: string | undefined; since?: string | undefined; until?: string | undefined; whereClauses: WhereClause[] },
   limit: number | undefined,
 ): Promise<string[]> {
   const records: FailureRecord[] = await access.listFailures({
@@ -187,7 +195,7 @@ async function selectFailures(
     ...(values.until ? { until: new Date(values.until).toISOString() } : {}),
   });
   // Oldest first: replay in the order the events originally failed.
-  const oldestFirst = records.reverse().map((r) => r.id);
+  const oldestFirst = records.reverse().filter((r) => envelopeMatchesWhere(r.envelope, values.whereClauses)).map((r) => r.id);
   return limit === undefined ? oldestFirst : oldestFirst.slice(0, limit);
 }
 

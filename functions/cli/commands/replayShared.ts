@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { ReplayOutcome, ReplayOutcomeKind } from '../../../shared/core/index.ts';
 import { parseDuration } from '../../../shared/config/index.ts';
-import type { CircuitWaitNotice } from '../../../shared/oncall/index.ts';
+import { InvalidWhereError, parseWhere, type CircuitWaitNotice, type WhereClause } from '../../../shared/oncall/index.ts';
 import { UsageError } from '../options.ts';
 
 /* What every replay flow (local ledger, SQS dead letters) shares: confirmation, progress, wording. */
@@ -30,6 +30,16 @@ export function maxWaitOption(raw: string | undefined): number {
   const ms = parseDuration(raw);
   if (ms === undefined) throw new UsageError(`--max-wait: expected a duration like 60s or 2m (0: never wait), got ${JSON.stringify(raw)}`);
   return ms;
+}
+
+/** Every `--where path=value` given, parsed (a malformed one is a usage error). */
+export function whereOption(raw: readonly string[] | undefined): WhereClause[] {
+  try {
+    return (raw ?? []).map(parseWhere);
+  } catch (err) {
+    if (err instanceof InvalidWhereError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 export function currentUser(): string {

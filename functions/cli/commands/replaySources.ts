@@ -1,5 +1,5 @@
 import type { ReplayOutcome } from '../../../shared/core/index.ts';
-import { awsTargetSettings, CircuitWait, deadLetterFailure, openReplayTarget, SettingMissingError, type CloudTarget, type LetterFacts, type ReplayTarget } from '../../../shared/oncall/index.ts';
+import { awsTargetSettings, CircuitWait, deadLetterFailure, openReplayTarget, SettingMissingError, type CloudTarget, type LetterFacts, type ReplayTarget, type WhereClause } from '../../../shared/oncall/index.ts';
 import {
   drainDeadLetters,
   receiveAll,
@@ -39,6 +39,8 @@ export interface ReplayValues {
   target?: string | undefined;
   'rule-prefix'?: string | undefined;
   'max-wait'?: string | undefined;
+  /** `--where`, parsed. */
+  whereClauses?: WhereClause[] | undefined;
 }
 
 /** How long a dead letter stays hidden while its replay runs; renewed before each one. */
