@@ -4,6 +4,7 @@ import type { Pipeline } from './pipeline.ts';
 import type { PlacementDecision, Placer } from './ports/Placer.ts';
 import type { FailureRecord, ReplayRecord, Store } from './ports/Store.ts';
 import type { Route } from './route.ts';
+import type { Envelope } from './envelope.ts';
 
 export interface ReplayOptions {
   /** Who is replaying (the OS user or `--actor`), kept in the failure's history. */
@@ -14,6 +15,12 @@ export interface ReplayOptions {
   model?: string;
   /** Replay through this route instead of the one loaded (it must have the failure's route id). */
   routeOverride?: { route: Route; file: string };
+  /**
+   * Edit before replay: the event runs as `apply` returns it (it throws InvalidEventError when
+   * the edited event is not valid input). The failure keeps the original event; `summary` (the
+   * patch) goes to the replay's history as options.patch, so both are there for the next engineer.
+   */
+  patch?: { apply(envelope: Envelope): Envelope; summary: string; from?: string };
 }
 
 export type ReplayOutcomeKind =
@@ -105,41 +112,53 @@ export class Replayer {
       return this.finish(record, options, { ...base, outcome: 'already-done', detail, resultId: done.resultId });
     }
 
-    if (options.dryRun) return this.dryRun(record, route, options, base);
+    let envelope = record.envelope;
+    if (options.patch) {
+      try {
+        envelope = options.patch.apply(record.envelope);
+      } catch (err) {
+        if (!(err instanceof MeshError) || err.retryable) throw err;
+        // The engineer's edit is refused before anything runs; the failure stays as it was.
+        return { ...base, outcome: options.dryRun ? 'would-skip' : 'not-replayed', detail: `patch refused: ${err.message}` };
+      }
+    }
+    const run = { ...record, envelope };
+
+    if (options.dryRun) return this.dryRun(run, route, options, base);
 
     // Every endpoint down by its circuit: running would only refuse the event without a model
     // call and mark it failed again. Leave it untouched and say until when (the run decides to wait or stop).
-    const blocked = this.circuitBlock(route, record, options.model);
+    const blocked = this.circuitBlock(route, run, options.model);
     if (blocked) return blockedOutcome(base, blocked);
 
     // A --model the policy forbids is refused before running, so the ledger keeps the event's own reason.
     if (options.model) {
-      const check = this.dryRun(record, route, options, base);
+      const check = this.dryRun(run, route, options, base);
       if (check.outcome === 'would-skip' && check.detail.startsWith('--model')) {
         return this.finish(record, options, { ...base, outcome: 'not-replayed', detail: check.detail });
       }
     }
 
-    const run = await this.deps.pipeline.processRoute(route, record.envelope, options.model ? { onlyEndpoint: options.model } : {});
-    const endpoint = run.endpoint ? { endpoint: run.endpoint } : {};
-    switch (run.status) {
+    const ran = await this.deps.pipeline.processRoute(route, envelope, options.model ? { onlyEndpoint: options.model } : {});
+    const endpoint = ran.endpoint ? { endpoint: ran.endpoint } : {};
+    switch (ran.status) {
       case 'emitted':
-        return this.finish(record, options, { ...base, ...endpoint, outcome: 'succeeded', detail: run.resultId!, resultId: run.resultId! });
+        return this.finish(record, options, { ...base, ...endpoint, outcome: 'succeeded', detail: ran.resultId!, resultId: ran.resultId! });
       case 'duplicate':
         await this.deps.store.failures.resolveFailure(record.id);
-        return this.finish(record, options, { ...base, outcome: 'already-done', detail: `result ${run.resultId} already exists`, resultId: run.resultId! });
+        return this.finish(record, options, { ...base, outcome: 'already-done', detail: `result ${ran.resultId} already exists`, resultId: ran.resultId! });
       case 'in-progress':
         return this.finish(record, options, { ...base, outcome: 'not-replayed', detail: 'another delivery of this event is being processed right now' });
       case 'failed': {
         // A placer this Replayer does not share (a cloud deployment's) refused on open circuits:
         // no model call was made, so this is no new failure to record in the history.
-        const refused = run.attempts.length === 0 ? blockOf(run.error) : undefined;
+        const refused = ran.attempts.length === 0 ? blockOf(ran.error) : undefined;
         if (refused) return blockedOutcome(base, refused);
         return this.finish(record, options, {
           ...base,
-          ...(run.attempts.at(-1) ? { endpoint: run.attempts.at(-1)!.endpoint } : {}),
+          ...(ran.attempts.at(-1) ? { endpoint: ran.attempts.at(-1)!.endpoint } : {}),
           outcome: 'failed-again',
-          detail: `${run.error!.code}: ${run.error!.message}`,
+          detail: `${ran.error!.code}: ${ran.error!.message}`,
         });
       }
     }
@@ -190,6 +209,10 @@ export class Replayer {
     const used: Record<string, string> = {};
     if (options.model) used.model = options.model;
     if (options.routeOverride) used.routeOverride = options.routeOverride.file;
+    if (options.patch) {
+      used.patch = options.patch.summary;
+      if (options.patch.from) used.patchFrom = options.patch.from;
+    }
     await this.deps.store.failures.recordReplay(record.id, {
       at: this.clock.now().toISOString(),
       actor: options.actor,

@@ -16,3 +16,4 @@ export type { CircuitWaitNotice, CircuitWaitOptions, GatedOutcome } from './circ
 export { CircuitWait } from './circuitWait.ts';
 export type { WhereClause } from './eventWhere.ts';
 export { envelopeMatchesWhere, eventMatchesWhere, parseWhere } from './eventWhere.ts';
+export { applyMergePatch, mergePatchBetween, patchEnvelope, patchSummary, replayPatch, PATCH_HISTORY_CHARS } from './patchEvent.ts';

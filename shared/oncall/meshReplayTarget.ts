@@ -5,6 +5,7 @@ import { createPlacer } from '../placement/index.ts';
 import { createMemoryStore } from '../store/index.ts';
 import type { ReplayRequest } from '../runtime/index.ts';
 import type { ReplayTarget } from './ReplayTarget.ts';
+import { replayPatch } from './patchEvent.ts';
 
 export interface MeshReplayTargetOptions {
   /** The deployment's pipeline: its publisher and claims are the cloud's; its failures go to `ledger`. */
@@ -48,6 +49,7 @@ export function meshReplayTarget(options: MeshReplayTargetOptions): ReplayTarget
       ...(request.dryRun ? { dryRun: true } : {}),
       ...(request.model ? { model: request.model } : {}),
       ...(routeOverride ? { routeOverride } : {}),
+      ...(request.patch ? { patch: replayPatch(request.patch, request.patchFrom) } : {}),
     });
   };
   return {

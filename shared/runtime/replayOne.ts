@@ -4,6 +4,8 @@ import { createMemoryStore } from '../store/index.ts';
 import { asObject, optionalString, requiredString } from '../buses/index.ts';
 import { loadRouteFile } from '../config/index.ts';
 import type { LocalMesh } from './createLocalMesh.ts';
+// The file, not the on-call door: that door leads back here (its replay targets name ReplayRequest).
+import { replayPatch } from '../oncall/patchEvent.ts';
 
 /** One replay, as the CLI asks for it (directly, or through the admin API of `mesh dev`). */
 export interface ReplayRequest {
@@ -13,6 +15,10 @@ export interface ReplayRequest {
   model?: string;
   /** Path of a route file to replay through instead of the loaded route. */
   routeOverride?: string;
+  /** A JSON merge patch (its text) on the event's detail, applied before the replay runs. */
+  patch?: string;
+  /** Where the patch came from (`fix.json`, `--edit`), kept in the history with it. */
+  patchFrom?: string;
 }
 
 export function parseReplayRequest(input: unknown): ReplayRequest {
@@ -20,12 +26,16 @@ export function parseReplayRequest(input: unknown): ReplayRequest {
   if (obj.dryRun !== undefined && typeof obj.dryRun !== 'boolean') throw new InvalidEventError('replay request.dryRun: expected true or false');
   const model = optionalString(obj, 'model', 'replay request');
   const routeOverride = optionalString(obj, 'routeOverride', 'replay request');
+  const patch = optionalString(obj, 'patch', 'replay request');
+  const patchFrom = optionalString(obj, 'patchFrom', 'replay request');
   return {
     failureId: requiredString(obj, 'failureId', 'replay request'),
     actor: requiredString(obj, 'actor', 'replay request'),
     ...(obj.dryRun === true ? { dryRun: true } : {}),
     ...(model ? { model } : {}),
     ...(routeOverride ? { routeOverride } : {}),
+    ...(patch ? { patch } : {}),
+    ...(patchFrom ? { patchFrom } : {}),
   };
 }
 
@@ -51,6 +61,7 @@ export async function replayOne(mesh: LocalMesh, request: ReplayRequest): Promis
     ...(request.dryRun ? { dryRun: true } : {}),
     ...(request.model ? { model: request.model } : {}),
     ...(routeOverride ? { routeOverride } : {}),
+    ...(request.patch ? { patch: replayPatch(request.patch, request.patchFrom) } : {}),
   });
 }
 

@@ -5,12 +5,13 @@ import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options
 import { intOption } from './events.ts';
 import { parseSource, type FailureSource } from './failed.ts';
 import { CircuitWait, envelopeMatchesWhere, type WhereClause } from '../../../shared/oncall/index.ts';
-import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, whereOption, summarize, VERB } from './replayShared.ts';
+import { CONFIRM_ABOVE, confirm, currentUser, editEvent, maxWaitOption, Progress, readPatchFile, summarize, VERB, whereOption, type PatchChoice } from './replayShared.ts';
 import { replayArchive, replayFromQueue, replayFromServiceBus } from './replaySources.ts';
 
 export const REPLAY_HELP = `mesh replay — re-run failed events through the pipeline
 
 Usage: mesh replay <failure-id>… [options]
+       mesh replay <failure-id> (--patch <fix.json> | --edit) [options]
        mesh replay --all [options]
        mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [--where <path>=<value>]… [options]
        mesh replay --source sqs:<queue-url> (<message-id>… | --all | filters) [--target local] [options]
@@ -24,6 +25,13 @@ again keeps its new reason. Every replay is recorded with who ran it (see mesh f
 
 Options:
   --dry-run                 show what would happen and where each event would run now; change nothing
+  --patch <file>            edit before replay (one failure id or message id): a JSON merge patch
+                            (RFC 7386) on the event's detail — the EventBridge detail, a
+                            CloudEvent's data; id, source, type and time stay. The patched event is
+                            checked like any input; the failure keeps the original event and the
+                            replay's history keeps the patch (mesh failed show)
+  --edit                    edit before replay in $EDITOR: the event opens as JSON, only its detail
+                            may change; kept in the history as the merge patch of the change
   --model <endpoint>        run on this catalogue endpoint only (it must be allowed by the residency policy)
   --route-override <file>   replay through this route file instead (same route id, e.g. a fixed prompt)
   --route <id>              only this route: of the ledger, the failures on it; of a queue, the dead
@@ -105,6 +113,8 @@ export async function replayCommand(args: string[]): Promise<number> {
     'rule-prefix': { type: 'string' },
     'max-wait': { type: 'string' },
     where: { type: 'string', multiple: true },
+    patch: { type: 'string' },
+    edit: { type: 'boolean', default: false },
   });
   if (values.help) return (console.log(REPLAY_HELP), 0);
   const opts = commonOptions(values);
@@ -127,14 +137,29 @@ export async function replayCommand(args: string[]): Promise<number> {
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && !(rate > 0)) throw new UsageError(`--rate: expected events per second above 0, got ${JSON.stringify(values.rate)}`);
   const maxWaitMs = maxWaitOption(values['max-wait']);
+  if (values.patch !== undefined && values.edit) throw new UsageError('give --patch or --edit, not both');
+  if ((values.patch !== undefined || values.edit) && positionals.length !== 1) {
+    throw new UsageError(`--${values.edit ? 'edit' : 'patch'} edits one event: give exactly one failure id (or message id with --source)`);
+  }
+  if (values.edit && source.kind !== 'local') throw new UsageError('--edit works on the local ledger; for a dead letter, write the change as a merge patch and pass --patch <file>');
+  let patch: PatchChoice | undefined = values.patch === undefined ? undefined : await readPatchFile(values.patch);
   const dryRun = values['dry-run'];
   const actor = values.actor ?? currentUser();
-  const sourceValues = { ...values, whereClauses };
+  const sourceValues = { ...values, whereClauses, ...(patch ? { patchChoice: patch } : {}) };
   if (source.kind === 'sqs') return replayFromQueue(source.queueUrl, positionals, sourceValues, opts, rate);
   if (source.kind === 'servicebus') return replayFromServiceBus(source, positionals, sourceValues, opts, rate);
 
   const access = await openAccess(opts, { needsPipeline: !dryRun });
   try {
+    if (values.edit) {
+      const record = await access.getFailure(positionals[0]!);
+      if (!record) throw new UsageError(`no failure ${positionals[0]} to edit (mesh failed lists them)`);
+      patch = await editEvent(record.envelope);
+      if (!patch) {
+        console.error('The event was not changed: nothing was replayed (run without --edit to replay it as it is).');
+        return 1;
+      }
+    }
     const ids = positionals.length > 0 ? positionals : await selectFailures(access, { ...values, whereClauses }, values.limit ? intOption('--limit', values.limit) : undefined);
     if (ids.length === 0) {
       console.log(`Nothing to replay: no open failures match (read from ${access.via}).`);
@@ -150,6 +175,7 @@ export async function replayCommand(args: string[]): Promise<number> {
       ...(dryRun ? { dryRun: true } : {}),
       ...(values.model ? { model: values.model } : {}),
       ...(values['route-override'] ? { routeOverride: values['route-override'] } : {}),
+      ...(patch ?? {}),
     };
     const progress = new Progress(ids.length);
     const gate = new CircuitWait({ maxWaitMs, onWait: (n) => progress.waiting(n) });

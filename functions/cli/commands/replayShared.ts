@@ -1,8 +1,11 @@
-import { userInfo } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import type { ReplayOutcome, ReplayOutcomeKind } from '../../../shared/core/index.ts';
+import { toEventBridgeEvent, type Envelope, type ReplayOutcome, type ReplayOutcomeKind } from '../../../shared/core/index.ts';
 import { parseDuration } from '../../../shared/config/index.ts';
-import { InvalidWhereError, parseWhere, type CircuitWaitNotice, type WhereClause } from '../../../shared/oncall/index.ts';
+import { InvalidWhereError, mergePatchBetween, parseWhere, type CircuitWaitNotice, type WhereClause } from '../../../shared/oncall/index.ts';
 import { UsageError } from '../options.ts';
 
 /* What every replay flow (local ledger, SQS dead letters) shares: confirmation, progress, wording. */
@@ -39,6 +42,63 @@ export function whereOption(raw: readonly string[] | undefined): WhereClause[] {
   } catch (err) {
     if (err instanceof InvalidWhereError) throw new UsageError(err.message);
     throw err;
+  }
+}
+
+/** A patch for one replay: its text and where it came from (kept in the history). */
+export interface PatchChoice {
+  patch: string;
+  patchFrom: string;
+}
+
+/** `--patch <file>`: the merge patch's text, checked to be a JSON object before anything runs. */
+export async function readPatchFile(file: string): Promise<PatchChoice> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--patch ${file}: cannot read it (${(err as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--patch ${file}: not JSON (${(err as Error).message})`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new UsageError(`--patch ${file}: expected a JSON object, a merge patch on the event's detail (e.g. {"customer":{"tier":"gold"}})`);
+  }
+  return { patch: text, patchFrom: basename(file) };
+}
+
+/**
+ * `--edit`: the event (EventBridge shape) opened in $EDITOR (else $VISUAL, else vi); only its
+ * detail may change. Returns the merge patch between the two details, or undefined when the
+ * engineer changed nothing.
+ */
+export async function editEvent(envelope: Envelope, env: NodeJS.ProcessEnv = process.env): Promise<PatchChoice | undefined> {
+  const before = toEventBridgeEvent(envelope);
+  const dir = await mkdtemp(join(tmpdir(), 'mesh-edit-'));
+  const file = join(dir, `${before.id}.json`);
+  try {
+    await writeFile(file, JSON.stringify(before, null, 2) + '\n', { mode: 0o600 });
+    const editor = env.EDITOR || env.VISUAL || 'vi';
+    // Through the shell, as git does: EDITOR may carry arguments ("code --wait").
+    const run = spawnSync(`${editor} "$MESH_EDIT_FILE"`, { shell: true, stdio: 'inherit', env: { ...env, MESH_EDIT_FILE: file } });
+    if (run.status !== 0) throw new UsageError(`--edit: the editor (${editor}) exited with ${run.status ?? run.signal}; nothing was replayed`);
+    let after: unknown;
+    try {
+      after = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`--edit: the edited event is not JSON (${(err as Error).message}); nothing was replayed`);
+    }
+    if (after === null || typeof after !== 'object' || Array.isArray(after)) throw new UsageError('--edit: the edited event must stay a JSON object; nothing was replayed');
+    const changed = Object.keys({ ...before, ...after }).filter((k) => k !== 'detail' && JSON.stringify((before as unknown as Record<string, unknown>)[k]) !== JSON.stringify((after as Record<string, unknown>)[k]));
+    if (changed.length > 0) throw new UsageError(`--edit: only the detail may change (${changed.join(', ')} identify the event and where it came from); nothing was replayed`);
+    const patch = mergePatchBetween(before.detail, (after as Record<string, unknown>).detail);
+    return patch === undefined ? undefined : { patch: JSON.stringify(patch), patchFrom: '--edit' };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

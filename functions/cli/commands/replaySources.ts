@@ -14,7 +14,7 @@ import { table, type DeadLetterView } from '../format.ts';
 import { UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
 import { deadLetterView, matchesFilters, openDeadLetterQueue, openServiceBusDeadLetters, routeFinder, serviceBusView } from './failed.ts';
-import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, summarize, VERB } from './replayShared.ts';
+import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, summarize, VERB, type PatchChoice } from './replayShared.ts';
 
 /* Replays from the cloud sources: an SQS dead-letter queue (each message deleted only after its
  * replay succeeded), a Service Bus dead-letter subqueue (completed only after its replay
@@ -41,6 +41,8 @@ export interface ReplayValues {
   'max-wait'?: string | undefined;
   /** `--where`, parsed. */
   whereClauses?: WhereClause[] | undefined;
+  /** `--patch`, read: applied to the one dead letter replayed. */
+  patchChoice?: PatchChoice | undefined;
 }
 
 /** How long a dead letter stays hidden while its replay runs; renewed before each one. */
@@ -191,6 +193,7 @@ async function replayDeadLetters(
     ...(dryRun ? { dryRun: true } : {}),
     ...(values.model ? { model: values.model } : {}),
     ...(values['route-override'] ? { routeOverride: values['route-override'] } : {}),
+    ...(values.patchChoice ?? {}),
   };
   const finder = await routeFinder(opts);
   if (finder.problem) throw new UsageError(finder.problem.replace('; the route column is empty', ''));
