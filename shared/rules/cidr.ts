@@ -3,7 +3,9 @@ import { InvalidPatternError } from '../core/errors.ts';
 /*
  * The `cidr` operator: an event string that is an IPv4 or IPv6 address inside the block.
  * Addresses become bigints so one comparison serves both families; an IPv4 block never
- * matches an IPv6 address and vice versa.
+ * matches an IPv6 address and vice versa. As in EventBridge, an IPv6 address is written in
+ * hex groups only (no dotted IPv4 tail such as ::ffff:10.0.0.1), and a block is shorter than
+ * the address (at most /31 and /127): a single address is matched as an exact value.
  */
 
 export interface IpAddress {
@@ -42,13 +44,6 @@ function parseIpv6(text: string): bigint | undefined {
   const groupsOf = (part: string | undefined): string[] | undefined => {
     if (part === undefined || part === '') return [];
     const groups = part.split(':');
-    const last = groups[groups.length - 1] ?? '';
-    if (last.includes('.')) {
-      // An embedded IPv4 tail (::ffff:10.0.0.1) counts as the last two groups.
-      const v4 = parseIpv4(last);
-      if (v4 === undefined) return undefined;
-      groups.splice(-1, 1, (v4 >> 16n).toString(16), (v4 & 0xffffn).toString(16));
-    }
     return groups.every((g) => HEX_GROUP.test(g)) ? groups : undefined;
   };
   const head = groupsOf(halves[0]);
@@ -72,13 +67,17 @@ export function parseCidr(text: string, path: string): CidrBlock {
   const slash = text.indexOf('/');
   const [address, length] = slash < 0 ? [text, ''] : [text.slice(0, slash), text.slice(slash + 1)];
   const ip = parseIp(address);
+  if (ip === undefined && address.includes(':') && address.includes('.')) {
+    throw new InvalidPatternError(`cidr takes IPv6 addresses in hex groups only (EventBridge refuses a dotted IPv4 tail), got ${JSON.stringify(text)}`, path);
+  }
   if (ip === undefined) {
     throw new InvalidPatternError(`cidr expects an IPv4 or IPv6 block such as "10.0.0.0/24", got ${JSON.stringify(text)}`, path);
   }
   const prefix = /^\d{1,3}$/.test(length) ? Number(length) : NaN;
-  if (!(prefix >= 0 && prefix <= ip.bits)) {
+  if (!(prefix >= 0 && prefix < ip.bits)) {
+    const single = prefix === ip.bits ? `; for the single address, match ${JSON.stringify(address)} as an exact value` : '';
     throw new InvalidPatternError(
-      `cidr needs a prefix length from 0 to ${ip.bits} after "/", got ${JSON.stringify(text)}`,
+      `cidr needs a prefix length from 0 to ${ip.bits - 1} after "/", got ${JSON.stringify(text)}${single}`,
       path,
     );
   }

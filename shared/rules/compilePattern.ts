@@ -52,21 +52,39 @@ export function compilePattern(pattern: unknown, basePath = ''): CompiledPattern
   return compileObject(pattern, basePath, []);
 }
 
-function compileObject(pattern: Record<string, unknown>, at: string, path: string[]): Check[] {
+/*
+ * Field names EventBridge reserves inside `$or` (at any depth below it): the operators, the
+ * numeric comparators, and names it keeps for future operators. A pattern using one there is
+ * refused at deploy time, so it is refused here.
+ */
+const RESERVED_IN_OR = new Set([
+  'exactly', 'equals-ignore-case', 'prefix', 'suffix', 'anything-but', 'exists', 'wildcard', 'numeric', 'cidr',
+  '=', '<', '<=', '>', '>=',
+  'regex', 'not-wildcard', 'not-equals-ignore-case',
+  'date-after', 'date-on-or-after', 'date-before', 'date-on-or-before', 'in-date-range',
+  'ip-address-in-range', 'ip-address-not-in-range',
+]);
+
+function compileObject(pattern: Record<string, unknown>, at: string, path: string[], inOr = false): Check[] {
   const entries = Object.entries(pattern);
   if (entries.length === 0) throw new InvalidPatternError('a pattern object must name at least one field', at);
-  return entries.map(([key, value]) => compileField(key, value, joinPath(at, key), path));
+  return entries.map(([key, value]) => {
+    if (inOr && RESERVED_IN_OR.has(key)) {
+      throw new InvalidPatternError(`"${key}" is reserved by EventBridge and cannot name a field inside $or`, joinPath(at, key));
+    }
+    return compileField(key, value, joinPath(at, key), path, inOr);
+  });
 }
 
 function check(kind: Check['kind'], key: string, path: string[], parts: Partial<Check>): Check {
   return { kind, key, path, slot: -1, leaf: parts.leaf ?? null, nested: parts.nested ?? [], alternatives: parts.alternatives ?? [] };
 }
 
-function compileField(key: string, value: unknown, at: string, parent: string[]): Check {
+function compileField(key: string, value: unknown, at: string, parent: string[], inOr: boolean): Check {
   if (key === '$or') return compileOr(value, at, parent);
   const path = [...parent, key];
   if (Array.isArray(value)) return check(Kind.leaf, key, path, { leaf: compileLeaf(value, at) });
-  if (isPlainObject(value)) return check(Kind.nested, key, path, { nested: compileObject(value, at, path) });
+  if (isPlainObject(value)) return check(Kind.nested, key, path, { nested: compileObject(value, at, path, inOr) });
   throw new InvalidPatternError(`a pattern leaf must be an array of values or operators, got ${describeValue(value)}`, at);
 }
 
@@ -79,7 +97,7 @@ function compileOr(value: unknown, at: string, parent: string[]): Check {
     if (!isPlainObject(alternative)) {
       throw new InvalidPatternError(`each $or alternative must be a pattern object, got ${describeValue(alternative)}`, where);
     }
-    return compileObject(alternative, where, parent);
+    return compileObject(alternative, where, parent, true);
   });
   return check(Kind.or, '$or', parent, { alternatives });
 }

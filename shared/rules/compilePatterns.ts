@@ -3,12 +3,16 @@ import type { RouteMatcher } from '../core/ports/RouteMatcher.ts';
 import { compilePattern } from './compilePattern.ts';
 import { holdsOn, holdsOnSlots, slotChecks } from './evaluate.ts';
 import { assignSlots, fillSlots, slotAt } from './eventSlots.ts';
+import { isPlainObject } from './eventValues.ts';
 import { buildIndex, candidates } from './keyIndex.ts';
 
 /**
  * Validates every named pattern and returns a matcher that lists, in insertion order, the
  * names whose pattern matches an event (in its EventBridge view). The event may be an object
- * or JSON text (parsed once; bad JSON throws `InvalidEventError`). Error paths start with the
+ * or JSON text (parsed once; bad JSON throws `InvalidEventError`). JSON text is read with
+ * JSON.parse, as the transports read events, so a number literal no double holds arrives
+ * rounded; pass `readJson(text)` to keep it exact. Checking a text for such literals first
+ * would cost about half a parse, on every event, for literals events almost never hold. Error paths start with the
  * pattern's name, e.g. `big-orders.detail.amount[0].numeric`.
  *
  * Per event, the values at the paths patterns test are read once into slots (eventSlots.ts);
@@ -30,8 +34,8 @@ export function compilePatterns(patterns: Record<string, unknown>): RouteMatcher
   const compiled = names.map((name) => compilePattern(patterns[name], name));
   const slots = assignSlots(compiled);
   const flatChecks = compiled.map(slotChecks);
-  // Validated above; a structured clone keeps the index independent of the caller's objects.
-  const routes = names.map((name) => ({ pattern: structuredClone(patterns[name]) as Record<string, unknown> }));
+  // Validated above; a copy keeps the index independent of the caller's objects.
+  const routes = names.map((name) => ({ pattern: copyPattern(patterns[name]) as Record<string, unknown> }));
   const members = names.map((_, i) => i);
   const root = buildIndex(routes, members, (path) => slotAt(slots, path), members.map(() => new Set<string>()));
   const values: unknown[] = new Array<unknown>(slots.size).fill(undefined);
@@ -60,6 +64,13 @@ export function compilePatterns(patterns: Record<string, unknown>): RouteMatcher
       return matched.map((r) => names[r]!);
     },
   };
+}
+
+/** A deep copy; NumberLiterals are frozen and shared (structuredClone cannot copy them). */
+function copyPattern(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyPattern);
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, copyPattern(inner)]));
+  return value;
 }
 
 function parseEvent(text: string): unknown {

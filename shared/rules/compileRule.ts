@@ -1,5 +1,7 @@
 import { InvalidPatternError } from '../core/errors.ts';
+import { caseVariants } from './caseFold.ts';
 import { isPlainObject, type Leaf } from './eventValues.ts';
+import { decimalKey, exactOperand, isExactLiteral, isNumberLiteral } from './jsonNumbers.ts';
 import { describeValue, indexPath, joinPath } from './format.ts';
 import { parseCidr } from './cidr.ts';
 import { compileNumericRange } from './numericRange.ts';
@@ -27,6 +29,11 @@ const IGNORE_CASE = 'equals-ignore-case';
 export function compileRule(rule: unknown, path: string): CompiledRule {
   if (rule === null || typeof rule === 'string' || typeof rule === 'boolean') return { kind: 'exact', value: rule };
   if (typeof rule === 'number') return { kind: 'exact', value: finite(rule, path) };
+  if (isNumberLiteral(rule)) {
+    // A literal no double holds matches only an event number of the same exact value.
+    if (isExactLiteral(rule.rawJSON)) return { kind: 'exact', value: Number(rule.rawJSON) };
+    return { kind: 'test', test: ruleTest(Op.literal, { text: decimalKey(rule.rawJSON)! }) };
+  }
   if (!isPlainObject(rule)) {
     throw new InvalidPatternError(
       `a pattern value must be a string, number, boolean, null or an operator object, got ${describeValue(rule)}`,
@@ -39,10 +46,8 @@ export function compileRule(rule: unknown, path: string): CompiledRule {
     case 'prefix':
     case 'suffix':
       return { kind: 'test', test: affixTest(operator, argument, at) };
-    case IGNORE_CASE: {
-      const wanted = lower(requireString(argument, at, `${IGNORE_CASE} expects a string`));
-      return { kind: 'test', test: ruleTest(Op.lower, { text: wanted }) };
-    }
+    case IGNORE_CASE:
+      return { kind: 'test', test: ignoreCaseTest(Op.lower, requireString(argument, at, `${IGNORE_CASE} expects a string`)) };
     case 'wildcard':
       return { kind: 'test', test: wildcardTest(parseWildcard(requireString(argument, at, 'wildcard expects a string'), at)) };
     case 'cidr': {
@@ -78,8 +83,13 @@ function affixTest(operator: 'prefix' | 'suffix', argument: unknown, at: string)
   if (!isPlainObject(argument)) throw new InvalidPatternError(`${expected}, got ${describeValue(argument)}`, at);
   const [modifier, value] = singleEntry(argument, at, `the ${operator} object`);
   if (modifier !== IGNORE_CASE) throw new InvalidPatternError(`${expected}, got key "${modifier}"`, joinPath(at, modifier));
-  const affix = lower(requireString(value, joinPath(at, modifier), expected));
-  return ruleTest(operator === 'prefix' ? Op.prefixLower : Op.suffixLower, { text: affix });
+  const affix = requireString(value, joinPath(at, modifier), expected);
+  return ignoreCaseTest(operator === 'prefix' ? Op.prefixLower : Op.suffixLower, affix);
+}
+
+/** equals-ignore-case on its own or as a prefix or suffix: see caseFold.ts. */
+function ignoreCaseTest(op: typeof Op.lower | typeof Op.prefixLower | typeof Op.suffixLower, text: string): RuleTest {
+  return ruleTest(op, { text: text.toLowerCase(), variants: caseVariants(text) });
 }
 
 function anythingButTest(argument: unknown, at: string): RuleTest {
@@ -92,26 +102,30 @@ function anythingButTest(argument: unknown, at: string): RuleTest {
         inner,
       );
     }
-    // Each of these is a string operator: a non-string value is never "anything but" it.
+    // String operators: a value that is not a string is never excluded by them (EventBridge).
     const values = stringList(value, inner, `anything-but ${operator}`);
     const where = (i: number) => (Array.isArray(value) ? indexPath(inner, i) : inner);
+    if (operator === 'prefix' || operator === 'suffix') {
+      values.forEach((v, i) => {
+        if (v === '') throw new InvalidPatternError(`anything-but ${operator} must not be empty (it would exclude every string)`, where(i));
+      });
+    }
     return excludedStrings(operator, values, where);
   }
   const values = Array.isArray(argument) ? argument : [argument];
   if (values.length === 0) throw new InvalidPatternError('anything-but expects a non-empty list, got an empty array', at);
-  values.forEach((v, i) => {
-    if (typeof v !== 'string' && typeof v !== 'number') {
-      const where = Array.isArray(argument) ? indexPath(at, i) : at;
-      throw new InvalidPatternError(`anything-but values must be strings or numbers, got ${describeValue(v)}`, where);
-    }
-    if (typeof v === 'number') finite(v, at);
+  const excluded = values.map((v, i) => {
+    const where = Array.isArray(argument) ? indexPath(at, i) : at;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || isNumberLiteral(v)) return exactOperand(v, where, 'anything-but');
+    throw new InvalidPatternError(`anything-but values must be strings or numbers, got ${describeValue(v)}`, where);
   });
-  const kinds = new Set(values.map((v) => typeof v));
+  const kinds = new Set(excluded.map((v) => typeof v));
   if (kinds.size > 1) {
     throw new InvalidPatternError(`an anything-but list must hold only strings or only numbers, got ${describeValue(argument)}`, at);
   }
   // Set membership is SameValueZero: 5 and 5.0 are one number, "5" and 5 stay apart.
-  return ruleTest(Op.notValues, { set: new Set<unknown>(values) });
+  return ruleTest(Op.notValues, { set: new Set<unknown>(excluded) });
 }
 
 /** anything-but's prefix, suffix, equals-ignore-case or wildcard list: a string none of them matches. */
@@ -122,7 +136,7 @@ function excludedStrings(operator: string, values: string[], where: (i: number) 
     case 'suffix':
       return ruleTest(Op.notAny, { list: values.map((text) => ruleTest(Op.suffix, { text })) });
     case IGNORE_CASE:
-      return ruleTest(Op.notLower, { set: new Set(values.map(lower)) });
+      return ruleTest(Op.notAny, { list: values.map((text) => ignoreCaseTest(Op.lower, text)) });
     default:
       return ruleTest(Op.notAny, { list: values.map((v, i) => wildcardTest(parseWildcard(v, where(i)))) });
   }
@@ -158,8 +172,4 @@ function requireString(value: unknown, path: string, expected: string): string {
 function finite(value: number, path: string): number {
   if (!Number.isFinite(value)) throw new InvalidPatternError(`numbers in a pattern must be finite, got ${value}`, path);
   return value;
-}
-
-function lower(text: string): string {
-  return text.toLowerCase();
 }

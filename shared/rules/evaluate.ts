@@ -1,5 +1,6 @@
 import { Kind, type Check, type LeafCheck } from './compilePattern.ts';
 import { isPlainObject, objectsOf, type Leaf } from './eventValues.ts';
+import { isNumberLiteral, numberLeaf } from './jsonNumbers.ts';
 import { passes } from './ruleTest.ts';
 
 /*
@@ -65,10 +66,10 @@ export function holdsOn(checks: Check[], container: unknown): boolean {
 /** A field's value against a leaf: a scalar is its own only leaf; arrays hold any number. */
 export function leafHolds(leaf: LeafCheck, field: unknown): boolean {
   if (field === undefined) return leaf.existsFalse;
-  if (field === null || typeof field !== 'object') {
-    // A non-finite number (never from JSON) is no leaf.
-    if (typeof field === 'number' && !Number.isFinite(field)) return leaf.existsFalse;
-    return leaf.existsTrue || scalarHolds(leaf, field as Leaf);
+  if (field === null || typeof field !== 'object') return leaf.existsTrue || scalarHolds(leaf, field as Leaf);
+  if (!Array.isArray(field)) {
+    // A NumberLiteral is a leaf; any other object is not.
+    return isNumberLiteral(field) ? leaf.existsTrue || scalarHolds(leaf, numberLeaf(field) as Leaf) : leaf.existsFalse;
   }
   let any = false;
   const found = eachLeaf(field, (value) => {
@@ -86,14 +87,15 @@ function scalarHolds(leaf: LeafCheck, value: Leaf): boolean {
 }
 
 /** Calls `visit` with each leaf in `value` (arrays flattened, objects skipped) until it returns true. */
-function eachLeaf(value: object, visit: (leaf: Leaf) => boolean): boolean {
-  if (!Array.isArray(value)) return false;
-  for (const element of value as unknown[]) {
-    if (element === null || typeof element === 'string' || typeof element === 'boolean') {
+function eachLeaf(value: unknown[], visit: (leaf: Leaf) => boolean): boolean {
+  for (const element of value) {
+    if (element === null || typeof element === 'string' || typeof element === 'number' || typeof element === 'boolean') {
       if (visit(element)) return true;
-    } else if (typeof element === 'number') {
-      if (Number.isFinite(element) && visit(element)) return true;
-    } else if (typeof element === 'object' && eachLeaf(element, visit)) return true;
+    } else if (typeof element !== 'object') {
+      continue;
+    } else if (Array.isArray(element)) {
+      if (eachLeaf(element as unknown[], visit)) return true;
+    } else if (isNumberLiteral(element) && visit(numberLeaf(element) as Leaf)) return true;
   }
   return false;
 }

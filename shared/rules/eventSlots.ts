@@ -1,5 +1,6 @@
 import { Kind, type Check } from './compilePattern.ts';
 import { isPlainObject, leavesAtPath } from './eventValues.ts';
+import { isNumberLiteral } from './jsonNumbers.ts';
 
 /*
  * A flattened event: the value at every path some pattern tests, read once per event into
@@ -76,6 +77,8 @@ function fill(node: PathNode, object: Record<string, unknown>, values: unknown[]
   const { keys, children, inherited } = node;
   // A plain JSON object inherits only Object.prototype's names: other keys need no own-check.
   const plain = Object.getPrototypeOf(object) === Object.prototype;
+  // A NumberLiteral is a leaf with no fields below it.
+  if (!plain && isNumberLiteral(object)) return true;
   let flat = true;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;

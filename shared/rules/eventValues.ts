@@ -1,14 +1,21 @@
+import { isNumberLiteral, numberLeaf, type NumberLiteral } from './jsonNumbers.ts';
+
 /*
  * How a pattern sees an event. Both matchers (the reference interpreter and the compiled
  * one) navigate events through these helpers, so they cannot disagree on what a "field",
  * a "leaf" or "missing" is.
  */
 
-/** A JSON scalar: the only kind of value a pattern leaf compares against. */
-export type Leaf = string | number | boolean | null;
+/**
+ * A JSON scalar: the only kind of value a pattern leaf compares against. A number no double
+ * holds is a NumberLiteral (jsonNumbers.ts); a non-finite number (from a parser that turned
+ * 1e400 into Infinity) is a number whose literal was lost — present, but equal to nothing.
+ */
+export type Leaf = string | number | boolean | null | NumberLiteral;
 
+/** An object of the event or pattern: not an array, and not a NumberLiteral (a leaf). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isNumberLiteral(value);
 }
 
 /** The value of `key` in `container`, or undefined when the container is not an object or lacks the key. */
@@ -30,10 +37,10 @@ export function leavesOf(value: unknown): Leaf[] {
 function collectLeaves(value: unknown, out: Leaf[]): void {
   if (Array.isArray(value)) {
     for (const element of value) collectLeaves(element, out);
-  } else if (value === null || typeof value === 'string' || typeof value === 'boolean') {
+  } else if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') {
     out.push(value);
-  } else if (typeof value === 'number' && Number.isFinite(value)) {
-    out.push(value);
+  } else if (isNumberLiteral(value)) {
+    out.push(numberLeaf(value) as Leaf);
   }
 }
 

@@ -4,3 +4,4 @@ export { matchesPattern } from './matchesPattern.ts';
 export { explainMismatch } from './explainMismatch.ts';
 export { testEventPattern } from './testEventPattern.ts';
 export { compilePatterns } from './compilePatterns.ts';
+export { readJson } from './jsonNumbers.ts';

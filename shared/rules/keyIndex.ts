@@ -1,5 +1,7 @@
+import { foldCase } from './caseFold.ts';
 import { parseIp } from './cidr.ts';
 import type { Leaf } from './eventValues.ts';
+import { isNumberLiteral, numberLeaf } from './jsonNumbers.ts';
 import { ipv4Number, networkOf } from './ruleTest.ts';
 import { allKeys, cheapestOption, cidrToken, type Key, type KeyKind } from './routeKeys.ts';
 
@@ -145,7 +147,11 @@ export function candidates(node: IndexNode, values: readonly unknown[], out: num
 }
 
 function eachLeaf(value: object, group: Group, values: readonly unknown[], out: number[]): void {
-  if (!Array.isArray(value)) return;
+  if (!Array.isArray(value)) {
+    // Only an exact literal (a double in disguise) can reach a key.
+    if (isNumberLiteral(value)) lookUp(group, numberLeaf(value) as Leaf, values, out);
+    return;
+  }
   for (const element of value as unknown[]) {
     if (typeof element === 'object' && element !== null) eachLeaf(element, group, values, out);
     else if (element !== undefined) lookUp(group, element as Leaf, values, out);
@@ -156,7 +162,7 @@ function lookUp(group: Group, leaf: Leaf, values: readonly unknown[], out: numbe
   if (group.exact) reach(group.exact.get(leaf), values, out);
   if (typeof leaf === 'string') {
     if (group.lower || group.prefixLower || group.suffixLower) {
-      const lowered = leaf.toLowerCase();
+      const lowered = foldCase(leaf);
       if (group.lower) reach(group.lower.get(lowered), values, out);
       if (group.prefixLower) affixes(group.prefixLower, lowered, true, values, out);
       if (group.suffixLower) affixes(group.suffixLower, lowered, false, values, out);

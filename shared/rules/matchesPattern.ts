@@ -1,5 +1,6 @@
 import { parseIp } from './cidr.ts';
 import { fieldOf, isPlainObject, leavesOf, objectsOf, type Leaf } from './eventValues.ts';
+import { decimalKey, isNumberLiteral, numberLeaf } from './jsonNumbers.ts';
 
 /*
  * The reference interpreter: EventBridge pattern semantics written as plainly as possible,
@@ -48,62 +49,103 @@ export function leafMatches(rules: unknown[], field: unknown): boolean {
 
 /** One rule (an exact value or an operator object) against one leaf value. */
 export function ruleMatches(rule: unknown, leaf: Leaf): boolean {
-  if (!isPlainObject(rule)) return rule === leaf; // type-strict; 5 === 5.0 in JavaScript
+  if (!isPlainObject(rule)) return sameValue(rule, leaf);
   const [operator, argument] = Object.entries(rule)[0] ?? [];
   switch (operator) {
     case 'exists':
       return argument === true;
     case 'prefix':
-      return typeof leaf === 'string' && caseAware(argument, leaf, (s, a) => s.startsWith(a));
+      return typeof leaf === 'string' && caseAware(argument, leaf, 'prefix');
     case 'suffix':
-      return typeof leaf === 'string' && caseAware(argument, leaf, (s, a) => s.endsWith(a));
+      return typeof leaf === 'string' && caseAware(argument, leaf, 'suffix');
     case 'equals-ignore-case':
-      return typeof leaf === 'string' && leaf.toLowerCase() === String(argument).toLowerCase();
+      return typeof leaf === 'string' && ignoringCase(String(argument), 'whole').test(leaf);
     case 'wildcard':
       return typeof leaf === 'string' && wildcardRegExp(String(argument)).test(leaf);
     case 'cidr':
       return typeof leaf === 'string' && inCidr(String(argument), leaf);
     case 'anything-but':
       return anythingBut(argument, leaf);
-    case 'numeric':
-      return typeof leaf === 'number' && inRange(argument as unknown[], leaf);
+    case 'numeric': {
+      const value = doubleOf(leaf);
+      return value !== undefined && inRange(argument as unknown[], value);
+    }
     default:
       return false;
   }
 }
 
-/** `"us-"` compares as written; `{"equals-ignore-case": "US-"}` compares lower-cased. */
-function caseAware(argument: unknown, leaf: string, has: (s: string, a: string) => boolean): boolean {
-  if (typeof argument === 'string') return has(leaf, argument);
-  const wanted = String((argument as Pattern)['equals-ignore-case']);
-  return has(leaf.toLowerCase(), wanted.toLowerCase());
+/**
+ * Numbers are equal when their exact decimal values are (5 = 5.0 = 5e0); a number whose
+ * literal was lost (Infinity) equals nothing. Anything else is compared strictly.
+ */
+function sameValue(a: unknown, b: unknown): boolean {
+  const [x, y] = [exactDecimal(a), exactDecimal(b)];
+  if (x === null || y === null) return a === b;
+  return x !== undefined && x === y;
+}
+
+/** The decimalKey of a number or NumberLiteral, undefined for a non-finite number, null for a non-number. */
+function exactDecimal(value: unknown): string | undefined | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? decimalKey(String(value)) : undefined;
+  return isNumberLiteral(value) ? decimalKey(value.rawJSON) : null;
+}
+
+/** The double `numeric` compares: a finite number, or a literal a double holds exactly. */
+function doubleOf(leaf: Leaf): number | undefined {
+  const value = numberLeaf(leaf);
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** `"us-"` compares as written; `{"equals-ignore-case": "US-"}` compares each character in either case. */
+function caseAware(argument: unknown, leaf: string, where: 'prefix' | 'suffix'): boolean {
+  if (typeof argument === 'string') return affixRegExp(argument, where).test(leaf);
+  return ignoringCase(String((argument as Pattern)['equals-ignore-case']), where).test(leaf);
 }
 
 function anythingBut(argument: unknown, leaf: Leaf): boolean {
   if (!isPlainObject(argument)) {
     const excluded: unknown[] = Array.isArray(argument) ? argument : [argument];
-    return !excluded.includes(leaf);
+    return !excluded.some((value) => sameValue(value, leaf));
   }
-  // {prefix}, {suffix}, {equals-ignore-case} and {wildcard} are string operators: they never match non-strings.
-  if (typeof leaf !== 'string') return false;
+  // {prefix}, {suffix}, {equals-ignore-case} and {wildcard} exclude strings only: any other value passes.
+  if (typeof leaf !== 'string') return true;
   const [operator, value] = Object.entries(argument)[0] ?? [];
   const excluded = Array.isArray(value) ? value : [value];
   return !excluded.some((v) => ruleMatches({ [operator as string]: v }, leaf));
 }
 
+/*
+ * String operators compare code points: every expression below uses the `u` flag, under which
+ * a surrogate pair is one character that a lone surrogate cannot match half of.
+ */
+
+function affixRegExp(text: string, where: 'prefix' | 'suffix'): RegExp {
+  const source = [...text].map(escapeRegExp).join('');
+  return new RegExp(where === 'prefix' ? `^${source}` : `${source}$`, 'su');
+}
+
+/** Each character of the pattern in its lower-case or its upper-case form, as EventBridge reads it. */
+function ignoringCase(text: string, where: 'prefix' | 'suffix' | 'whole'): RegExp {
+  const source = [...text].map((c) => `(?:${escapeRegExp(c.toLowerCase())}|${escapeRegExp(c.toUpperCase())})`).join('');
+  return new RegExp(`${where === 'suffix' ? '' : '^'}${source}${where === 'prefix' ? '' : '$'}`, 'su');
+}
+
 /** `*` is any run of characters; `\*` and `\\` stand for a literal `*` and `\`. */
 function wildcardRegExp(wildcard: string): RegExp {
   let source = '';
-  for (let i = 0; i < wildcard.length; i++) {
-    const char = wildcard[i] as string;
-    if (char === '\\') source += escapeRegExp(wildcard[++i] ?? '');
+  const chars = [...wildcard];
+  for (let i = 0; i < chars.length; i++) {
+    const char = chars[i] as string;
+    if (char === '\\') source += escapeRegExp(chars[++i] ?? '');
     else source += char === '*' ? '.*' : escapeRegExp(char);
   }
-  return new RegExp(`^${source}$`, 's');
+  return new RegExp(`^${source}$`, 'su');
 }
 
-function escapeRegExp(char: string): string {
-  return /[.*+?^${}()|[\]\\/-]/.test(char) ? `\\${char}` : char;
+/** Escapes the syntax characters (the only escapes the `u` flag allows); other text stands for itself. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Compares the first `length` bits of the two addresses, written out as binary digits. */
@@ -118,7 +160,7 @@ function inCidr(block: string, text: string): boolean {
 
 function inRange(comparisons: unknown[], value: number): boolean {
   for (let i = 0; i < comparisons.length; i += 2) {
-    const operand = comparisons[i + 1] as number;
+    const operand = Number(numberLeaf(comparisons[i + 1])); // validated: a double holds it
     const holds =
       comparisons[i] === '=' ? value === operand
       : comparisons[i] === '<' ? value < operand

@@ -1,9 +1,11 @@
 import { InvalidPatternError } from '../core/errors.ts';
 import { describeValue, preview } from './format.ts';
+import { exactOperand, isNumberLiteral } from './jsonNumbers.ts';
 
 /*
- * The `numeric` operator: `["=", 5]`, `["<", 10]`, or a range `[">", 0, "<=", 5]` with one
- * lower and one upper bound (in either order). Parsed once into an interval.
+ * The `numeric` operator: `["=", 5]`, `["<", 10]`, or a range `[">", 0, "<=", 5]`: a lower
+ * bound, then an upper one (EventBridge refuses the other order). Operands are numbers a
+ * double holds exactly. Parsed once into an interval.
  */
 
 const LOWER = new Set(['>', '>=']);
@@ -30,10 +32,9 @@ export function compileNumericRange(argument: unknown, path: string): NumericBou
   if (first === undefined) throw invalid('numeric expects at least one comparison', argument, path);
   if (second === undefined) return bounds(first);
   if (first.comparator === '=' || second.comparator === '=') throw invalid('"=" cannot be combined with another comparison', argument, path);
-  const lower = LOWER.has(first.comparator) ? first : second;
-  const upper = UPPER.has(first.comparator) ? first : second;
+  const [lower, upper] = [first, second];
   if (!LOWER.has(lower.comparator) || !UPPER.has(upper.comparator)) {
-    throw invalid('a range needs one lower bound (">" or ">=") and one upper bound ("<" or "<=")', argument, path);
+    throw invalid('a range needs a lower bound (">" or ">=") followed by an upper bound ("<" or "<=")', argument, path);
   }
   if (!(lower.operand < upper.operand)) {
     throw invalid(`bad range: the lower bound ${lower.operand} must be below the upper bound ${upper.operand}`, argument, path);
@@ -52,10 +53,10 @@ function parseComparisons(argument: unknown, path: string): Comparison[] {
     if (typeof comparator !== 'string' || !COMPARATORS.includes(comparator)) {
       throw invalid(`unknown comparator ${preview(comparator)}; expected one of ${COMPARATORS.map((c) => `"${c}"`).join(', ')}`, argument, path);
     }
-    if (typeof operand !== 'number' || !Number.isFinite(operand)) {
+    if (typeof operand !== 'number' && !isNumberLiteral(operand)) {
       throw invalid(`the operand of "${comparator}" must be a number, got ${describeValue(operand)}`, argument, path);
     }
-    out.push({ comparator, operand });
+    out.push({ comparator, operand: exactOperand(operand, path, `numeric "${comparator}"`) });
   }
   return out;
 }

@@ -1,4 +1,6 @@
+import { foldCase } from './caseFold.ts';
 import { isPlainObject, type Leaf } from './eventValues.ts';
+import { isExactLiteral, isNumberLiteral, numberLeaf } from './jsonNumbers.ts';
 import { parseCidr } from './cidr.ts';
 import { parseWildcard } from './wildcard.ts';
 
@@ -84,12 +86,13 @@ function leafKeys(rules: unknown[], path: string[]): Key[] | undefined {
 }
 
 function ruleKey(rule: unknown, path: string[]): Key | undefined {
+  if (isNumberLiteral(rule)) return isExactLiteral(rule.rawJSON) ? key(path, 'exact', Number(rule.rawJSON)) : undefined;
   if (!isPlainObject(rule)) return key(path, 'exact', rule as Leaf);
   const [operator, argument] = Object.entries(rule)[0] ?? [];
-  const ignoreCase = isPlainObject(argument) ? String(argument['equals-ignore-case']).toLowerCase() : undefined;
+  const ignoreCase = isPlainObject(argument) ? foldCase(String(argument['equals-ignore-case'])) : undefined;
   switch (operator) {
     case 'equals-ignore-case':
-      return key(path, 'lower', String(argument).toLowerCase());
+      return key(path, 'lower', foldCase(String(argument)));
     case 'prefix':
       return ignoreCase === undefined ? key(path, 'prefix', String(argument)) : key(path, 'prefixLower', ignoreCase);
     case 'suffix':
@@ -116,7 +119,8 @@ function ruleKey(rule: unknown, path: string[]): Key | undefined {
 function interval(comparisons: unknown[]): [number, number] {
   let [low, high] = [-Infinity, Infinity];
   for (let i = 0; i < comparisons.length; i += 2) {
-    const [comparator, operand] = [comparisons[i], comparisons[i + 1] as number];
+    // Operands are validated: numbers, or literals a double holds exactly.
+    const [comparator, operand] = [comparisons[i], Number(numberLeaf(comparisons[i + 1]))];
     if (comparator === '=' || comparator === '>' || comparator === '>=') low = operand;
     if (comparator === '=' || comparator === '<' || comparator === '<=') high = operand;
   }

@@ -1,5 +1,8 @@
+import { endsIgnoringCase, equalsIgnoringCase, startsIgnoringCase } from './caseFold.ts';
 import { parseIp, type CidrBlock } from './cidr.ts';
+import { hasPrefix, hasSuffix, indexOfPiece } from './codePoints.ts';
 import type { Leaf } from './eventValues.ts';
+import { decimalKey, isNumberLiteral } from './jsonNumbers.ts';
 
 /*
  * One operator of a pattern leaf as plain data, decided by the one function below. Every
@@ -19,18 +22,20 @@ export const Op = {
   numeric: 7,
   /** anything-but a value or a list of values: `set` holds them. */
   notValues: 8,
-  /** anything-but {equals-ignore-case}: `set` holds the lower-cased strings. */
-  notLower: 9,
-  /** anything-but {prefix}, {suffix} or {wildcard}: a string none of `list` passes. */
-  notAny: 10,
+  /** anything-but {prefix}, {suffix}, {equals-ignore-case} or {wildcard}: none of `list` passes. */
+  notAny: 9,
+  /** A number literal no double holds: `text` is its decimalKey. */
+  literal: 10,
 } as const;
 
 export type OpCode = (typeof Op)[keyof typeof Op];
 
 export interface RuleTest {
   op: OpCode;
-  /** prefix, suffix, lower-cased value, or a wildcard's first piece. */
+  /** prefix, suffix, lower-cased value, a wildcard's first piece, or a literal's decimalKey. */
   text: string;
+  /** For a non-ASCII equals-ignore-case value: its case variants (caseFold.ts). */
+  variants: string[] | undefined;
   /** A wildcard's last piece, and the non-empty pieces between (only with `multi`). */
   last: string;
   middle: string[];
@@ -50,6 +55,7 @@ export function ruleTest(op: OpCode, fields: Partial<Omit<RuleTest, 'op'>> = {})
   return {
     op,
     text: fields.text ?? '',
+    variants: fields.variants,
     last: fields.last ?? '',
     middle: fields.middle ?? [],
     multi: fields.multi ?? false,
@@ -63,7 +69,10 @@ export function ruleTest(op: OpCode, fields: Partial<Omit<RuleTest, 'op'>> = {})
   };
 }
 
-/** Whether `leaf` (a finite JSON scalar) passes `test`. */
+/**
+ * Whether `leaf` passes `test`. A leaf is a JSON scalar; a number may be non-finite or a
+ * NumberLiteral (no double holds it), which only anything-but and an equal literal accept.
+ */
 export function passes(test: RuleTest, leaf: Leaf): boolean {
   switch (test.op) {
     case Op.notValues:
@@ -72,27 +81,29 @@ export function passes(test: RuleTest, leaf: Leaf): boolean {
       return (
         typeof leaf === 'number' &&
         (test.lowOpen ? leaf > test.low : leaf >= test.low) &&
-        (test.highOpen ? leaf < test.high : leaf <= test.high)
+        (test.highOpen ? leaf < test.high : leaf <= test.high) &&
+        Number.isFinite(leaf)
       );
+    case Op.literal:
+      return isNumberLiteral(leaf) && decimalKey(leaf.rawJSON) === test.text;
   }
-  if (typeof leaf !== 'string') return false;
+  // String operators: anything-but one of them accepts every value that is not a string.
+  if (typeof leaf !== 'string') return test.op === Op.notAny;
   switch (test.op) {
     case Op.prefix:
-      return leaf.startsWith(test.text);
+      return hasPrefix(leaf, test.text);
     case Op.suffix:
-      return leaf.endsWith(test.text);
+      return hasSuffix(leaf, test.text);
     case Op.prefixLower:
-      return leaf.toLowerCase().startsWith(test.text);
+      return startsIgnoringCase(leaf, test.text, test.variants);
     case Op.suffixLower:
-      return leaf.toLowerCase().endsWith(test.text);
+      return endsIgnoringCase(leaf, test.text, test.variants);
     case Op.lower:
-      return leaf.toLowerCase() === test.text;
+      return equalsIgnoringCase(leaf, test.text, test.variants);
     case Op.wildcard:
       return wildcardPasses(test, leaf);
     case Op.cidr:
       return cidrPasses(test, leaf);
-    case Op.notLower:
-      return !test.set!.has(leaf.toLowerCase());
     default:
       for (const excluded of test.list) if (passes(excluded, leaf)) return false;
       return true;
@@ -103,11 +114,11 @@ export function passes(test: RuleTest, leaf: Leaf): boolean {
 function wildcardPasses(test: RuleTest, value: string): boolean {
   if (!test.multi) return value === test.text;
   const { text: first, last } = test;
-  if (value.length < first.length + last.length || !value.startsWith(first) || !value.endsWith(last)) return false;
+  if (value.length < first.length + last.length || !hasPrefix(value, first) || !hasSuffix(value, last)) return false;
   let at = first.length;
   const end = value.length - last.length;
   for (const piece of test.middle) {
-    const found = value.indexOf(piece, at);
+    const found = indexOfPiece(value, piece, at);
     if (found < 0 || found + piece.length > end) return false;
     at = found + piece.length;
   }

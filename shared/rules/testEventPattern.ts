@@ -1,11 +1,13 @@
 import { InvalidEventError, InvalidPatternError } from '../core/errors.ts';
 import { isPlainObject } from './eventValues.ts';
 import { describeValue } from './format.ts';
+import { readJson } from './jsonNumbers.ts';
 import { matchesPattern } from './matchesPattern.ts';
 import { validatePattern } from './validatePattern.ts';
 
 /**
- * Does `event` match `pattern`? Both may be objects or JSON text. The pattern is validated
+ * Does `event` match `pattern`? Both may be objects or JSON text (read keeping every number
+ * literal's exact value, which JSON.parse would round to a double). The pattern is validated
  * first; then the reference interpreter decides. The mesh's `aws events test-event-pattern`.
  *
  * @throws InvalidPatternError when the pattern is bad JSON or breaks the pattern language.
@@ -25,7 +27,7 @@ export function testEventPattern(pattern: unknown, event: unknown): boolean {
 
 function parseJson(text: string, what: 'pattern' | 'event'): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return readJson(text);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     const message = `the ${what} is not valid JSON: ${reason}`;

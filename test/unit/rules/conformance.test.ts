@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidPatternError } from '../../../shared/core/errors.ts';
-import { compilePatterns, explainMismatch, testEventPattern, validatePattern } from '../../../shared/rules/index.ts';
+import { compilePatterns, explainMismatch, readJson, testEventPattern, validatePattern } from '../../../shared/rules/index.ts';
 
 // The tables are data so that a later compiled matcher (and a run against real EventBridge)
-// can be checked against the very same expectations.
+// can be checked against the very same expectations. They are read keeping number literals
+// exact, as EventBridge reads them, so a case can hold 9007199254740993 or 1e400.
 interface ConformanceCase {
   name: string;
   pattern: Record<string, unknown>;
@@ -18,8 +19,8 @@ interface InvalidCase {
 }
 
 const fixtures = new URL('../../fixtures/patterns/', import.meta.url);
-const conformance = JSON.parse(readFileSync(new URL('conformance.json', fixtures), 'utf8')) as ConformanceCase[];
-const invalid = JSON.parse(readFileSync(new URL('invalid.json', fixtures), 'utf8')) as InvalidCase[];
+const conformance = readJson(readFileSync(new URL('conformance.json', fixtures), 'utf8')) as ConformanceCase[];
+const invalid = readJson(readFileSync(new URL('invalid.json', fixtures), 'utf8')) as InvalidCase[];
 
 describe('EventBridge pattern conformance', () => {
   it('keeps at least 150 cases, with unique names, both outcomes and every operator', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPatternError } from '../../../shared/core/errors.ts';
-import { validatePattern } from '../../../shared/rules/index.ts';
+import { readJson, validatePattern } from '../../../shared/rules/index.ts';
 
 function rejection(pattern: unknown): InvalidPatternError {
   try {
@@ -63,7 +63,7 @@ describe('validatePattern', () => {
 
   it('rejects a cidr prefix length beyond the address family', () => {
     expect(rejection({ detail: { ip: [{ cidr: '10.0.0.0/33' }] } }).message).toBe(
-      'detail.ip[0].cidr: cidr needs a prefix length from 0 to 32 after "/", got "10.0.0.0/33"',
+      'detail.ip[0].cidr: cidr needs a prefix length from 0 to 31 after "/", got "10.0.0.0/33"',
     );
   });
 
@@ -91,8 +91,34 @@ describe('validatePattern', () => {
     );
   });
 
-  it('accepts a numeric range written upper bound first', () => {
-    expect(() => validatePattern({ detail: { amount: [{ numeric: ['<=', 5, '>', 0] }] } })).not.toThrow();
+  it('refuses a numeric range written upper bound first, as EventBridge does', () => {
+    expect(rejection({ detail: { amount: [{ numeric: ['<=', 5, '>', 0] }] } }).message).toBe(
+      'detail.amount[0].numeric: a range needs a lower bound (">" or ">=") followed by an upper bound ("<" or "<=") (in ["<=", 5, ">", 0])',
+    );
+  });
+
+  it('refuses a full-length cidr mask and says to match the address exactly', () => {
+    expect(rejection({ detail: { ip: [{ cidr: '10.0.0.1/32' }] } }).message).toBe(
+      'detail.ip[0].cidr: cidr needs a prefix length from 0 to 31 after "/", got "10.0.0.1/32"; for the single address, match "10.0.0.1" as an exact value',
+    );
+  });
+
+  it('refuses a numeric operand no double holds, naming the nearest double', () => {
+    expect(rejection(readJson('{"detail": {"n": [{"numeric": [">", 9007199254740993]}]}}')).message).toBe(
+      'detail.n[0].numeric: numeric ">" compares numbers as doubles, and no double is exactly 9007199254740993 (the nearest is 9007199254740992)',
+    );
+  });
+
+  it('refuses an empty anything-but prefix, which would exclude every string', () => {
+    expect(rejection({ detail: { s: [{ 'anything-but': { prefix: '' } }] } }).message).toBe(
+      'detail.s[0].anything-but.prefix: anything-but prefix must not be empty (it would exclude every string)',
+    );
+  });
+
+  it('refuses an operator name as a field inside $or', () => {
+    expect(rejection({ $or: [{ numeric: [1] }, { b: [2] }] }).message).toBe(
+      '$or[0].numeric: "numeric" is reserved by EventBridge and cannot name a field inside $or',
+    );
   });
 
   it('names the allowed comparators when it meets an unknown one', () => {
