@@ -1,6 +1,9 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { PathSegment } from './describe.ts';
+import { describeOutputError as describeError, formatOutputError } from './outputErrors.ts';
+
+export { formatOutputError };
 
 /*
  * Route output schemas are JSON Schema (draft-07) compiled with ajv in strict mode: an
@@ -12,13 +15,18 @@ import type { PathSegment } from './describe.ts';
 // ajv-formats is CommonJS; under ESM its default export may arrive wrapped once more.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
 
-function newAjv(validateSchema = true): Ajv {
-  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, validateSchema });
+/**
+ * The ajv every route output schema is compiled with. The snapshot writer compiles with the
+ * same one (plus `code` options for standalone output), so a validator generated at package
+ * time behaves exactly like one compiled at start.
+ */
+export function newOutputAjv(options: Options = {}): Ajv {
+  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true, validateSchema: true, ...options });
   addFormats(ajv);
   return ajv;
 }
 
-const shared = newAjv();
+const shared = newOutputAjv();
 
 export interface SchemaProblem {
   /** Path inside the schema, e.g. ['properties', 'score', 'maximum']. */
@@ -56,25 +64,13 @@ export function compileOutputSchema(schema: Record<string, unknown>): CompiledOu
     // A fresh instance per schema: ids (`$id`) in two route schemas must not collide. The schema
     // was just checked against the meta-schema by `shared`; checking again would compile the
     // meta-schema once more in every fresh instance (most of a cold start's schema time).
-    validator = newAjv(false).compile(schema);
+    validator = newOutputAjv({ validateSchema: false }).compile(schema);
   } catch (err) {
     const message = (err as Error).message;
     const keyword = /unknown keyword: "([^"]+)"/.exec(message)?.[1];
     return { problems: [{ path: keyword === undefined ? [] : (findKey(schema, keyword) ?? []), message: `not a usable JSON Schema: ${message}` }] };
   }
   return { validate: (value: unknown) => (validator(value) ? [] : (validator.errors ?? []).map(formatOutputError)) };
-}
-
-/** `"/score: must be <= 100"` — where in the answer, then what is wrong. */
-export function formatOutputError(err: ErrorObject): string {
-  return `${err.instancePath || '/'}: ${describeError(err)}`;
-}
-
-function describeError(err: ErrorObject): string {
-  const params = err.params as Record<string, unknown>;
-  if (err.keyword === 'additionalProperties') return `${err.message ?? 'must NOT have additional properties'} (${JSON.stringify(params.additionalProperty)})`;
-  if (err.keyword === 'enum' && Array.isArray(params.allowedValues)) return `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(' | ')}`;
-  return err.message ?? err.keyword;
 }
 
 function pointerToPath(pointer: string): PathSegment[] {

@@ -15,7 +15,7 @@ import {
   type Route,
   silentLogger,
 } from '../core/index.ts';
-import { loadMesh } from '../config/index.ts';
+import { readMeshSnapshot } from '../config/snapshot/index.ts';
 import { DEFAULT_SIMULATED_SETTINGS, defaultProviders } from '../models/index.ts';
 import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
 import { compilePatterns } from '../rules/index.ts';
@@ -31,11 +31,22 @@ export interface MeshPartsOptions {
   providers?: ClosableProviders;
   /** `simulated`: every endpoint answered by the simulated provider, keeping its cloud and region. */
   models?: 'live' | 'simulated';
+  /**
+   * A snapshot of `configFile` and `routesDir` validated at package time (`mesh.compiled.json`,
+   * written by the packaging step). When the file exists it is used instead of loading the files,
+   * once checked against them (a stale or edited snapshot fails here); when it does not, the
+   * files are loaded and validated as usual.
+   */
+  snapshotFile?: string;
 }
+
+/** Where config and routes came from: a package-time snapshot, or the files loaded and validated at start. */
+export type ConfigSource = 'snapshot' | 'files';
 
 export interface MeshParts {
   config: MeshConfig;
   routes: Route[];
+  configSource: ConfigSource;
   providers: ClosableProviders;
   placer: Placer;
   /** Everything a Pipeline needs but the edge's store and publisher. */
@@ -51,7 +62,7 @@ export interface MeshParts {
 export async function loadMeshParts(options: MeshPartsOptions): Promise<MeshParts> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const { config, routes } = await loadMesh({ configFile: options.configFile, routesDir: options.routesDir });
+  const { config, routes, source: configSource } = await loadConfig(options, logger);
   if (options.models === 'simulated') {
     // Same catalogue, same clouds and regions, so placement decides exactly as it will live;
     // only the answers are simulated, and every result's provenance says so.
@@ -71,6 +82,7 @@ export async function loadMeshParts(options: MeshPartsOptions): Promise<MeshPart
   return {
     config,
     routes,
+    configSource,
     providers,
     placer,
     pipeline: {
@@ -85,6 +97,23 @@ export async function loadMeshParts(options: MeshPartsOptions): Promise<MeshPart
       health,
     },
   };
+}
+
+/*
+ * The loader (YAML, zod, ajv's compiler) is imported only when there is no snapshot: a bundle
+ * puts it in a chunk that a cold start with a snapshot never reads.
+ */
+async function loadConfig(options: MeshPartsOptions, logger: Logger): Promise<{ config: MeshConfig; routes: Route[]; source: ConfigSource }> {
+  const { configFile, routesDir, snapshotFile } = options;
+  if (snapshotFile !== undefined) {
+    const snapshot = await readMeshSnapshot(snapshotFile, { configFile, routesDir });
+    if (snapshot) {
+      logger.info('config and routes from the package-time snapshot', { snapshot: snapshotFile, digest: snapshot.digest, routes: snapshot.routes.length });
+      return { config: snapshot.config, routes: snapshot.routes, source: 'snapshot' };
+    }
+  }
+  const { loadMesh } = await import('../config/index.ts');
+  return { ...(await loadMesh({ configFile, routesDir })), source: 'files' };
 }
 
 /** One publisher per destination kind; a kind without one fails its results with `missing(destination)`. */

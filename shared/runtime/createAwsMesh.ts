@@ -15,7 +15,7 @@ import {
 } from '../core/index.ts';
 import { EventBridgePublisher, type EventBridgePublisherOptions } from '../buses/eventbridge/publisher.ts';
 import { createDynamoDbStore } from '../store/dynamodb/index.ts';
-import { loadMeshParts, publisherByKind } from './composeMesh.ts';
+import { loadMeshParts, publisherByKind, type ConfigSource } from './composeMesh.ts';
 
 /** A route names a destination this deployment has no publisher for. Retrying will not help; deploy one. */
 export class DestinationUnavailableError extends MeshError {
@@ -26,6 +26,8 @@ export class DestinationUnavailableError extends MeshError {
 export interface AwsMeshOptions {
   configFile: string;
   routesDir: string;
+  /** The package-time snapshot of both (`mesh.compiled.json` in the package); see MeshPartsOptions.snapshotFile. */
+  snapshotFile?: string;
   /** The idempotency table (MESH_IDEMPOTENCY_TABLE). Required unless `store` is given. */
   idempotencyTable?: string;
   /**
@@ -46,6 +48,8 @@ export interface AwsMeshOptions {
 export interface AwsMesh {
   config: MeshConfig;
   routes: Route[];
+  /** `snapshot` when the package-time snapshot was used, `files` when mesh.yaml and the routes were loaded at start. */
+  configSource: ConfigSource;
   pipeline: Pipeline;
   store: Store;
   close(): Promise<void>;
@@ -86,5 +90,5 @@ export async function createAwsMesh(options: AwsMeshOptions): Promise<AwsMesh> {
     eventBridge?.close();
     await store.close();
   };
-  return { config, routes, pipeline, store, close };
+  return { config, routes, configSource: parts.configSource, pipeline, store, close };
 }

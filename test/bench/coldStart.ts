@@ -10,19 +10,24 @@
  * cold start is a fresh `node --enable-source-maps` process (as deployed); in it we time
  * `import()` of the bundle, then the first invocation: for the handler, building the mesh from
  * the repo's mesh.yaml and routes and running an event that matches no route, so no network
- * call is made; for the baseline, its empty body. Runs
- * alternate between the bundles so all see the same machine; figures are medians and the
- * handler/baseline ratios.
+ * call is made; for the baseline, its empty body. The handler runs as packaged: from a task
+ * root holding mesh.yaml, the routes and schemas and the snapshot the packaging step writes
+ * (mesh.compiled.json, written here by the same writer), and once more with MESH_CONFIG set,
+ * which loads and validates the files at start as before the snapshot. Runs alternate between
+ * the bundles so all see the same machine; figures are medians and the handler/baseline ratios.
  *
  * Options: BENCH_COLD_RUNS (default 8).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { parse } from 'yaml';
+import { BUNDLED_CONFIG, BUNDLED_ROUTES_DIR } from '../../functions/aws/meshFromEnv.ts';
+import { MESH_SNAPSHOT_FILE } from '../../shared/config/snapshot/index.ts';
+import { writeMeshSnapshot } from '../../shared/config/snapshot/writeMeshSnapshot.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -87,7 +92,10 @@ interface BundleBytes {
 export interface ColdStartFigures {
   handlerBytes: BundleBytes;
   baselineBytes: BundleBytes;
+  /** The handler as packaged: config and routes from the package-time snapshot. */
   handler: Sample;
+  /** The same bundle loading and validating mesh.yaml and the routes at start (no snapshot). */
+  handlerFromFiles: Sample;
   baseline: Sample;
   /** The baseline bundled with the settings used before the Lambda was made lean. */
   previousBaseline: Sample;
@@ -114,18 +122,19 @@ function bundleBytes(meta: Metafile, entry: string): BundleBytes {
   return { init: sum(seen), total: sum(js), initFiles: seen.size, totalFiles: js.length };
 }
 
-function coldStart(probe: string, bundle: string): Promise<Sample> {
-  const env = {
-    ...process.env,
+function coldStart(probe: string, bundle: string, extraEnv: Record<string, string>): Promise<Sample> {
+  // The config paths come from extraEnv only: without them the handler finds the package's snapshot.
+  const { MESH_CONFIG: _config, MESH_ROUTES_DIR: _routes, ...inherited } = process.env;
+  const env: NodeJS.ProcessEnv = {
+    ...inherited,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
     AWS_SECRET_ACCESS_KEY: 'bench-secret',
     AWS_PROFILE: '',
-    MESH_CONFIG: join(REPO, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(REPO, 'events', 'routes'),
     MESH_IDEMPOTENCY_TABLE: 'nearmesh-bench-idempotency',
     POWERTOOLS_DEV: '',
     NODE_OPTIONS: '',
+    ...extraEnv,
   };
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -176,6 +185,18 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
     const files = { handler: join(dir, 'handler', `on-event${ext}`), baseline: join(dir, 'baseline', `stdin${ext}`), previous: join(dir, 'previous', 'stdin.mjs') };
     const probe = join(dir, 'probe.mjs');
     await writeFile(probe, PROBE);
+    // The package's layout: the config files at the task root, and the snapshot packaging writes beside them.
+    const task = join(dir, 'task');
+    await mkdir(join(task, 'events'), { recursive: true });
+    await cp(join(REPO, BUNDLED_CONFIG), join(task, BUNDLED_CONFIG));
+    for (const sub of ['routes', 'schemas']) await cp(join(REPO, 'events', sub), join(task, 'events', sub), { recursive: true });
+    const snapshot = await writeMeshSnapshot(join(task, MESH_SNAPSHOT_FILE), { root: task, configFile: BUNDLED_CONFIG, routesDir: BUNDLED_ROUTES_DIR });
+    const variants = {
+      handler: { bundle: files.handler, env: { LAMBDA_TASK_ROOT: task } },
+      handlerFromFiles: { bundle: files.handler, env: { LAMBDA_TASK_ROOT: task, MESH_CONFIG: join(task, BUNDLED_CONFIG), MESH_ROUTES_DIR: join(task, BUNDLED_ROUTES_DIR) } },
+      baseline: { bundle: files.baseline, env: {} },
+      previous: { bundle: files.previous, env: {} },
+    };
 
     const handlerBytes = bundleBytes(built.metafile!, relative(REPO, files.handler));
     const baselineBytes = bundleBytes(base.metafile!, relative(REPO, files.baseline));
@@ -186,25 +207,29 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
       `  read at init: handler ${kb(handlerBytes.init)} (${handlerBytes.initFiles} files); bare middy + 3 SDK clients ${kb(baselineBytes.init)} (${baselineBytes.initFiles}) — ${(handlerBytes.init / baselineBytes.init).toFixed(2)}×; the same bundled as before ${kb(previousBytes.init)}`,
     );
     console.log(`  shipped JavaScript: handler ${kb(handlerBytes.total)} in ${handlerBytes.totalFiles} files (the rest loads on first use), baseline ${kb(baselineBytes.total)} in ${baselineBytes.totalFiles}`);
+    console.log(`  mesh snapshot (package time): ${snapshot.body.routes.length} routes, ${kb(JSON.stringify(snapshot).length)} (validators ${kb(snapshot.body.validators.length)})`);
 
     // One unmeasured round warms the file cache, so the first measured run is not a disk read.
-    for (const file of Object.values(files)) await coldStart(probe, file);
-    const samples: Record<keyof typeof files, Sample[]> = { handler: [], baseline: [], previous: [] };
-    for (let i = 0; i < runs; i++) for (const [name, file] of Object.entries(files)) samples[name as keyof typeof files].push(await coldStart(probe, file));
+    for (const r of Object.values(variants)) await coldStart(probe, r.bundle, r.env);
+    type Run = keyof typeof variants;
+    const samples: Record<Run, Sample[]> = { handler: [], handlerFromFiles: [], baseline: [], previous: [] };
+    for (let i = 0; i < runs; i++) for (const [name, r] of Object.entries(variants)) samples[name as Run].push(await coldStart(probe, r.bundle, r.env));
     const med = (xs: Sample[]): Sample => ({ importMs: median(xs.map((x) => x.importMs)), invokeMs: median(xs.map((x) => x.invokeMs)), wallMs: median(xs.map((x) => x.wallMs)) });
     const handler = med(samples.handler);
+    const handlerFromFiles = med(samples.handlerFromFiles);
     const baseline = med(samples.baseline);
     const before = med(samples.previous);
     const ms = (n: number) => `${n.toFixed(0).padStart(5)} ms`;
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
     const row = (label: string, pick: (s: Sample) => number) =>
       console.log(
-        `  ${label.padEnd(38)} handler ${ms(pick(handler))}   baseline ${ms(pick(baseline))} ${(pick(handler) / pick(baseline)).toFixed(2)}×   baseline bundled as before ${ms(pick(before))} ${(pick(handler) / pick(before)).toFixed(2)}×`,
+        `  ${label.padEnd(38)} handler ${ms(pick(handler))} ${ratio(pick(handler), pick(baseline))} (files at start ${ms(pick(handlerFromFiles))} ${ratio(pick(handlerFromFiles), pick(baseline))})   baseline ${ms(pick(baseline))}   baseline bundled as before ${ms(pick(before))}; handler ${ratio(pick(handler), pick(before))} of it`,
       );
     row('import() of the bundle', (s) => s.importMs);
     row('first invocation (init + no match)', (s) => s.invokeMs);
     row('import + first invocation', (s) => s.importMs + s.invokeMs);
     row('process wall time (node start..exit)', (s) => s.wallMs);
-    return { handlerBytes, baselineBytes, handler, baseline, previousBaseline: before };
+    return { handlerBytes, baselineBytes, handler, handlerFromFiles, baseline, previousBaseline: before };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
