@@ -12,7 +12,7 @@ import { splitsPair } from './codePoints.ts';
  * over every code point by the tests), so filing routes under it never loses a match.
  */
 
-const NON_ASCII = /[^\u0000-\u007f]/u;
+const NON_ASCII = /[\u0080-\u{10ffff}]/u;
 
 /** Whether `text` is plain ASCII, where case is one letter for one letter. */
 export function isAscii(text: string): boolean {
