@@ -64,7 +64,7 @@ export async function readMeshSnapshot(file: string, options: ReadMeshSnapshotOp
   }
   if (snapshot?.format !== SNAPSHOT_FORMAT) return refuse('format', `written by another version of nearmesh (format ${JSON.stringify(snapshot?.format)}, expected ${SNAPSHOT_FORMAT})`);
   const body = snapshot.body;
-  if (snapshotDigest(body) !== snapshot.digest) return refuse('digest', 'the snapshot does not match its digest: it was edited or damaged after packaging');
+  if (snapshotDigest(body) !== snapshot.digest) return refuse('digest', 'does not match the content: the snapshot was edited or damaged after packaging');
 
   const root = dirname(file);
   if (resolve(root, body.configFile) !== resolve(options.configFile) || resolve(root, body.routesDir) !== resolve(options.routesDir)) {

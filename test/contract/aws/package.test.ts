@@ -258,18 +258,18 @@ describe('the packaged handler (onEvent.zip)', () => {
     await unzip(join(out, 'onEvent.zip'), task);
   });
 
-  async function invoke(env: Record<string, string>, event: unknown): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function invoke(env: Record<string, string>, event: unknown, root = task): Promise<{ code: number; stdout: string; stderr: string }> {
     const script = `
-      const { handler } = await import(${JSON.stringify(join(task, 'functions', 'aws', 'on-event.mjs'))});
+      const { handler } = await import(${JSON.stringify(join(root, 'functions', 'aws', 'on-event.mjs'))});
       const context = { functionName: 'onEvent', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 30000, callbackWaitsForEmptyEventLoop: true };
       const result = await handler(JSON.parse(process.env.EVENT), context);
       process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');`;
     try {
       const r = await run(process.execPath, ['--input-type=module', '-e', script], {
-        cwd: task,
+        cwd: root,
         env: {
           PATH: process.env.PATH ?? '',
-          LAMBDA_TASK_ROOT: task,
+          LAMBDA_TASK_ROOT: root,
           AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-ci-onEvent',
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
@@ -288,9 +288,22 @@ describe('the packaged handler (onEvent.zip)', () => {
     }
   }
 
+  // An event no route matches: the mesh is composed (config, routes, clients), no network call is made.
+  const NO_MATCH = { version: '0', id: 'pkg-no-match', 'detail-type': 'Nothing', source: 'com.acme.none', account: '123456789012', time: '2026-11-22T08:00:00Z', region: 'us-east-1', resources: [], detail: {} };
+  const SNAPSHOT_LOG = 'config and routes from the package-time snapshot';
+  const logLines = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  /** A copy of the extracted package, changed by `edit`, as a second task root. */
+  async function taskCopy(name: string, edit: (root: string) => Promise<void>): Promise<string> {
+    const root = join(dir, name);
+    await cp(task, root, { recursive: true });
+    await edit(root);
+    return root;
+  }
+
   const result = (stdout: string) => JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice('RESULT '.length)) as { routes: { routeId: string; status: string; endpoint?: string }[] };
 
-  it('ships mesh.yaml, the routes and schemas beside the bundle, and runs the sample order with them', async () => {
+  it('ships mesh.yaml, the routes and schemas beside the bundle, and runs the sample order with them (through their snapshot)', async () => {
     const [events, dynamo] = await Promise.all([startEventBridgeFake(), startDynamoDbFake()]);
     dynamo.createTable('idem');
     try {
@@ -306,6 +319,44 @@ describe('the packaged handler (onEvent.zip)', () => {
     }
   }, 90_000);
 
+  it('carries the mesh snapshot written at package time, and the handler loads it instead of the files', async () => {
+    const snapshot = JSON.parse(await readFile(join(task, 'mesh.compiled.json'), 'utf8')) as { digest: string; body: { routes: { id: string }[]; sources: { path: string }[] } };
+
+    const r = await invoke({}, NO_MATCH);
+
+    expect(r.code, r.stderr).toBe(0);
+    // The package's own files, not the catalogue this suite packaged the rules with (MESH_CONFIG): the function runs what it ships.
+    expect(snapshot.body.routes.map((x) => x.id)).toEqual(['invoice-extract', 'order-risk', 'ticket-triage']);
+    expect(snapshot.body.sources.map((x) => x.path)).toContain('mesh.yaml');
+    expect(logLines(r.stdout)).toContainEqual(expect.objectContaining({ message: SNAPSHOT_LOG, digest: snapshot.digest, routes: 3 }));
+  }, 60_000);
+
+  it('refuses a snapshot edited after packaging, with an error naming the file and the fix', async () => {
+    const root = await taskCopy('task-edited-snapshot', async (root) => {
+      const file = join(root, 'mesh.compiled.json');
+      const snapshot = JSON.parse(await readFile(file, 'utf8')) as { body: { routes: { emit: { to: string[] } }[] } };
+      snapshot.body.routes[0]!.emit.to = ['somewhere-else'];
+      await writeFile(file, JSON.stringify(snapshot));
+    });
+
+    const r = await invoke({}, NO_MATCH, root);
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`${join(root, 'mesh.compiled.json')} digest: does not match the content: the snapshot was edited or damaged after packaging; repackage`);
+    expect(logLines(r.stdout).map((l) => l.message)).not.toContain(SNAPSHOT_LOG);
+  }, 60_000);
+
+  it('refuses a snapshot whose source hash no longer matches the shipped mesh.yaml (edited in place)', async () => {
+    const root = await taskCopy('task-edited-config', async (root) => {
+      await writeFile(join(root, 'mesh.yaml'), (await readFile(join(root, 'mesh.yaml'), 'utf8')) + '\n# edited after packaging\n');
+    });
+
+    const r = await invoke({}, NO_MATCH, root);
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/mesh\.compiled\.json sources: mesh\.yaml changed since the snapshot was built \(sha256 [0-9a-f]{12}… then, [0-9a-f]{12}… now\)/);
+  }, 60_000);
+
   it('calls Bedrock Converse over HTTP/2 from inside the bundle', async () => {
     const [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
     dynamo.createTable('idem');
@@ -319,6 +370,8 @@ describe('the packaged handler (onEvent.zip)', () => {
       );
 
       expect(r.code, r.stderr).toBe(0);
+      // MESH_CONFIG points away from the shipped files, which the snapshot describes: they are loaded at start.
+      expect(logLines(r.stdout).map((l) => l.message)).not.toContain(SNAPSHOT_LOG);
       expect(result(r.stdout).routes).toMatchObject([{ routeId: 'order-risk', status: 'emitted', endpoint: 'bedrock-us-east-1' }]);
       expect(bedrock.requests.map((q) => q.modelId)).toEqual(['openai.gpt-oss-120b-1:0']);
       expect(JSON.parse(events.accepted[0]!.Detail)).toMatchObject({ result: { score: 12, level: 'low' } });

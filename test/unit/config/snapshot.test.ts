@@ -87,7 +87,7 @@ describe('mesh snapshot', () => {
     const [issue] = await configIssues(readMeshSnapshot(snapshotFile(), paths()));
 
     expect(issue).toMatchObject({ file: snapshotFile(), path: 'digest' });
-    expect(issue!.message).toMatch(/does not match its digest: it was edited or damaged after packaging; repackage/);
+    expect(issue!.message).toMatch(/^does not match the content: the snapshot was edited or damaged after packaging; repackage \(npm run package:aws\) to rebuild it, or delete it/);
   });
 
   it('refuses a snapshot older than a route file beside it, naming the file', async () => {
