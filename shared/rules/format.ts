@@ -1,4 +1,5 @@
 import { isPlainObject } from './eventValues.ts';
+import { isNumberLiteral } from './jsonNumbers.ts';
 
 /** `detail` + `amount` → `detail.amount`; the root path is the empty string. */
 export function joinPath(base: string, key: string): string {
@@ -33,5 +34,6 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return `array ${preview(value, 40)}`;
   if (isPlainObject(value)) return `object ${preview(value, 40)}`;
+  if (isNumberLiteral(value)) return `number ${preview(value, 40)}`;
   return `${typeof value} ${preview(value, 40)}`;
 }

@@ -88,3 +88,9 @@ describe('exact number literals', () => {
     expect(decimalKey('1e400')).not.toBe(decimalKey('1e399'));
   });
 });
+
+describe('messages about number literals', () => {
+  it('describes a literal no double holds as the number it spells', () => {
+    expect(() => testEventPattern('{"a": 1e400}', '{"a": 1}')).toThrow('a: a pattern leaf must be an array of values or operators, got number 1e400');
+  });
+});
