@@ -17,3 +17,5 @@ export { CircuitWait } from './circuitWait.ts';
 export type { WhereClause } from './eventWhere.ts';
 export { envelopeMatchesWhere, eventMatchesWhere, parseWhere } from './eventWhere.ts';
 export { applyMergePatch, mergePatchBetween, patchEnvelope, patchSummary, replayPatch, PATCH_HISTORY_CHARS } from './patchEvent.ts';
+export type { DeadLetterReader, LetterOutcome, LetterView, ReplayDeadLettersOptions, ReplayDeadLettersResult, Settling } from './replayDeadLetters.ts';
+export { replayDeadLetters } from './replayDeadLetters.ts';

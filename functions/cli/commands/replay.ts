@@ -43,7 +43,8 @@ Options:
                             detail-type, id, time, …; a CloudEvent's data is its detail), the value
                             JSON when it parses (42, true, "42"), else text: --where detail.customer.tier=gold
   --rate <n>                at most n events per second (default: as fast as they finish)
-  --limit <n>               replay at most n failures (oldest first)
+  --limit <n>               replay at most n failures (oldest first; of a queue, the first n it gives)
+  --concurrency <n>         dead letters of a queue replayed at once (default 1: in queue order)
   --yes                     do not ask before replaying more than 10 events
   --actor <name>            who is replaying (default: the OS user)
   --max-wait <duration>     when every endpoint a route may use has an open circuit (the first
@@ -64,8 +65,11 @@ Sources (--source; default local, the failure ledger):
                     claim says the route is already done; otherwise it is made visible again,
                     the new reason printed and kept in the local ledger's history
                     (mesh failed show sqs:<queue-url>#<message-id>), and the command exits 1.
-                    Messages stay hidden for 5 min while replaying, so a killed replay loses
-                    nothing. The history needs the local store: stop mesh dev first.
+                    The queue is read in pages of 10 (what SQS returns per receive) and every
+                    message is held (hidden, 5 min, renewed before its replay) until the run ends,
+                    so the count and an ETA are known first; those not removed are made visible
+                    again at the end, and a killed replay loses nothing. Ctrl-C finishes the
+                    replays in flight and releases the rest; run the command again to resume. The history needs the local store: stop mesh dev first.
   archive:<arn|name> an EventBridge archive: StartReplay for --since…--until (both required) to
                     --destination (default: the archive's bus), only to --rules if given, then
                     DescribeReplay every --poll seconds (default 5) until it ends. The events go
@@ -80,8 +84,8 @@ Sources (--source; default local, the failure ledger):
                     MESH_RESULTS_ENTITY). Nothing is resubmitted to the topic (that would reach
                     every subscription). A message is completed only when its route is done,
                     otherwise abandoned (it stays) with the new reason printed and kept in the
-                    ledger, and the command exits 1. The SDK renews locks for 5 min after
-                    receipt: replay large subqueues in parts (--limit).
+                    ledger, and the command exits 1. Read in parts of 100 messages, each replayed
+                    and settled while the SDK renews its locks (up to 5 min after receipt).
   --target local    run the dead letters of sqs:/servicebus: through the local mesh instead (local
                     bus, local store) — a choice, for trying a fix; the cloud's claims and
                     destinations are not touched, and a message still leaves its queue when its
@@ -115,12 +119,14 @@ export async function replayCommand(args: string[]): Promise<number> {
     where: { type: 'string', multiple: true },
     patch: { type: 'string' },
     edit: { type: 'boolean', default: false },
+    concurrency: { type: 'string' },
   });
   if (values.help) return (console.log(REPLAY_HELP), 0);
   const opts = commonOptions(values);
   const source: FailureSource = values.source === undefined ? { kind: 'local' } : parseSource(values.source, { archive: true });
   if (source.kind === 'archive' && values.where !== undefined) throw new UsageError('--where reads each event, which an archive replay does not: it sends the window back to the bus in AWS (use --route with --rule-prefix)');
   if (source.kind === 'archive') return replayArchive(source.archive, values, opts);
+  if (values.concurrency !== undefined && source.kind === 'local') throw new UsageError('--concurrency goes with --source sqs:… or servicebus:… (the ledger replays one failure at a time)');
   if (values.target !== undefined && source.kind === 'local') throw new UsageError('--target goes with --source sqs:… or servicebus:… (the local ledger always replays through the local mesh)');
   for (const name of ['destination', 'rules', 'poll', 'rule-prefix'] as const) {
     if (values[name] !== undefined) throw new UsageError(`--${name} goes with --source archive:<archive>`);

@@ -127,41 +127,74 @@ export function summarize(outcomes: ReplayOutcome[]): Record<ReplayOutcomeKind, 
   for (const o of outcomes) counts[o.outcome]++;
   return counts;
 }
+/** Up to this many events, off a terminal, each gets its line; past it, a line every PLAIN_EVERY. */
+const PLAIN_EACH_UP_TO = 100;
+const PLAIN_EVERY = 100;
+
 /**
- * Progress on stderr: a one-line bar on a terminal, otherwise one line per event (what a
- * log or CI job keeps), so stdout stays the summary or the JSON.
+ * Progress on stderr: a one-line bar with the rate and an ETA on a terminal; otherwise (a log,
+ * a CI job) one line per event for small runs and a line every 100 for large ones, so stdout
+ * stays the summary or the JSON. The total may grow (a queue read in parts): the ETA is shown
+ * once the total is final.
  */
 export class Progress {
   private n = 0;
   private readonly counts = { ok: 0, failed: 0, skipped: 0 };
   private readonly live = process.stderr.isTTY === true;
+  private readonly started = Date.now();
+  private final: boolean;
 
-  constructor(private readonly total: number) {}
+  constructor(private total: number | undefined) {
+    this.final = total !== undefined;
+  }
+
+  /** The number of events to replay so far, and whether that is all of them. */
+  expect(total: number, final: boolean): void {
+    this.total = total;
+    this.final = final;
+  }
 
   update(o: ReplayOutcome): void {
     this.n++;
     if (o.outcome === 'succeeded' || o.outcome === 'would-replay') this.counts.ok++;
     else if (o.outcome === 'failed-again') this.counts.failed++;
     else this.counts.skipped++;
+    const of = `${this.n}/${this.total ?? '?'}${this.final ? '' : '+'}`;
     if (!this.live) {
-      process.stderr.write(`[${this.n}/${this.total}] ${VERB[o.outcome]} ${o.failureId} (event ${o.eventId ?? '?'}, route ${o.routeId ?? '?'})\n`);
+      if ((this.total ?? 0) <= PLAIN_EACH_UP_TO && this.n <= PLAIN_EACH_UP_TO) {
+        process.stderr.write(`[${of}] ${VERB[o.outcome]} ${o.failureId} (event ${o.eventId ?? '?'}, route ${o.routeId ?? '?'})\n`);
+      } else if (this.n % PLAIN_EVERY === 0 || this.n === this.total) {
+        process.stderr.write(`[${of}] ${this.tally()}${this.eta()}\n`);
+      }
       return;
     }
     const width = 30;
-    const filled = Math.round((this.n / this.total) * width);
-    process.stderr.write(
-      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.n}/${this.total}  ok ${this.counts.ok} · failed ${this.counts.failed} · skipped ${this.counts.skipped}`,
-    );
+    const filled = this.total ? Math.min(width, Math.round((this.n / this.total) * width)) : 0;
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${of}  ${this.tally()}${this.eta()}\x1b[K`);
   }
 
   /** Waiting for an open circuit: said on the progress line (a line of its own off a terminal). */
   waiting(n: CircuitWaitNotice): void {
     const line = `waiting ${Math.ceil(n.waitMs / 1000)} s for the circuit of ${n.endpoints.join(', ')} to close (until ${n.until.toISOString()}; ${Math.floor(n.budgetLeftMs / 1000)} s of --max-wait left)`;
-    process.stderr.write(this.live ? `\r${line}\x1b[K` : `[${this.n}/${this.total}] ${line}\n`);
+    process.stderr.write(this.live ? `\r${line}\x1b[K` : `[${this.n}/${this.total ?? '?'}] ${line}\n`);
   }
 
   done(): void {
-    if (this.live) process.stderr.write('\n');
+    if (this.live && this.n > 0) process.stderr.write('\n');
+  }
+
+  private tally(): string {
+    return `ok ${this.counts.ok} · failed ${this.counts.failed} · skipped ${this.counts.skipped}`;
+  }
+
+  /** `· 42.0/s · ETA 3m12s` once the rate is measurable; the ETA only when the total is final. */
+  private eta(): string {
+    const seconds = (Date.now() - this.started) / 1000;
+    if (seconds < 0.5 || this.n === 0) return '';
+    const perSecond = this.n / seconds;
+    const rate = ` · ${perSecond.toFixed(1)}/s`;
+    if (!this.final || this.total === undefined) return rate;
+    const left = Math.max(0, Math.round((this.total - this.n) / perSecond));
+    return `${rate} · ETA ${left >= 60 ? `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s` : `${left}s`}`;
   }
 }
-

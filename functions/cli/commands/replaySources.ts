@@ -1,10 +1,19 @@
 import type { ReplayOutcome } from '../../../shared/core/index.ts';
-import { awsTargetSettings, CircuitWait, deadLetterFailure, openReplayTarget, SettingMissingError, type CloudTarget, type LetterFacts, type ReplayTarget, type WhereClause } from '../../../shared/oncall/index.ts';
 import {
-  drainDeadLetters,
-  receiveAll,
-  receiveServiceBusDeadLetters,
-  releaseAll,
+  awsTargetSettings,
+  openReplayTarget,
+  replayDeadLetters as runDeadLetterReplay,
+  SettingMissingError,
+  type CloudTarget,
+  type DeadLetterReader,
+  type LetterFacts,
+  type ReplayTarget,
+  type WhereClause,
+} from '../../../shared/oncall/index.ts';
+import {
+  receivePage,
+  receiveServiceBusPage,
+  serviceBusLetterKey,
   type DeadLetterEntry,
   type DeadLetterQueue,
   type ServiceBusDeadLetterEntry,
@@ -39,14 +48,32 @@ export interface ReplayValues {
   target?: string | undefined;
   'rule-prefix'?: string | undefined;
   'max-wait'?: string | undefined;
+  concurrency?: string | undefined;
   /** `--where`, parsed. */
   whereClauses?: WhereClause[] | undefined;
   /** `--patch`, read: applied to the one dead letter replayed. */
   patchChoice?: PatchChoice | undefined;
 }
 
-/** How long a dead letter stays hidden while its replay runs; renewed before each one. */
+/** How long a dead letter stays hidden while the run holds it; renewed before its replay when half gone. */
 const HOLD_SECONDS = 300;
+
+/** Service Bus dead letters locked at once: a part is replayed and settled before the next is received. */
+const SERVICEBUS_PART = 100;
+
+/** A reader that gives everything `read` returns as its first pages, then nothing (a browse, locking nothing). */
+function browseOnce(queue: DeadLetterQueue, read: () => Promise<DeadLetterEntry[]>): DeadLetterReader {
+  let all: DeadLetterEntry[] | undefined;
+  return {
+    queue,
+    async receivePage(max) {
+      all ??= await read();
+      return all.splice(0, max);
+    },
+    key: (e) => serviceBusLetterKey(e as ServiceBusDeadLetterEntry),
+    partSize: Number.POSITIVE_INFINITY,
+  };
+}
 
 type QueueAction = 'deleted' | 'left in queue' | 'delete failed' | 'released (dry run)' | 'completed' | 'abandoned' | 'complete failed' | 'untouched (dry run)';
 
@@ -92,9 +119,10 @@ interface OpenedQueue {
   source: string;
   /** For messages: the queue URL, or `<namespace>/<entity>/$DeadLetterQueue`. */
   where: string;
-  receiveAll(): Promise<DeadLetterEntry[]>;
+  /** How the run reads it: pages of 10, held. */
+  reader: DeadLetterReader;
   /** A dry run's read, where the source can browse without locking (Service Bus peek). */
-  browseAll?(): Promise<DeadLetterEntry[]>;
+  browse?: DeadLetterReader;
   view(entry: DeadLetterEntry): DeadLetterView;
   facts(entry: DeadLetterEntry, view: DeadLetterView): LetterFacts | undefined;
   words: { settled: QueueAction; kept: QueueAction; settleFailed: QueueAction; dryRun: QueueAction; settleVerb: string };
@@ -121,7 +149,9 @@ export async function replayFromQueue(queueUrl: string, ids: string[], values: R
         queue,
         source: `sqs:${queueUrl}`,
         where: queueUrl,
-        receiveAll: () => receiveAll(queue, { visibilitySeconds: HOLD_SECONDS }),
+        // Every message is held while the run lasts (a visibility timeout, renewed before its
+        // replay), so the count and an ETA are known before the first replay.
+        reader: { queue, receivePage: (max) => receivePage(queue, max, HOLD_SECONDS), key: (e) => e.message.messageId, partSize: Number.POSITIVE_INFINITY },
         view: (e) => deadLetterView(queueUrl, e, finder.find),
         facts: (e) => e.letter,
         words: SQS_WORDS,
@@ -157,9 +187,11 @@ export async function replayFromServiceBus(
         queue,
         source: source.label,
         where: `${source.namespace}/${source.entity}/$DeadLetterQueue`,
-        receiveAll: () => receiveServiceBusDeadLetters(queue),
+        // In parts: locks are renewed by the SDK for 5 minutes after receipt, so each part is
+        // replayed and settled well within that before the next is received.
+        reader: { queue, receivePage: (max) => receiveServiceBusPage(queue, max), key: (e) => serviceBusLetterKey(e as ServiceBusDeadLetterEntry), partSize: SERVICEBUS_PART },
         // A dry run only reads: peek locks nothing and leaves delivery counts alone.
-        browseAll: () => queue.peekEntries(),
+        browse: browseOnce(queue, () => queue.peekEntries({ limit: values.limit ? intOption('--limit', values.limit) : 100_000 })),
         view: (e) => serviceBusView(source.label, e as ServiceBusDeadLetterEntry, finder.find),
         facts: (e, view) => {
           const envelope = (e as ServiceBusDeadLetterEntry).serviceBus.envelope;
@@ -187,6 +219,8 @@ async function replayDeadLetters(
   const dryRun = values['dry-run'];
   const wanted = new Set(ids.map((id) => (id.includes('#') ? id.slice(id.lastIndexOf('#') + 1) : id)));
   const limit = values.limit ? intOption('--limit', values.limit) : undefined;
+  const concurrency = values.concurrency ? intOption('--concurrency', values.concurrency) : 1;
+  if (!(concurrency >= 1)) throw new UsageError(`--concurrency: expected 1 or more, got ${JSON.stringify(values.concurrency)}`);
   const maxWaitMs = maxWaitOption(values['max-wait']);
   const request = {
     actor: values.actor ?? currentUser(),
@@ -205,103 +239,90 @@ async function replayDeadLetters(
     await access.close();
     throw err;
   }
-  const { queue, words } = opened;
+  const { words } = opened;
   const queueUrl = opened.where;
-  let held: DeadLetterEntry[] = [];
+  // Ctrl-C: the replays in flight finish and settle, the rest go back to the queue; a second one quits.
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write('\nInterrupted: finishing the replays in flight, then releasing the rest (Ctrl-C again to quit at once; held messages come back when their hold ends).\n');
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new Progress(undefined);
+  const views = new Map<string, DeadLetterView>();
   try {
-    held = dryRun && opened.browseAll ? await opened.browseAll() : await opened.receiveAll();
-    const views = new Map(held.map((e) => [e, opened.view(e)]));
-    let selected = held.filter((e) => (wanted.size > 0 ? wanted.has(e.message.messageId) : matchesFilters(views.get(e)!, values)));
-    if (limit !== undefined) selected = selected.slice(0, limit);
-    // What is not replayed goes back to the queue at once, for other consumers and engineers.
-    await releaseAll(queue, held.filter((e) => !selected.includes(e)));
-    held = selected;
-    const missing = [...wanted].filter((id) => !selected.some((e) => e.message.messageId === id));
-    for (const id of missing) console.error(`No message ${id} in ${queueUrl} now (already replayed and removed, or held by another consumer).`);
-    if (selected.length === 0) {
-      console.log(`Nothing to replay: no dead letters match in ${queueUrl}.`);
-      return missing.length > 0 ? 1 : 0;
-    }
-    if (!dryRun && selected.length > CONFIRM_ABOVE && !values.yes && !(await confirm(`Replay ${selected.length} dead letters from ${queueUrl}? [y/N] `))) {
+    const run = await runDeadLetterReplay<DeadLetterView>({
+      reader: dryRun && opened.browse ? opened.browse : opened.reader,
+      target: access,
+      view: (e) => {
+        const v = opened.view(e);
+        views.set(v.messageId, v);
+        return v;
+      },
+      facts: (e, v) => opened.facts(e, v),
+      select: (v) => (wanted.size > 0 ? wanted.has(v.messageId) : matchesFilters(v, values)),
+      selectsAll: wanted.size === 0 && !filtersGiven(values),
+      ...(limit === undefined ? {} : { limit }),
+      ...(values.route === undefined ? {} : { route: values.route }),
+      request,
+      holdSeconds: HOLD_SECONDS,
+      ...(rate ? { rate } : {}),
+      concurrency,
+      maxWaitMs,
+      signal: interrupt.signal,
+      ...(dryRun || values.yes
+        ? {}
+        : {
+            confirm: async (count: number, more: boolean) => {
+              if (count <= CONFIRM_ABOVE && !more) return true;
+              return confirm(`Replay ${count}${more ? ' (the first part; more may follow)' : ''} dead letters from ${queueUrl}? [y/N] `);
+            },
+          }),
+      onSelected: (count, final) => progress.expect(count, final),
+      onOutcome: (o) => progress.update(o),
+      onWait: (n) => progress.waiting(n),
+      onKeptForOthers: (v, others) =>
+        console.error(`Message ${v.messageId} stays in the queue after this replay: its event also goes to route${others.length === 1 ? '' : 's'} ${others.join(', ')}, not replayed (--route ${values.route}).`),
+    });
+    progress.done();
+    if (run.declined) {
       console.error(`Not replayed. Run with --dry-run to see what would happen, or --yes to skip this question.`);
       return process.stdin.isTTY ? 1 : 2;
     }
-
-    const routesOf = (v: DeadLetterView) => (values.route === undefined ? v.routeIds : v.routeIds.filter((r) => r === values.route));
-    const progress = new Progress(selected.reduce((n, e) => n + Math.max(1, routesOf(views.get(e)!).length), 0));
-    const outcomes: QueueOutcome[] = [];
-    const byMessage = new Map<string, QueueOutcome[]>();
-    const keep = new Set<string>();
-    const gate = new CircuitWait({ maxWaitMs, onWait: (n) => progress.waiting(n) });
-    let stopped: string | undefined;
-    const interval = rate ? 1000 / rate : 0;
-    let next = Date.now();
-    const replayEntry = async (entry: DeadLetterEntry): Promise<boolean> => {
-      const view = views.get(entry)!;
-      const mine: QueueOutcome[] = [];
-      const add = (o: ReplayOutcome) => {
-        const q: QueueOutcome = { ...o, messageId: view.messageId, queue: dryRun ? words.dryRun : words.kept };
-        mine.push(q);
-        outcomes.push(q);
-        progress.update(q);
-      };
-      byMessage.set(view.messageId, mine);
-      const base = { failureId: '-', ...(view.eventId ? { eventId: view.eventId } : {}) };
-      const facts = opened.facts(entry, view);
-      if (!facts) add({ ...base, outcome: dryRun ? 'would-skip' : 'not-replayed', detail: `unreadable: ${entry.problem ?? ''}` });
-      else if (view.routeIds.length === 0) add({ ...base, outcome: dryRun ? 'would-skip' : 'not-replayed', detail: 'none of the loaded routes matches this event' });
-      else {
-        // --route runs that route only; a message standing for other routes too stays for them.
-        const routes = values.route === undefined ? view.routeIds : view.routeIds.filter((r) => r === values.route);
-        const others = view.routeIds.filter((r) => !routes.includes(r));
-        if (others.length > 0) {
-          console.error(`Message ${view.messageId} stays in the queue after this replay: its event also goes to route${others.length === 1 ? '' : 's'} ${others.join(', ')}, not replayed (--route ${values.route}).`);
-          keep.add(view.messageId);
-        }
-        for (const routeId of routes) {
-          if (interval > 0) {
-            const wait = next - Date.now();
-            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-            next = Math.max(next, Date.now()) + interval;
-          }
-          if (stopped) break;
-          const gated = await gate.run(() => access.replayEvent(deadLetterFailure({ source: view.source, messageId: view.messageId }, facts, routeId), request));
-          add(gated.outcome);
-          stopped ??= gated.stop;
-        }
-      }
-      return !keep.has(view.messageId) && mine.every((o) => o.outcome === 'succeeded' || o.outcome === 'already-done');
-    };
-
-    if (dryRun) {
-      for (const entry of selected) await replayEntry(entry);
-    } else {
-      await drainDeadLetters(queue, selected, {
-        holdSeconds: HOLD_SECONDS,
-        stop: () => stopped !== undefined,
-        replay: replayEntry,
-        onSettled: (entry, action, error) => {
-          for (const o of byMessage.get(entry.message.messageId) ?? []) {
-            o.queue = action === 'deleted' ? words.settled : action === 'released' ? words.kept : words.settleFailed;
-            if (error) o.detail += ` (${words.settleVerb} failed: ${error.message})`;
-          }
-        },
-      });
-      held = [];
+    const found = new Set(run.selected.map((v) => v.messageId));
+    const missing = [...wanted].filter((id) => !found.has(id));
+    for (const id of missing) console.error(`No message ${id} in ${queueUrl} now (already replayed and removed, or held by another consumer).`);
+    if (run.selected.length === 0) {
+      console.log(`Nothing to replay: no dead letters match in ${queueUrl}.`);
+      return missing.length > 0 ? 1 : 0;
     }
-    progress.done();
-
-    const untried = selected.length - byMessage.size;
-    if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), ...(stopped ? { stopped, untried } : {}), outcomes }, null, 2));
+    const outcomes: QueueOutcome[] = run.outcomes.map((o) => ({
+      ...o,
+      queue: o.settling === 'settled' ? words.settled : o.settling === 'settle-failed' ? words.settleFailed : o.settling === 'dry-run' ? words.dryRun : words.kept,
+      detail: o.settleError ? `${o.detail} (${words.settleVerb} failed: ${o.settleError})` : o.detail,
+    }));
+    const stopped = run.stopped;
+    if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), ...(stopped ? { stopped, untried: run.untried } : {}), outcomes }, null, 2));
     else printQueueSummary(outcomes, dryRun, opened, access.via);
-    if (stopped && !opts.json) console.log(`\nStopped early: ${stopped}. ${untried} more dead letters were not tried and stay in the queue untouched; replay them once the endpoint is back (or raise --max-wait).`);
+    if (stopped && !opts.json) {
+      console.log(
+        stopped === 'interrupted'
+          ? `\nInterrupted: ${run.untried} selected dead letters were not tried and are back in the queue; run the same command again to resume.`
+          : `\nStopped early: ${stopped}. ${run.untried} more dead letters were not tried and stay in the queue untouched; replay them once the endpoint is back (or raise --max-wait).`,
+      );
+    }
     const bad = stopped !== undefined || outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed' || o.queue === words.settleFailed);
     return bad || missing.length > 0 ? 1 : 0;
   } finally {
-    await releaseAll(queue, held);
+    process.off('SIGINT', onSigint);
     await opened.close();
     await access.close();
   }
+}
+
+function filtersGiven(values: ReplayValues): boolean {
+  return values.route !== undefined || values.error !== undefined || values.since !== undefined || values.until !== undefined || (values.whereClauses?.length ?? 0) > 0;
 }
 
 function printQueueSummary(outcomes: QueueOutcome[], dryRun: boolean, { where: queueUrl, source, words }: OpenedQueue, via: string): void {

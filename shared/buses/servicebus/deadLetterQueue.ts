@@ -138,6 +138,16 @@ export async function receiveServiceBusDeadLetters(queue: ServiceBusDeadLetterQu
   return [...seen.values()];
 }
 
+/** One page of up to `max` dead letters, each locked until completed or abandoned (the SDK renews locks for 5 min). */
+export async function receiveServiceBusPage(queue: ServiceBusDeadLetterQueue, max: number): Promise<ServiceBusDeadLetterEntry[]> {
+  return (await queue.receiveLetters(Math.min(10, Math.max(1, max)))).map(toEntry);
+}
+
+/** What identifies a Service Bus dead letter across deliveries: its sequence number (else its id). */
+export function serviceBusLetterKey(entry: ServiceBusDeadLetterEntry): string {
+  return entry.serviceBus.sequenceNumber || entry.serviceBus.messageId;
+}
+
 function toEntry(letter: ServiceBusDeadLetter): ServiceBusDeadLetterEntry {
   return { message: toReceived(letter), serviceBus: letter, ...(letter.envelope ? {} : { problem: letter.problem ?? 'unreadable message' }) };
 }

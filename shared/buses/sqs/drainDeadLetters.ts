@@ -42,6 +42,17 @@ export async function receiveAll(queue: DeadLetterQueue, { limit = 1000, visibil
   return [...seen.values()];
 }
 
+/**
+ * One page: up to `max` (≤ 10, what SQS returns per receive) messages, hidden for
+ * `visibilitySeconds`, each parsed. [] when the queue gives nothing more.
+ *
+ * @example
+ * for (let page = await receivePage(dlq, 10, 300); page.length > 0; page = await receivePage(dlq, 10, 300)) …
+ */
+export async function receivePage(queue: DeadLetterQueue, max: number, visibilitySeconds: number): Promise<DeadLetterEntry[]> {
+  return (await queue.receive(Math.min(10, Math.max(1, max)), visibilitySeconds)).map(read);
+}
+
 function read(message: ReceivedMessage): DeadLetterEntry {
   try {
     return { message, letter: parseDeadLetter(message.body, { attributes: message.attributes, ...(message.sentAt ? { sentAt: message.sentAt } : {}) }) };
