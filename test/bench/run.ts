@@ -9,7 +9,9 @@
  *     fresh processes: open time, per-event writes and RSS (storeOpen.ts);
  *  3. the Lambda bundle: what a cold start reads and how long import + first invocation take,
  *     against a bare middy handler with the same SDK clients (coldStart.ts);
- *  4. the CLI: `mesh --help` compiled, against `node -e 0` and the sources through tsx (cliStart.ts).
+ *  4. the CLI: `mesh --help` compiled, against `node -e 0` and the sources through tsx (cliStart.ts);
+ *  5. mesh dev end to end: overhead against the openai client direct and Portkey's gateway
+ *     (overhead.ts), then its memory over a long run (meshMemory.ts).
  *
  * Options: BENCH_EVENTS (default 2000).
  */
@@ -26,6 +28,8 @@ import { createMemoryStore, openLocalStore } from '../../shared/store/index.ts';
 import { benchCliStart } from './cliStart.ts';
 import { benchColdStart } from './coldStart.ts';
 import { benchMatcher } from './matcher.ts';
+import { benchMeshMemory } from './meshMemory.ts';
+import { benchOverhead } from './overhead.ts';
 import { benchStoreOpen } from './storeOpen.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 2000);
@@ -118,3 +122,7 @@ await benchColdStart();
 
 // 4. CLI start: mesh --help compiled vs node -e 0 vs tsx from the sources (fresh processes)
 await benchCliStart();
+
+// 5. mesh dev as users run it: overhead per event against the direct client and Portkey, then memory
+await benchOverhead();
+await benchMeshMemory();
