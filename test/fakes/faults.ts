@@ -39,8 +39,11 @@ export interface HostIsolation {
   /** Kill the host: its open sockets are destroyed now, and any it opens later are destroyed at birth. */
   kill(host: string): void;
   isKilled(host: string): boolean;
-  /** The host whose client socket has this local port (a server reads it as `req.socket.remotePort`). */
-  hostOfPort(port: number | undefined): string | undefined;
+  /**
+   * The host whose client socket a server is talking to: `hostOf(req.socket)`. Keyed by both
+   * ports, since one ephemeral port may serve connections to two different servers at once.
+   */
+  hostOf(serverSide: { remotePort?: number | undefined; localPort?: number | undefined }): string | undefined;
   /** Sockets destroyed because their host was dead. */
   readonly cut: number;
   close(): void;
@@ -56,12 +59,13 @@ export interface HostIsolation {
  * const iso = createHostIsolation();
  * await iso.run('container-1', () => handler(event, context));
  * iso.kill('container-1'); // its sockets close; its next request fails with ECONNRESET
+ * iso.hostOf(req.socket);   // on a server: 'container-1' for its connections
  */
 export function createHostIsolation(): HostIsolation {
   const als = new AsyncLocalStorage<string>();
   const sockets = new Map<string, Set<Socket>>();
   const killed = new Set<string>();
-  const ports = new Map<number, string>();
+  const ports = new Map<string, string>();
   let cut = 0;
   const onSocket = (message: unknown) => {
     const host = als.getStore();
@@ -69,20 +73,19 @@ export function createHostIsolation(): HostIsolation {
     const socket = (message as { socket: Socket }).socket;
     if (killed.has(host)) {
       cut++;
-      // After the caller has attached its listeners: it sees a connection that closed (ECONNRESET).
-      setImmediate(() => socket.destroy());
+      // At once, before it can connect and write (a deferred destroy lets a loopback connection
+      // complete and the request go out first). No error object: the caller has not attached
+      // its error listener yet; it sees a connection that closed (ECONNRESET, socket hang up).
+      socket.destroy();
       return;
     }
     let set = sockets.get(host);
     if (!set) sockets.set(host, (set = new Set()));
     set.add(socket);
-    socket.once('connect', () => {
-      if (socket.localPort !== undefined) ports.set(socket.localPort, host);
-    });
-    socket.once('close', () => {
-      set.delete(socket);
-      if (socket.localPort !== undefined && ports.get(socket.localPort) === host) ports.delete(socket.localPort);
-    });
+    // Kept after the socket closes: a request that left before its host died may reach the
+    // server after, and must still be traced to it. A later socket on the same ports overwrites it.
+    socket.once('connect', () => void ports.set(`${socket.localPort}>${socket.remotePort}`, host));
+    socket.once('close', () => void set.delete(socket));
   };
   subscribe('net.client.socket', onSocket);
   return {
@@ -96,7 +99,7 @@ export function createHostIsolation(): HostIsolation {
       sockets.delete(host);
     },
     isKilled: (host) => killed.has(host),
-    hostOfPort: (port) => (port === undefined ? undefined : ports.get(port)),
+    hostOf: (serverSide) => ports.get(`${serverSide.remotePort}>${serverSide.localPort}`),
     get cut() {
       return cut;
     },
@@ -106,8 +109,8 @@ export function createHostIsolation(): HostIsolation {
 
 /** One PutEvents call as the proxy saw it. */
 export interface ProxiedPutEvents {
-  /** The client's port: `HostIsolation.hostOfPort` names the host that sent it. */
-  remotePort: number | undefined;
+  /** The connection's ports as the proxy sees them: `HostIsolation.hostOf` names the host that sent it. */
+  socket: { remotePort?: number | undefined; localPort?: number | undefined };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- wire entries, read by the test
   entries: any[];
 }
@@ -139,10 +142,11 @@ export interface PutEventsFaultProxy {
 export async function startPutEventsFaultProxy(target: string, plan: (call: ProxiedPutEvents) => PutEventsPlan): Promise<PutEventsFaultProxy> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
+    const socket = portsOf(req.socket);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((err: unknown) => {
+      void handle(req, res, Buffer.concat(chunks).toString('utf8'), socket).catch((err: unknown) => {
         if (!res.headersSent && !res.destroyed) {
           res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalException' });
           res.end(JSON.stringify({ __type: 'InternalException', message: String(err) }));
@@ -150,10 +154,10 @@ export async function startPutEventsFaultProxy(target: string, plan: (call: Prox
       });
     });
   });
-  const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: string, socket: ProxiedPutEvents['socket']) => {
     const doc = JSON.parse(body || '{}') as { Entries?: unknown[] };
     const entries = doc.Entries ?? [];
-    const p = plan({ remotePort: req.socket.remotePort, entries });
+    const p = plan({ socket, entries });
     if (p.holdMs) await new Promise((r) => setTimeout(r, p.holdMs));
     if (req.socket.destroyed) return; // the sender is gone: the call never reaches the bus
     const fail = p.fail ?? new Map();
@@ -179,6 +183,7 @@ export async function startPutEventsFaultProxy(target: string, plan: (call: Prox
     });
     reply(res, 200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': answer?.headers['x-amzn-requestid'] ?? 'proxy' }, JSON.stringify({ FailedEntryCount: failed, Entries: out }));
   };
+  server.on('connection', rememberPorts);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -188,6 +193,16 @@ export async function startPutEventsFaultProxy(target: string, plan: (call: Prox
         server.close(() => resolve());
       }),
   };
+}
+
+// A connection's ports, read when it is accepted: once the sender is gone (killed after its
+// request left) the socket no longer knows them, yet the request may still be served.
+const acceptedPorts = new WeakMap<Socket, { remotePort?: number | undefined; localPort?: number | undefined }>();
+function rememberPorts(socket: Socket): void {
+  acceptedPorts.set(socket, { remotePort: socket.remotePort, localPort: socket.localPort });
+}
+function portsOf(socket: Socket): { remotePort?: number | undefined; localPort?: number | undefined } {
+  return acceptedPorts.get(socket) ?? { remotePort: socket.remotePort, localPort: socket.localPort };
 }
 
 function reply(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
@@ -220,7 +235,8 @@ function forward(upstream: URL, req: IncomingMessage, body: string): Promise<{ s
 
 /** One request as the holding proxy saw it. */
 export interface ProxiedRequest {
-  remotePort: number | undefined;
+  /** The connection's ports as the proxy sees them: `HostIsolation.hostOf` names the host that sent it. */
+  socket: { remotePort?: number | undefined; localPort?: number | undefined };
   /** The `x-amz-target` header (`DynamoDB_20120810.UpdateItem`, …). */
   target: string;
   body: string;
@@ -242,11 +258,12 @@ export interface HoldingProxy {
 export async function startHoldingProxy(target: string, plan: (req: ProxiedRequest) => { holdMs?: number; until?: Promise<unknown> }): Promise<HoldingProxy> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
+    const socket = portsOf(req.socket);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const { holdMs, until } = plan({ remotePort: req.socket.remotePort, target: String(req.headers['x-amz-target'] ?? ''), body });
+      const { holdMs, until } = plan({ socket, target: String(req.headers['x-amz-target'] ?? ''), body });
       const go = async () => {
         // Held for holdMs, or until `until` settles when that comes first.
         if (holdMs) await Promise.race([new Promise((r) => setTimeout(r, holdMs)), ...(until ? [until.catch(() => undefined)] : [])]);
@@ -257,6 +274,7 @@ export async function startHoldingProxy(target: string, plan: (req: ProxiedReque
       go().catch((err: unknown) => reply(res, 500, { 'content-type': 'application/x-amz-json-1.0' }, JSON.stringify({ __type: 'InternalServerError', message: String(err) })));
     });
   });
+  server.on('connection', rememberPorts);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
