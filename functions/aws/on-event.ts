@@ -47,6 +47,8 @@ const servicebusOnce = (): Promise<Publisher> =>
 const servicebus: Publisher = { publish: async (destination, events) => (await servicebusOnce()).publish(destination, events) };
 
 // Built on the first invocation and kept for the container's life; a failed build is retried next time.
+// Config and routes come from the package's snapshot (mesh.compiled.json, validated at package
+// time) when there is one: a stale or edited snapshot fails the build here, with the file to fix.
 let mesh: Promise<AwsMesh> | undefined;
 function meshOnce(): Promise<AwsMesh> {
   if (mesh) return mesh;
