@@ -30,6 +30,7 @@ import { benchColdStart } from './coldStart.ts';
 import { benchMatcher } from './matcher.ts';
 import { benchMeshMemory } from './meshMemory.ts';
 import { benchOverhead } from './overhead.ts';
+import { benchReplayScale } from './replayScale.ts';
 import { benchStoreOpen } from './storeOpen.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 2000);
@@ -126,3 +127,6 @@ await benchCliStart();
 // 5. mesh dev as users run it: overhead per event against the direct client and Portkey, then memory
 await benchOverhead();
 await benchMeshMemory();
+
+// 6. On-call replay at scale: 10,000 SQS dead letters through the CLI against the wire fakes
+await benchReplayScale();
