@@ -180,8 +180,18 @@ export class Pipeline {
 
     let placement: PlacementDecision | undefined;
     let attempts: Attempt[] = [];
-    const budget = AbortSignal.timeout(route.task.timeoutMs);
-    const signal = outer ? AbortSignal.any([budget, outer]) : budget;
+    // The route's budget, cleared when the route ends, and the host's signal forwarded by a
+    // listener removed then too. AbortSignal.timeout cannot be cleared: its timer fired long
+    // after the event was done and kept alive until then every listener an SDK had left on the
+    // signal (the openai client leaves one per call); AbortSignal.any's composite stayed
+    // reachable from the host's signal with those listeners (about one per event in mesh dev).
+    const budget = new AbortController();
+    const timer = setTimeout(() => budget.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), route.task.timeoutMs);
+    timer.unref?.();
+    const forward = () => budget.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
+    const signal = budget.signal;
     try {
       placement = this.opts.placer.place(route, envelope);
       if (options.onlyEndpoint !== undefined) placement = pinEndpoint(placement, options.onlyEndpoint, eventId);
@@ -242,6 +252,9 @@ export class Pipeline {
       const error = toMeshError(err instanceof InvokeFailure ? err.error : err, { routeId: route.id, eventId });
       if (!placement && error.context.placement) placement = error.context.placement as PlacementDecision;
       return this.fail(route, envelope, { key, token, error, attempts, placement, latencyMs: elapsed() });
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', forward);
     }
   }
 
