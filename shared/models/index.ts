@@ -10,7 +10,7 @@ export type { EndpointIssue } from './options.ts';
 export { checkBedrockEndpoint, BEDROCK_OPTIONS } from './bedrock/bedrockOptions.ts';
 export { checkAzureEndpoint, checkOpenAIEndpoint, azureSettings, openaiSettings, AZURE_OPTIONS, OPENAI_OPTIONS } from './openai/openaiOptions.ts';
 export type { AzureSettings, OpenAISettings } from './openai/openaiOptions.ts';
-export { answerWithRepair, parseJsonAnswer, repairInstruction, validatorFor } from './structured.ts';
+export { answerWithRepair, parseJsonAnswer, repairInstruction } from './structured.ts';
 export type { Repair, Turn } from './structured.ts';
 export { redact, ProviderErrorCause } from './redact.ts';
 export { headerGetter, retryAfterMs } from './retryAfter.ts';

@@ -10,8 +10,6 @@
  * only the adapter can continue the conversation in its provider's dialect (an assistant
  * message for Chat Completions, a toolResult with status error for Converse).
  */
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { ModelOutputInvalidError, type ErrorContext } from '../core/errors.ts';
 import type { ModelRequest, ModelResponse, ModelUsage } from '../core/ports/ModelProvider.ts';
 
@@ -45,7 +43,8 @@ export async function answerWithRepair<T>(
   now: () => number = () => performance.now(),
 ): Promise<ModelResponse> {
   const started = now();
-  const validate = request.validate ?? validatorFor(request.outputSchema);
+  // The pipeline always passes the route's own (precompiled) validator; ajv loads only for an adapter used on its own.
+  const validate = request.validate ?? (await import('./validatorFor.ts')).validatorFor(request.outputSchema);
   const first = await ask(undefined);
   const firstProblems = problemsOf(first, validate);
   if (firstProblems.length === 0) return { output: first.output, usage: first.usage, latencyMs: now() - started };
@@ -88,21 +87,4 @@ export function parseJsonAnswer(text: string | null | undefined, cutOff: boolean
   } catch (err) {
     return { unreadable: `the answer is not JSON (${(err as Error).message})` };
   }
-}
-
-// ajv-formats is CommonJS; under ESM its default export may arrive wrapped once more.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
-const compiled = new WeakMap<object, (v: unknown) => string[]>();
-
-/** A validator for a schema when the caller gave none (the adapter used on its own); compiled once per schema object. */
-export function validatorFor(schema: Record<string, unknown>): (v: unknown) => string[] {
-  let validate = compiled.get(schema);
-  if (validate === undefined) {
-    const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
-    addFormats(ajv);
-    const fn: ValidateFunction = ajv.compile(schema);
-    validate = (v) => (fn(v) ? [] : (fn.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'is invalid'}`));
-    compiled.set(schema, validate);
-  }
-  return validate;
 }

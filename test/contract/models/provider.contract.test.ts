@@ -9,7 +9,7 @@ import {
   ModelTimeoutError,
   ModelUnavailableError,
 } from '../../../shared/core/index.ts';
-import { validatorFor } from '../../../shared/models/index.ts';
+import { validatorFor } from '../../../shared/models/validatorFor.ts';
 import { azureHarness, bedrockHarness, openaiHarness, request, schema, simulatedHarness, type Capability, type Harness } from './harnesses.ts';
 
 // One specification, every provider adapter, each through its real SDK client against a
