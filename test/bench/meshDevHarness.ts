@@ -148,6 +148,8 @@ destinations:
 
 /** Compiles the CLI once, as `npm start` does, so the child runs the current sources. */
 export async function buildMesh(): Promise<void> {
+  // BENCH_SKIP_BUILD=1 runs the dist/ already built (a working tree mid-edit may not build).
+  if (process.env.BENCH_SKIP_BUILD === '1') return;
   const child = spawn(process.execPath, [join(REPO, 'build.ts'), '--quiet'], { cwd: REPO, stdio: 'inherit' });
   await exited(child);
   if (child.exitCode !== 0) throw new Error(`the build failed (exit ${child.exitCode})`);

@@ -7,7 +7,8 @@
  * the slope of RSS against events sent over the second half of the run, when the heap has
  * reached its working size: a leak shows as a slope that stays above zero.
  *
- * Options: BENCH_MEMORY_EVENTS (default 10,000; the issue's figure is 100,000), BENCH_REPORT_DIR.
+ * Options: BENCH_MEMORY_EVENTS (default 10,000; the issue's figure is 100,000), BENCH_REPORT_DIR,
+ * BENCH_SKIP_BUILD=1 (run the dist/ already built).
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { buildMesh, rssOf, startFake, startMeshDev, writeReport, type Running } from './meshDevHarness.ts';

@@ -19,7 +19,8 @@
  *
  * Options: BENCH_OVERHEAD_EVENTS (requests per target at 1 in flight per round, default 300;
  * four times as many at 16 in flight), BENCH_OVERHEAD_ROUNDS (default 3), BENCH_REPORT_DIR,
- * BENCH_CPU_PROF=<dir> (profile mesh dev: a .cpuprofile for Chrome DevTools lands there).
+ * BENCH_CPU_PROF=<dir> (profile mesh dev: a .cpuprofile for Chrome DevTools lands there),
+ * BENCH_SKIP_BUILD=1 (run the dist/ already built).
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import OpenAI from 'openai';
