@@ -1,4 +1,7 @@
 import type { EventLogEntry, FailureRecord, MeshConfig, Route } from '../../shared/core/index.ts';
+import type { DeadLetterView } from '../../shared/oncall/index.ts';
+
+export type { DeadLetterView };
 
 /*
  * Ids, types, sources and error texts come from outside. On a terminal a newline in one
@@ -134,35 +137,6 @@ export function outcomeLines(o: Record<string, unknown>): string[] {
     }
   }
   return lines.map(printable);
-}
-
-/** A failed event held in a dead-letter queue, as `mesh failed --source sqs:…|servicebus:…` shows it. */
-export interface DeadLetterView {
-  /** `sqs:<queue-url>` or `servicebus:<namespace>/<entity>`. */
-  source: string;
-  /** `<source>#<message-id>`: what `mesh failed show` takes. */
-  id: string;
-  messageId: string;
-  receiveCount?: number;
-  sentAt?: string;
-  /** When it failed (the record's timestamp, else when it was sent to the queue). */
-  at?: string;
-  eventId?: string;
-  /** The record's route, else the loaded routes that match the event. */
-  routeIds: string[];
-  errorCode: string;
-  message: string;
-  /** Lambda's approximate invoke count. */
-  attempts?: number;
-  /** The Lambda function (name) that failed. */
-  endpoint?: string;
-  functionArn?: string;
-  requestId?: string;
-  condition?: string;
-  kind?: 'lambda-destination' | 'eventbridge-event';
-  stackTrace?: string[];
-  /** The original event (EventBridge shape). */
-  event?: unknown;
 }
 
 /** One row of the failures table, whatever the source. */

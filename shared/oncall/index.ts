@@ -19,3 +19,12 @@ export { envelopeMatchesWhere, eventMatchesWhere, parseWhere } from './eventWher
 export { applyMergePatch, mergePatchBetween, patchEnvelope, patchSummary, replayPatch, PATCH_HISTORY_CHARS } from './patchEvent.ts';
 export type { DeadLetterReader, LetterOutcome, LetterView, ReplayDeadLettersOptions, ReplayDeadLettersResult, Settling } from './replayDeadLetters.ts';
 export { replayDeadLetters } from './replayDeadLetters.ts';
+export type { DeadLetterView } from './deadLetterView.ts';
+export { deadLetterView, serviceBusView } from './deadLetterView.ts';
+export type { LetterFilters } from './letterFilters.ts';
+export { matchesFilters } from './letterFilters.ts';
+export type { RouteFinder } from './routeFinder.ts';
+export { routeFinder } from './routeFinder.ts';
+export { listDeadLetters, listServiceBusDeadLetters, openDeadLetterQueue, openServiceBusDeadLetters } from './deadLetterSources.ts';
+export type { FailureSelection, LedgerReplayAccess, ReplayFailuresOptions, ReplayFailuresResult } from './replayFailures.ts';
+export { replayFailures, selectFailures } from './replayFailures.ts';

@@ -9,9 +9,10 @@ import {
 import { discardFailure, recordDiscardedLetter } from '../../../shared/oncall/index.ts';
 import { openAccess, openLedger } from '../access.ts';
 import { printable, table, type DeadLetterView } from '../format.ts';
-import { COMMON_HELP, commonOptions, parseCommand, UsageError, type CommonOptions } from '../options.ts';
+import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options.ts';
 import { intOption } from './events.ts';
-import { deadLetterView, matchesFilters, openDeadLetterQueue, openServiceBusDeadLetters, parseSource, routeFinder, serviceBusView } from './failed.ts';
+import { deadLetterView, matchesFilters, openDeadLetterQueue, openServiceBusDeadLetters, routeFinder, serviceBusView } from '../../../shared/oncall/index.ts';
+import { parseSource } from './failed.ts';
 import { currentUser } from './replayShared.ts';
 
 export const DISCARD_HELP = `mesh discard — remove failed events that must never run, saying why

@@ -1,15 +1,5 @@
-import { failureId, toEventBridgeEvent, type Envelope, type FailureRecord, type SourceLocation } from '../../../shared/core/index.ts';
-import {
-  functionName,
-  peekDeadLetters,
-  ServiceBusDeadLetterQueue,
-  type DeadLetterEntry,
-  type DeadLetterQueue,
-  type ServiceBusDeadLetterEntry,
-} from '../../../shared/buses/index.ts';
-import { loadMesh } from '../../../shared/config/index.ts';
-import { compilePatterns } from '../../../shared/rules/index.ts';
-import { eventMatchesWhere, type WhereClause } from '../../../shared/oncall/index.ts';
+import { failureId, type FailureRecord } from '../../../shared/core/index.ts';
+import { listDeadLetters, listServiceBusDeadLetters, matchesFilters, routeFinder } from '../../../shared/oncall/index.ts';
 import { openAccess } from '../access.ts';
 import { deadLetterDetail, deadLetterRow, failureDetail, failureRowsTable, failuresTable, ledgerRow, printable, type DeadLetterView, type FailureRow } from '../format.ts';
 import { COMMON_HELP, commonOptions, parseCommand, UsageError, type CommonOptions } from '../options.ts';
@@ -75,102 +65,6 @@ export function parseSource(raw: string, { archive = false }: { archive?: boolea
     return { kind: 'archive', archive: name, label: raw };
   }
   throw new UsageError(`--source: expected local, all, sqs:<queue-url>${archive ? ', archive:<archive>' : ''} or servicebus:<namespace>/<entity>, got ${JSON.stringify(raw)}`);
-}
-
-/** The SQS adapter loads on first use, so commands that never read a queue do not load the SDK. */
-export async function openDeadLetterQueue(queueUrl: string): Promise<DeadLetterQueue> {
-  const { SqsDeadLetterQueue } = await import('../../../shared/buses/sqs/index.ts');
-  return new SqsDeadLetterQueue(queueUrl);
-}
-
-/**
- * The ids of the loaded routes that match an event, for dead letters whose record does not
- * name its route. When the routes cannot be loaded, listing still works: the route is unknown.
- */
-export async function routeFinder(opts: CommonOptions): Promise<{ find: (e: Envelope) => string[]; sources: Record<string, SourceLocation>; problem?: string }> {
-  try {
-    const { config, routes } = await loadMesh({ configFile: opts.config, routesDir: opts.routes });
-    const matcher = compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match])));
-    return { find: (e) => matcher.matches(toEventBridgeEvent(e)), sources: config.sources };
-  } catch (err) {
-    return { find: () => [], sources: {}, problem: `routes not loaded (${(err as Error).message.split('\n')[0]}); the route column is empty` };
-  }
-}
-
-/** A Service Bus dead-letter subqueue; `sources` (mesh.yaml) give decoded events their origin region. */
-export function openServiceBusDeadLetters(namespace: string, entity: string, sources: Record<string, SourceLocation>): ServiceBusDeadLetterQueue {
-  return new ServiceBusDeadLetterQueue({ namespace, entity, sources });
-}
-
-/** A Service Bus dead letter as `mesh failed` shows it: the same view as an SQS one. */
-export function serviceBusView(label: string, entry: ServiceBusDeadLetterEntry, findRoutes: (e: Envelope) => string[]): DeadLetterView {
-  const sb = entry.serviceBus;
-  const base = {
-    source: label,
-    id: `${label}#${sb.messageId}`,
-    messageId: sb.messageId,
-    ...(sb.deliveryCount === undefined ? {} : { receiveCount: sb.deliveryCount }),
-    ...(sb.enqueuedAt === undefined ? {} : { sentAt: sb.enqueuedAt, at: sb.enqueuedAt }),
-    errorCode: sb.reason ?? 'DeadLettered',
-  };
-  if (!sb.envelope) return { ...base, routeIds: [], errorCode: 'Unreadable', message: `${entry.problem ?? 'unreadable message'}${sb.reason ? ` (dead-lettered as ${sb.reason})` : ''}` };
-  // The function dead-letters with the mesh error code as reason and `[route <id>] …` when it knows the route.
-  const routeId = /^\[route ([a-z0-9][a-z0-9-]*)\]/.exec(sb.description ?? '')?.[1];
-  return {
-    ...base,
-    eventId: sb.envelope.event.id,
-    routeIds: routeId ? [routeId] : findRoutes(sb.envelope),
-    message: sb.description ?? 'the subqueue holds the event without a DeadLetterErrorDescription',
-    event: toEventBridgeEvent(sb.envelope),
-  };
-}
-
-
-export function deadLetterView(queueUrl: string, entry: DeadLetterEntry, findRoutes: (e: Envelope) => string[]): DeadLetterView {
-  const { message, letter } = entry;
-  const base = {
-    source: `sqs:${queueUrl}`,
-    id: `sqs:${queueUrl}#${message.messageId}`,
-    messageId: message.messageId,
-    ...(message.receiveCount === undefined ? {} : { receiveCount: message.receiveCount }),
-    ...(message.sentAt === undefined ? {} : { sentAt: message.sentAt }),
-  };
-  if (!letter) return { ...base, routeIds: [], errorCode: 'Unreadable', message: entry.problem ?? 'unreadable message', ...(message.sentAt ? { at: message.sentAt } : {}) };
-  return {
-    ...base,
-    kind: letter.kind,
-    ...(letter.at === undefined ? {} : { at: letter.at }),
-    eventId: letter.envelope.event.id,
-    routeIds: letter.routeId ? [letter.routeId] : findRoutes(letter.envelope),
-    errorCode: letter.errorCode,
-    message: letter.reason,
-    ...(letter.attempts === undefined ? {} : { attempts: letter.attempts }),
-    ...(letter.functionArn ? { endpoint: functionName(letter.functionArn), functionArn: letter.functionArn } : {}),
-    ...(letter.requestId ? { requestId: letter.requestId } : {}),
-    ...(letter.condition ? { condition: letter.condition } : {}),
-    ...(letter.stackTrace ? { stackTrace: letter.stackTrace } : {}),
-    event: toEventBridgeEvent(letter.envelope),
-  };
-}
-
-interface Filters {
-  /** `--where` clauses, parsed: the event must hold every value. */
-  whereClauses?: WhereClause[] | undefined;
-  route?: string | undefined;
-  error?: string | undefined;
-  since?: string | undefined;
-  until?: string | undefined;
-}
-
-/** The filters of `mesh failed`/`mesh replay`, applied to dead letters (the ledger applies them itself). */
-export function matchesFilters(v: DeadLetterView, f: Filters): boolean {
-  const at = Date.parse(v.at ?? v.sentAt ?? '');
-  if (f.route !== undefined && !v.routeIds.includes(f.route)) return false;
-  if (f.error !== undefined && v.errorCode !== f.error) return false;
-  if (f.since !== undefined && !(at >= Date.parse(f.since))) return false;
-  if (f.until !== undefined && !(at <= Date.parse(f.until))) return false;
-  if (f.whereClauses && f.whereClauses.length > 0 && (v.event === undefined || !eventMatchesWhere(v.event, f.whereClauses))) return false;
-  return true;
 }
 
 export async function failedCommand(args: string[]): Promise<number> {
@@ -246,34 +140,6 @@ export async function failedCommand(args: string[]): Promise<number> {
   if (opts.json) console.log(JSON.stringify(json, null, 2));
   else console.log(`${rows.length === 0 ? 'No failures.' : failureRowsTable(rows)}\n\n${notes.map(printable).join('\n')}`);
   return 0;
-}
-
-export async function listDeadLetters(queueUrl: string, findRoutes: (e: Envelope) => string[], limit?: number): Promise<DeadLetterView[]> {
-  const queue = await openDeadLetterQueue(queueUrl);
-  try {
-    const entries = await peekDeadLetters(queue, limit === undefined ? {} : { limit });
-    return entries.map((e) => deadLetterView(queueUrl, e, findRoutes));
-  } finally {
-    queue.close();
-  }
-}
-
-/**
- * Browse the dead letters (up to `limit`) without locking them: listing leaves delivery counts
- * alone and does not get in the way of a replay another engineer is running.
- */
-export async function listServiceBusDeadLetters(
-  source: { namespace: string; entity: string; label: string },
-  finder: { find: (e: Envelope) => string[]; sources: Record<string, SourceLocation> },
-  limit?: number,
-): Promise<DeadLetterView[]> {
-  const queue = openServiceBusDeadLetters(source.namespace, source.entity, finder.sources);
-  try {
-    const entries = await queue.peekEntries(limit === undefined ? {} : { limit });
-    return entries.map((e) => serviceBusView(source.label, e, finder.find));
-  } finally {
-    await queue.closed();
-  }
 }
 
 async function showLocal(id: string, opts: CommonOptions): Promise<number> {

@@ -1,10 +1,10 @@
-import type { FailureRecord, ReplayOutcome } from '../../../shared/core/index.ts';
-import { openAccess, type MeshAccess } from '../access.ts';
+import type { ReplayOutcome } from '../../../shared/core/index.ts';
+import { openAccess } from '../access.ts';
 import { table } from '../format.ts';
 import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options.ts';
 import { intOption } from './events.ts';
 import { parseSource, type FailureSource } from './failed.ts';
-import { CircuitWait, envelopeMatchesWhere, type WhereClause } from '../../../shared/oncall/index.ts';
+import { replayFailures, selectFailures } from '../../../shared/oncall/index.ts';
 import { CONFIRM_ABOVE, confirm, currentUser, editEvent, maxWaitOption, Progress, readPatchFile, summarize, VERB, whereOption, type PatchChoice } from './replayShared.ts';
 import { replayArchive, replayFromQueue, replayFromServiceBus } from './replaySources.ts';
 
@@ -184,51 +184,31 @@ export async function replayCommand(args: string[]): Promise<number> {
       ...(patch ?? {}),
     };
     const progress = new Progress(ids.length);
-    const gate = new CircuitWait({ maxWaitMs, onWait: (n) => progress.waiting(n) });
-    let stopped: string | undefined;
-    const outcomes: ReplayOutcome[] = [];
-    const interval = rate ? 1000 / rate : 0;
-    let next = Date.now();
-    for (const failureId of ids) {
-      if (interval > 0) {
-        const wait = next - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        next = Math.max(next, Date.now()) + interval;
-      }
-      const { outcome, stop } = await gate.run(() => access.replay({ failureId, ...request }));
-      outcomes.push(outcome);
-      progress.update(outcome);
-      if (stop) {
-        stopped = stop;
-        break;
-      }
-    }
+    // Ctrl-C: the replay in flight finishes and is recorded; the rest are not tried.
+    const interrupt = new AbortController();
+    const onSigint = () => (interrupt.signal.aborted ? process.exit(130) : interrupt.abort());
+    process.on('SIGINT', onSigint);
+    const run = await replayFailures({
+      access,
+      ids,
+      request,
+      ...(rate ? { rate } : {}),
+      maxWaitMs,
+      signal: interrupt.signal,
+      onOutcome: (o) => progress.update(o),
+      onWait: (n) => progress.waiting(n),
+    }).finally(() => process.off('SIGINT', onSigint));
+    const { outcomes, stopped } = run;
     progress.done();
 
-    const untried = ids.length - outcomes.length;
+    // The event refused by an open circuit was not tried either.
+    const untried = run.untried + (outcomes.at(-1)?.blocked ? 1 : 0);
     if (opts.json) console.log(JSON.stringify({ summary: summarize(outcomes), ...(stopped ? { stopped, untried } : {}), outcomes }, null, 2));
     else printSummary(outcomes, dryRun, access.via, stopped, untried);
     return stopped || outcomes.some((o) => o.outcome === 'failed-again' || o.outcome === 'not-replayed') ? 1 : 0;
   } finally {
     await access.close();
   }
-}
-
-async function selectFailures(
-  access: MeshAccess,
-  values: { route?: string | undefined; error?: string | undefined; since?: string | undefined; until?: string | undefined; whereClauses: WhereClause[] },
-  limit: number | undefined,
-): Promise<string[]> {
-  const records: FailureRecord[] = await access.listFailures({
-    status: 'open',
-    ...(values.route ? { routeId: values.route } : {}),
-    ...(values.error ? { errorCode: values.error } : {}),
-    ...(values.since ? { since: new Date(values.since).toISOString() } : {}),
-    ...(values.until ? { until: new Date(values.until).toISOString() } : {}),
-  });
-  // Oldest first: replay in the order the events originally failed.
-  const oldestFirst = records.reverse().filter((r) => envelopeMatchesWhere(r.envelope, values.whereClauses)).map((r) => r.id);
-  return limit === undefined ? oldestFirst : oldestFirst.slice(0, limit);
 }
 
 function printSummary(outcomes: ReplayOutcome[], dryRun: boolean, via: string, stopped: string | undefined, untried: number): void {
@@ -249,7 +229,7 @@ function printSummary(outcomes: ReplayOutcome[], dryRun: boolean, via: string, s
     if (c['failed-again'] > 0) console.log('Failed-again events keep their new reason: `mesh failed show <failure-id>`.');
   }
   if (stopped) {
-    console.log(`\nStopped early: ${stopped}. ${untried + 1} failures were not tried and are left as they were; replay them once the endpoint is back (or raise --max-wait).`);
+    console.log(`\nStopped early: ${stopped}. ${untried} failures were not tried and are left as they were; replay them once the endpoint is back (or raise --max-wait).`);
   }
 }
 

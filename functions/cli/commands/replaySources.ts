@@ -22,7 +22,7 @@ import { openAccess, openLedger } from '../access.ts';
 import { table, type DeadLetterView } from '../format.ts';
 import { UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
-import { deadLetterView, matchesFilters, openDeadLetterQueue, openServiceBusDeadLetters, routeFinder, serviceBusView } from './failed.ts';
+import { deadLetterView, matchesFilters, openDeadLetterQueue, openServiceBusDeadLetters, routeFinder, serviceBusView } from '../../../shared/oncall/index.ts';
 import { CONFIRM_ABOVE, confirm, currentUser, maxWaitOption, Progress, summarize, VERB, type PatchChoice } from './replayShared.ts';
 
 /* Replays from the cloud sources: an SQS dead-letter queue (each message deleted only after its
