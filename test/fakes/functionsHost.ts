@@ -89,8 +89,14 @@ export function installFunctionsCore(): Map<string, RegisteredFunction> {
 }
 
 export interface ServiceBusFunctionsHost {
-  /** Receive up to `maxMessages` from the trigger's entity and run the function once with them. */
-  invoke(functionName: string, options?: { maxMessages?: number; waitMs?: number }): Promise<InvocationReport>;
+  /**
+   * Receive up to `maxMessages` from the trigger's entity and run the function once with them.
+   * `registration` runs that registration of the function (a worker's own module instance)
+   * rather than the one registered last under the name.
+   */
+  invoke(functionName: string, options?: { maxMessages?: number; waitMs?: number; registration?: RegisteredFunction }): Promise<InvocationReport>;
+  /** The host is gone: settlements of the messages it holds are refused from now on (their locks expire). */
+  kill(): void;
   close(): Promise<void>;
 }
 
@@ -103,13 +109,14 @@ export async function startServiceBusFunctionsHost(client: ServiceBusClient, env
   const held: Held = new Map();
   let settled: Settlement[] = [];
   await settlementServer();
-  active = { held, record: (s) => settled.push(s) };
+  const me: ActiveHost = { held, record: (s) => settled.push(s) };
+  active.add(me);
   const receivers = new Map<string, ServiceBusReceiver>();
   const resolve = (value: unknown) => String(value).replace(/%([^%]+)%/g, (_, name: string) => env[name] ?? '');
 
   return {
-    async invoke(functionName, { maxMessages = 32, waitMs = 1_000 } = {}) {
-      const fn = registered.get(functionName);
+    async invoke(functionName, { maxMessages = 32, waitMs = 1_000, registration } = {}) {
+      const fn = registration ?? registered.get(functionName);
       if (!fn) throw new Error(`function ${functionName} is not registered (registered: ${[...registered.keys()].join(', ') || 'none'}); was installFunctionsCore() called before the app was imported?`);
       if (!programmingModel) throw new Error('the app set no programming model');
       const trigger = Object.values(fn.metadata.bindings).find((b) => b.type === 'serviceBusTrigger');
@@ -163,9 +170,12 @@ export async function startServiceBusFunctionsHost(client: ServiceBusClient, env
       for (const m of batch) held.delete(m.lockToken!);
       return report;
     },
+    kill() {
+      active.delete(me);
+    },
     async close() {
       for (const r of receivers.values()) await r.close();
-      active = undefined;
+      active.delete(me);
     },
   };
 }
@@ -211,7 +221,9 @@ type Held = Map<string, { receiver: ServiceBusReceiver; message: ServiceBusRecei
 type Call<T> = grpc.ServerUnaryCall<T, unknown>;
 type Req = { locktoken: string; deadletterReason?: { value: string } | null; deadletterErrorDescription?: { value: string } | null };
 
-let active: { held: Held; record: (s: Settlement) => void } | undefined;
+type ActiveHost = { held: Held; record: (s: Settlement) => void };
+/** Every live host of the process: a settlement goes to the one holding its lock token. */
+const active = new Set<ActiveHost>();
 let server: Promise<grpc.Server> | undefined;
 
 /** Stop the Settlement service (after the last host of the spec file is closed). */
@@ -235,11 +247,12 @@ async function startSettlementServer(): Promise<grpc.Server> {
   const service = (grpc.loadPackageDefinition(definition) as unknown as Record<string, { service: grpc.ServiceDefinition }>).Settlement!.service;
   const settle = (verb: Settlement['verb'], act: (h: { receiver: ServiceBusReceiver; message: ServiceBusReceivedMessage }, req: Req) => Promise<unknown>) =>
     (call: Call<Req>, callback: grpc.sendUnaryData<unknown>) => {
-      const h = active?.held.get(call.request.locktoken);
+      const owner = [...active].find((a) => a.held.has(call.request.locktoken));
+      const h = owner?.held.get(call.request.locktoken);
       if (!h) return callback({ code: grpc.status.FAILED_PRECONDITION, details: `lock token ${call.request.locktoken} is not held by this invocation` });
       act(h, call.request).then(
         () => {
-          active?.record({
+          owner?.record({
             verb,
             messageId: h.message.messageId,
             ...(call.request.deadletterReason ? { reason: call.request.deadletterReason.value } : {}),

@@ -17,6 +17,28 @@ export interface ServiceBusPeerOptions {
   lockDurationMs?: number;
   /** Deliveries before an abandoned message is dead-lettered with MaxDeliveryCountExceeded. Default 10. */
   maxDeliveryCount?: number;
+  /**
+   * Asked about every send the peer would accept (after `failSends`): refuse it with an AMQP
+   * error, or let it in and be told once its messages are enqueued, before the outcome goes
+   * back to the sender (a chaos test kills the sender there).
+   */
+  onSend?: (send: PeerSend) => PeerSendPlan | void;
+}
+
+/** One transfer to a queue or topic, as `onSend` sees it. */
+export interface PeerSend {
+  address: string;
+  /** Its messages (a batch's each), bodies JSON-parsed when they parse. */
+  messages: { messageId: unknown; body: unknown; applicationProperties: Record<string, unknown> }[];
+  /** The connection's ports as the peer saw them when it accepted it (a test maps them to the sending host). */
+  socket: { remotePort?: number | undefined; localPort?: number | undefined };
+}
+
+export interface PeerSendPlan {
+  /** Refuse the whole transfer with this error (nothing is enqueued). */
+  refuse?: { condition: string; description?: string };
+  /** Called once the messages are enqueued. */
+  accepted?: () => void;
 }
 
 /** A received message as tests assert on it. */
@@ -177,11 +199,18 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
     }
     // rhea hands over a non-zero message format undecoded: a batch is an outer message to unpack.
     const format = (ctx as EventContext & { format?: number }).format;
-    if (format === BATCH_FORMAT) {
-      for (const m of unbatch(rhea.message.decode(message as unknown as Buffer) as unknown as Message)) entities.enqueue(address, m as Message);
+    const messages = format === BATCH_FORMAT ? unbatch(rhea.message.decode(message as unknown as Buffer) as unknown as Message) : [message];
+    const plan = options.onSend?.({
+      address,
+      messages: messages.map((m) => ({ messageId: m.message_id, body: readBody(m.body), applicationProperties: { ...(m.application_properties ?? {}) } })),
+      socket: portsOf(ctx.connection),
+    });
+    if (plan && plan.refuse) {
+      ctx.delivery!.reject({ condition: plan.refuse.condition, description: plan.refuse.description ?? `the peer refuses this send to ${address} (onSend)` });
       return;
     }
-    entities.enqueue(address, message);
+    for (const m of messages) entities.enqueue(address, m);
+    plan?.accepted?.();
   });
 
   const settle = (ctx: EventContext, action: (address: string, stored: StoredMessage) => void) => {
@@ -207,6 +236,7 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
   const port = (server.address() as AddressInfo).port;
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
+    acceptedPorts.set(s, { remotePort: s.remotePort, localPort: s.localPort });
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -223,6 +253,14 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
         server.close(() => resolve());
       }),
   };
+}
+
+// A connection's ports, read when it was accepted: a sender that died may leave a socket that no longer knows them.
+const acceptedPorts = new WeakMap<Socket, { remotePort?: number | undefined; localPort?: number | undefined }>();
+function portsOf(connection: Connection): { remotePort?: number | undefined; localPort?: number | undefined } {
+  const socket = (connection as unknown as { socket?: Socket }).socket;
+  if (!socket) return {};
+  return acceptedPorts.get(socket) ?? { remotePort: socket.remotePort, localPort: socket.localPort };
 }
 
 /** The SDK reorders the first 8 bytes of the tag (GUID byte order) before reading it as the lock token. */
