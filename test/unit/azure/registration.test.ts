@@ -5,10 +5,13 @@ import { describe, expect, it, vi } from 'vitest';
 const REPO = join(import.meta.dirname, '..', '..', '..');
 
 describe('Azure Functions registration', () => {
-  it('package.json main points the Functions host at the registration module', async () => {
+  it('package.json main points the Functions host at the registration module, compiled (no TypeScript loader in the worker)', async () => {
     const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { main?: string };
+    const build = await readFile(join(REPO, 'build.ts'), 'utf8');
 
-    expect(pkg.main).toBe('functions/azure/app.ts');
+    expect(pkg.main).toBe('dist/azure/app.js');
+    // The build compiles the registration module to what main names.
+    expect(build).toContain('functions/azure/app.ts');
   });
 
   it('registers on-message with no output binding even with MESH_RESULTS_ENTITY set: every result goes through an awaited sender', async () => {
