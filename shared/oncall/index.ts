@@ -28,3 +28,5 @@ export { routeFinder } from './routeFinder.ts';
 export { listDeadLetters, listServiceBusDeadLetters, openDeadLetterQueue, openServiceBusDeadLetters } from './deadLetterSources.ts';
 export type { FailureSelection, LedgerReplayAccess, ReplayFailuresOptions, ReplayFailuresResult } from './replayFailures.ts';
 export { replayFailures, selectFailures } from './replayFailures.ts';
+export type { StackSettings } from './stackSettings.ts';
+export { stackSettings, STACK_OUTPUTS } from './stackSettings.ts';

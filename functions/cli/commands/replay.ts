@@ -4,7 +4,7 @@ import { table } from '../format.ts';
 import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options.ts';
 import { intOption } from './events.ts';
 import { parseSource, type FailureSource } from './failed.ts';
-import { replayFailures, selectFailures } from '../../../shared/oncall/index.ts';
+import { replayFailures, selectFailures, stackSettings, STACK_OUTPUTS, type StackSettings } from '../../../shared/oncall/index.ts';
 import { CONFIRM_ABOVE, confirm, currentUser, editEvent, maxWaitOption, Progress, readPatchFile, summarize, VERB, whereOption, type PatchChoice } from './replayShared.ts';
 import { replayArchive, replayFromQueue, replayFromServiceBus } from './replaySources.ts';
 
@@ -15,6 +15,7 @@ Usage: mesh replay <failure-id>… [options]
        mesh replay --all [options]
        mesh replay [--route <id>] [--error <code>] [--since <time>] [--until <time>] [--where <path>=<value>]… [options]
        mesh replay --source sqs:<queue-url> (<message-id>… | --all | filters) [--target local] [options]
+       mesh replay --stack <stack-name> [--source sqs:<queue-url>] (<message-id>… | --all | filters) [options]
        mesh replay --source servicebus:<namespace>/<entity> (<message-id>… | --all | filters) [--target local] [options]
        mesh replay --source archive:<archive-arn-or-name> --since <time> --until <time> [--destination <bus-arn>] [--rules <arn,…> | --route <id> --rule-prefix <service>-<stage>] [--dry-run]
 
@@ -90,6 +91,10 @@ Sources (--source; default local, the failure ledger):
                     bus, local store) — a choice, for trying a fix; the cloud's claims and
                     destinations are not touched, and a message still leaves its queue when its
                     local replay succeeded.
+  --stack <name>    the AWS deployment's settings from its CloudFormation outputs (DescribeStacks):
+                    IdempotencyTableName, EventBusName, the stack's region, and FailureQueueUrl as
+                    the source when --source is not given; they win over MESH_IDEMPOTENCY_TABLE /
+                    MESH_EVENT_BUS (AWS_ENDPOINT_URL_CLOUDFORMATION honoured).
 AWS sources use the AWS credential chain, AWS_REGION, and AWS_ENDPOINT_URL_SQS / _EVENTBRIDGE / _DYNAMODB.
 Service Bus uses MESH_SERVICEBUS_<NAMESPACE>_CONNECTION (a connection string), else your Azure login.
 ${COMMON_HELP}`;
@@ -120,10 +125,24 @@ export async function replayCommand(args: string[]): Promise<number> {
     patch: { type: 'string' },
     edit: { type: 'boolean', default: false },
     concurrency: { type: 'string' },
+    stack: { type: 'string' },
   });
   if (values.help) return (console.log(REPLAY_HELP), 0);
   const opts = commonOptions(values);
-  const source: FailureSource = values.source === undefined ? { kind: 'local' } : parseSource(values.source, { archive: true });
+  let source: FailureSource = values.source === undefined ? { kind: 'local' } : parseSource(values.source, { archive: true });
+  // --stack: the deployment's settings (and, without --source, its failure queue) from its outputs.
+  let fromStack: StackSettings | undefined;
+  if (values.stack !== undefined) {
+    if (source.kind !== 'sqs' && values.source !== undefined) throw new UsageError('--stack reads an AWS deployment: it goes with --source sqs:<queue-url>, or alone (the stack\'s failure queue)');
+    if (values.target !== undefined) throw new UsageError('--stack names the deployment to replay in; --target local replays on this machine instead: give one');
+    fromStack = await stackSettings(values.stack);
+    if (source.kind === 'local') {
+      if (!fromStack.failureQueueUrl) throw new UsageError(`stack ${values.stack} has no output ${STACK_OUTPUTS.failureQueueUrl}: give the queue with --source sqs:<queue-url>`);
+      source = { kind: 'sqs', queueUrl: fromStack.failureQueueUrl, label: `sqs:${fromStack.failureQueueUrl}` };
+    }
+    // The SDK clients sign for the stack's region unless AWS_REGION says otherwise.
+    if (fromStack.region && !process.env.AWS_REGION) process.env.AWS_REGION = fromStack.region;
+  }
   if (source.kind === 'archive' && values.where !== undefined) throw new UsageError('--where reads each event, which an archive replay does not: it sends the window back to the bus in AWS (use --route with --rule-prefix)');
   if (source.kind === 'archive') return replayArchive(source.archive, values, opts);
   if (values.concurrency !== undefined && source.kind === 'local') throw new UsageError('--concurrency goes with --source sqs:… or servicebus:… (the ledger replays one failure at a time)');
@@ -151,7 +170,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   let patch: PatchChoice | undefined = values.patch === undefined ? undefined : await readPatchFile(values.patch);
   const dryRun = values['dry-run'];
   const actor = values.actor ?? currentUser();
-  const sourceValues = { ...values, whereClauses, ...(patch ? { patchChoice: patch } : {}) };
+  const sourceValues = { ...values, whereClauses, ...(patch ? { patchChoice: patch } : {}), ...(fromStack ? { stackSettings: fromStack } : {}) };
   if (source.kind === 'sqs') return replayFromQueue(source.queueUrl, positionals, sourceValues, opts, rate);
   if (source.kind === 'servicebus') return replayFromServiceBus(source, positionals, sourceValues, opts, rate);
 

@@ -8,6 +8,7 @@ import {
   type DeadLetterReader,
   type LetterFacts,
   type ReplayTarget,
+  type StackSettings,
   type WhereClause,
 } from '../../../shared/oncall/index.ts';
 import {
@@ -51,6 +52,8 @@ export interface ReplayValues {
   concurrency?: string | undefined;
   /** `--where`, parsed. */
   whereClauses?: WhereClause[] | undefined;
+  /** `--stack`: the deployment's settings read from its outputs (they win over the environment). */
+  stackSettings?: StackSettings | undefined;
   /** `--patch`, read: applied to the one dead letter replayed. */
   patchChoice?: PatchChoice | undefined;
 }
@@ -140,7 +143,7 @@ const SERVICEBUS_WORDS = { settled: 'completed', kept: 'abandoned', settleFailed
 export async function replayFromQueue(queueUrl: string, ids: string[], values: ReplayValues, opts: CommonOptions, rate: number | undefined): Promise<number> {
   const local = targetIsLocal(values);
   // Settings first: a missing one is a usage error before anything is read or held.
-  const settings = local ? undefined : usage(() => awsTargetSettings());
+  const settings = local ? undefined : usage(() => awsTargetSettings(process.env, values.stackSettings ?? {}));
   return replayDeadLetters(
     () => (settings ? openCloudTarget({ cloud: 'aws', settings }, opts) : openAccess(opts, { needsPipeline: true })),
     async (finder) => {
