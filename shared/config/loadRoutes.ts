@@ -110,7 +110,11 @@ async function loadRoute(
     file: source.file,
     ...(file.description === undefined ? {} : { description: file.description }),
     match: file.match,
-    data: { classification: file.data.classification, ...(file.data.location === undefined ? {} : { location: file.data.location }) },
+    data: {
+      classification: file.data.classification,
+      ...(file.data.location === undefined ? {} : { location: file.data.location }),
+      ...(file.data.trustEventLocation === undefined ? {} : { trustEventLocation: file.data.trustEventLocation }),
+    },
     task: {
       ...(system === undefined ? {} : { system }),
       prompt: limits.prompt,

@@ -17,6 +17,9 @@ export const routeSchema = z.strictObject({
   data: z.strictObject({
     classification: nonEmpty,
     location: nonEmpty.optional(),
+    // Whether an event's `datalocation` may say where its data lives. Unset: only when the
+    // route declares no location (a declared location is authoritative).
+    trustEventLocation: z.boolean().optional(),
   }),
   task: z.strictObject({
     system: z.string().optional(),

@@ -15,8 +15,15 @@ export interface Route {
 export interface RouteData {
   /** Key into `mesh.yaml` `residency`, e.g. `public`, `internal`, `pii`. */
   classification: string;
-  /** Where the data lives, when the event does not say: fixed (`aws:eu-central-1`) or a template (`{{detail.region}}`). */
+  /** Where the data lives: fixed (`aws:eu-central-1`) or a template (`{{detail.region}}`). Authoritative unless `trustEventLocation`. */
   location?: string;
+  /**
+   * Whether an event's `datalocation` extension may say where its data lives, over `location`.
+   * Unset: yes when the route declares no location, no when it does — otherwise a producer could
+   * move its data, on paper, to reach a model the route's residency forbids. `false` without a
+   * location ignores the event's claim too, leaving the origin to decide.
+   */
+  trustEventLocation?: boolean;
 }
 
 export interface RouteTask {

@@ -32,12 +32,15 @@ export function createPlacer(config: MeshConfig, options: PlacerOptions = {}): P
   const ranking = { strategy: config.placement?.strategy ?? 'data-gravity', crossCloudPenaltyKm: config.placement?.crossCloudPenaltyKm ?? 0 };
   return {
     place(route: Route, envelope: Envelope): PlacementDecision {
-      const { problem, ...location } = resolveDataLocation(route, envelope, config);
+      const { problem, ignored, ...location } = resolveDataLocation(route, envelope, config);
       const classification = classify(route, envelope, config);
+      // The policy line travels with the decision (provenance, failure record, logs): it says
+      // which input set the location when an event claimed another one.
       const policy = [
         `${classification.name}: ${describeRule(classification.rule)}`,
         ...(classification.note ? [` (${classification.note})`] : []),
         ...(problem ? [`; data location unknown: ${problem}`] : []),
+        ...(ignored ? [`; ignored ${ignored}`] : []),
       ].join('');
       const { ranked, rejected } = screenEndpoints(config.models, {
         allowlist: route.task.models,

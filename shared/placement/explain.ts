@@ -1,10 +1,13 @@
 import type { DataLocation, PlacementDecision } from '../core/ports/Placer.ts';
 import type { Route } from '../core/route.ts';
 
-/** `aws:us-east-1 (from origin)`, `onprem:fra-dc1 (from event)`, `unknown (from unknown)`. */
+/**
+ * `aws:eu-west-1 (from route)`, `onprem:fra-dc1 (from event)`, `aws:us-east-1 (from origin)`,
+ * `azure:westeurope (from mesh.yaml sources)`, `unknown (from unknown)`: where, and which input won.
+ */
 export function describeLocation(location: DataLocation): string {
   const where = location.cloud === 'unknown' ? 'unknown' : `${location.cloud}:${location.region ?? '?'}`;
-  return `${where} (from ${location.from})`;
+  return `${where} (from ${location.from === 'source' ? 'mesh.yaml sources' : location.from})`;
 }
 
 function km(distanceKm: number | null): string {

@@ -1,6 +1,6 @@
 import type { Envelope } from '../core/envelope.ts';
 import { MeshError } from '../core/errors.ts';
-import type { PlacementDecision, Placer } from '../core/ports/Placer.ts';
+import type { DataLocation, PlacementDecision, Placer } from '../core/ports/Placer.ts';
 import type { Route } from '../core/route.ts';
 
 /** One route's placement for one event, whether or not an endpoint may serve it. */
@@ -15,6 +15,8 @@ export interface RouteExplanation {
 export interface RouteExplanationJson {
   route: string;
   dataLocation: string;
+  /** Which input decided where the data lives: `route`, `event`, `origin`, `source` (mesh.yaml sources) or `unknown`. */
+  dataLocationSource: DataLocation['from'];
   classification: string;
   placement: {
     chosen: string | null;
@@ -49,7 +51,7 @@ export function explainRoute(placer: Placer, route: Route, envelope: Envelope): 
  *
  * @example
  * explanationToJson(e)
- * // → { route: 'order-risk', dataLocation: 'aws:us-east-1', classification: 'internal',
+ * // → { route: 'order-risk', dataLocation: 'aws:us-east-1', dataLocationSource: 'origin', classification: 'internal',
  * //     placement: { chosen: 'sim-bedrock-us-east-1', ranked: [{ endpoint: 'sim-bedrock-us-east-1', tier: 0, distanceKm: 0 }, …], rejected: […], error: null } }
  */
 export function explanationToJson(e: RouteExplanation): RouteExplanationJson {
@@ -58,6 +60,7 @@ export function explanationToJson(e: RouteExplanation): RouteExplanationJson {
   return {
     route: e.route.id,
     dataLocation: where,
+    dataLocationSource: decision.location.from,
     classification: decision.classification,
     placement: {
       chosen: e.error ? null : (decision.ranked[0]?.endpoint.id ?? null),

@@ -13,6 +13,8 @@ import { lookupRegion, type Coordinates } from './regions.ts';
  */
 export interface ResolvedLocation extends DataLocation {
   problem?: string;
+  /** The event's `datalocation` claim, when the route did not let it decide, and why. */
+  ignored?: string;
 }
 
 /** A cloud region or an on-prem site: what we know of a place. */
@@ -38,32 +40,53 @@ export function findPlace(cloud: string, region: string | undefined, sites: Reco
 const SLOT = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
 /**
- * Where the event's data lives, from the most specific input that says so:
- *   1. the event's CloudEvents extension `datalocation` (`aws:eu-central-1`, `azure:westeurope`, `onprem:fra-dc1`);
- *   2. the route's `data.location`, fixed or a template over the EventBridge view (`aws:{{region}}`);
+ * Where the event's data lives, from the first input the route lets decide:
+ *   1. the route's `data.location`, fixed or a template over the EventBridge view (`aws:{{region}}`):
+ *      authoritative when the route sets it, unless the route sets `data.trustEventLocation: true`;
+ *   2. the event's CloudEvents extension `datalocation` (`aws:eu-central-1`, `azure:westeurope`,
+ *      `onprem:fra-dc1`) — first when the route trusts it, and when the route declares no
+ *      location (unless it sets `trustEventLocation: false`);
  *   3. the origin's cloud and region, or for a Service Bus message its namespace in `config.sources`;
  *   4. otherwise unknown.
+ * The route decides because it is the one residency answers to: a producer claiming another
+ * location could otherwise move its data, on paper, to reach a model the route forbids. An
+ * event's claim the route did not let decide is named in `ignored`, so the decision says why.
  * An input that is present but unreadable (malformed value, unknown region, missing template
  * field) makes the location unknown rather than falling through: the next input would be a guess.
  *
  * @example
- * resolveDataLocation(route, envelopeWith({ datalocation: 'azure:westeurope' }), config)
- * // → { cloud: 'azure', region: 'westeurope', geography: 'eu', from: 'event' }
+ * resolveDataLocation(routeWith({ location: 'aws:eu-west-1' }), envelopeWith({ datalocation: 'azure:westeurope' }), config)
+ * // → { cloud: 'aws', region: 'eu-west-1', geography: 'eu', from: 'route',
+ * //     ignored: 'the event\'s datalocation "azure:westeurope" (route data.location is authoritative; data.trustEventLocation is not set)' }
  */
 export function resolveDataLocation(route: Route, envelope: Envelope, config: MeshConfig): ResolvedLocation {
   const ext = envelope.event.extensions.datalocation;
-  if (ext !== undefined) return parseLocation(String(ext), 'event', config, `the event's datalocation "${String(ext)}"`);
+  const claim = ext === undefined ? undefined : String(ext);
+  const fromRoute = route.data.location !== undefined && route.data.location.trim() !== '' ? route.data.location : undefined;
+  const trustEvent = route.data.trustEventLocation ?? fromRoute === undefined;
 
-  const fromRoute = route.data.location;
-  if (fromRoute !== undefined && fromRoute.trim() !== '') {
+  if (claim !== undefined && trustEvent) return parseLocation(claim, 'event', config, `the event's datalocation "${claim}"`);
+  const ignored = claim === undefined ? undefined : ignoredClaim(claim, fromRoute, route.data.trustEventLocation);
+  const withIgnored = (location: ResolvedLocation): ResolvedLocation => (ignored === undefined ? location : { ...location, ignored });
+
+  if (fromRoute !== undefined) {
     const rendered = renderLocation(fromRoute, envelope);
     if ('missing' in rendered) {
-      return unknown('route', `route data.location "${fromRoute}" needs ${rendered.missing}, which event ${envelope.event.id} does not have`);
+      return withIgnored(unknown('route', `route data.location "${fromRoute}" needs ${rendered.missing}, which event ${envelope.event.id} does not have`));
     }
-    return parseLocation(rendered.text, 'route', config, `route data.location "${fromRoute}" (= "${rendered.text}")`);
+    return withIgnored(parseLocation(rendered.text, 'route', config, `route data.location "${fromRoute}" (= "${rendered.text}")`));
   }
 
-  return fromOrigin(envelope, config);
+  return withIgnored(fromOrigin(envelope, config));
+}
+
+/** Why the event's `datalocation` did not decide, in the words of the route file. */
+function ignoredClaim(claim: string, fromRoute: string | undefined, trust: boolean | undefined): string {
+  const why =
+    fromRoute !== undefined
+      ? `route data.location is authoritative; ${trust === false ? 'data.trustEventLocation is false' : 'data.trustEventLocation is not set'}`
+      : 'the route sets data.trustEventLocation: false';
+  return `the event's datalocation "${claim}" (${why})`;
 }
 
 function fromOrigin(envelope: Envelope, config: MeshConfig): ResolvedLocation {

@@ -35,7 +35,7 @@ describe('mesh explain --json', () => {
       expect(Object.keys(json)).toEqual(['routes']);
       expect(json.routes.length, file).toBeGreaterThan(0);
       for (const route of json.routes) {
-        expect(Object.keys(route)).toEqual(['route', 'dataLocation', 'classification', 'placement']);
+        expect(Object.keys(route)).toEqual(['route', 'dataLocation', 'dataLocationSource', 'classification', 'placement']);
         const placement = route.placement as { ranked: unknown[]; rejected: unknown[] };
         expect(Object.keys(placement)).toEqual(['chosen', 'ranked', 'rejected', 'error']);
         expect(route).toMatchObject({ placement: { chosen: expect.any(String), error: null } });
@@ -53,6 +53,7 @@ describe('mesh explain --json', () => {
     expect(route).toEqual({
       route: 'invoice-extract',
       dataLocation: 'azure:westeurope',
+      dataLocationSource: 'event',
       classification: 'confidential',
       placement: {
         chosen: 'sim-azure-westeurope',

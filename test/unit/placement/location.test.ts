@@ -3,14 +3,44 @@ import { resolveDataLocation } from '../../../shared/placement/index.ts';
 import { config, envelope, route } from './fixtures.ts';
 
 describe('resolveDataLocation', () => {
-  it('takes the event’s datalocation first, over the route and the origin', () => {
-    // Prepare: all three say something different
+  it('takes the route’s location over an event claiming another, and names the claim it ignored', () => {
+    // Prepare: all three say something different; the route does not trust the event
     const r = route({ location: 'aws:eu-west-1' });
     const e = envelope({ datalocation: 'azure:westeurope' }, { cloud: 'aws', region: 'us-east-1' });
     // Act
     const location = resolveDataLocation(r, e, config());
     // Assess
-    expect(location).toEqual({ cloud: 'azure', region: 'westeurope', geography: 'eu', from: 'event' });
+    expect(location).toEqual({
+      cloud: 'aws',
+      region: 'eu-west-1',
+      geography: 'eu',
+      from: 'route',
+      ignored: 'the event\'s datalocation "azure:westeurope" (route data.location is authoritative; data.trustEventLocation is not set)',
+    });
+  });
+
+  it('takes the event’s datalocation over the route’s when the route trusts it', () => {
+    const r = route({ location: 'aws:eu-west-1', trustEventLocation: true });
+    const e = envelope({ datalocation: 'azure:westeurope' }, { cloud: 'aws', region: 'us-east-1' });
+    expect(resolveDataLocation(r, e, config())).toEqual({ cloud: 'azure', region: 'westeurope', geography: 'eu', from: 'event' });
+  });
+
+  it('takes the event’s datalocation over the origin when the route declares no location', () => {
+    const e = envelope({ datalocation: 'azure:westeurope' }, { cloud: 'aws', region: 'us-east-1' });
+    expect(resolveDataLocation(route(), e, config())).toEqual({ cloud: 'azure', region: 'westeurope', geography: 'eu', from: 'event' });
+  });
+
+  it('ignores the event’s datalocation for the origin when a route without a location says not to trust it', () => {
+    const e = envelope({ datalocation: 'azure:westeurope' }, { cloud: 'aws', region: 'us-east-1' });
+    const location = resolveDataLocation(route({ trustEventLocation: false }), e, config());
+    expect(location).toMatchObject({ cloud: 'aws', region: 'us-east-1', from: 'origin' });
+    expect(location.ignored).toContain('data.trustEventLocation: false');
+  });
+
+  it('keeps the route authoritative when its template cannot be rendered: unknown, not the event’s claim', () => {
+    const location = resolveDataLocation(route({ location: '{{detail.location}}' }), envelope({ datalocation: 'aws:us-east-1' }), config());
+    expect(location).toMatchObject({ cloud: 'unknown', from: 'route' });
+    expect(location.ignored).toContain('aws:us-east-1');
   });
 
   it('takes the route’s fixed location over the origin', () => {
@@ -72,7 +102,7 @@ describe('resolveDataLocation', () => {
     ['an unknown region', 'aws:eu-central-9', /no aws region "eu-central-9"/],
     ['an unknown site', 'onprem:ber-dc2', /no site "ber-dc2"/],
   ])('makes a datalocation with %s unknown, with the reason, instead of guessing from the origin', (_what, value, reason) => {
-    const location = resolveDataLocation(route({ location: 'aws:us-east-1' }), envelope({ datalocation: value }), config());
+    const location = resolveDataLocation(route({ location: 'aws:us-east-1', trustEventLocation: true }), envelope({ datalocation: value }), config());
     expect(location).toMatchObject({ cloud: 'unknown', from: 'event' });
     expect(location.region).toBeUndefined();
     expect(location.problem).toMatch(reason);
