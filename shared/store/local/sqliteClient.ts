@@ -1,5 +1,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { InternalError, StoreUnavailableError } from '../../core/errors.ts';
+import { GroupCommit } from './groupCommit.ts';
 import type { SqlClient, SqlQueryable } from './SqlClient.ts';
 
 /** An open `node:sqlite` database behind the SqlClient port. */
@@ -28,7 +29,8 @@ const BUSY_CODES = new Set([5, 6]);
  * - `foreign_keys`: replay history is deleted with its failure.
  *
  * node:sqlite is synchronous; the port is asynchronous so that a server database could
- * stand behind it. Statements are prepared once and kept. `where` names the store in errors.
+ * stand behind it, and so that plain statements can share commits (groupCommit.ts).
+ * Statements are prepared once and kept. `where` names the store in errors.
  */
 export function openSqlite(path: string, where: string): SqliteHandle {
   const db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5_000 });
@@ -42,11 +44,14 @@ export function openSqlite(path: string, where: string): SqliteHandle {
   }
 
   const statements = new Map<string, StatementSync>();
+  const prepared = (sql: string): StatementSync => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
   const run = <T>(sql: string, params: unknown[] = []): { rows: T[] } => {
     try {
-      let statement = statements.get(sql);
-      if (!statement) statements.set(sql, (statement = db.prepare(sql)));
-      return { rows: statement.all(...params.map(bindable)) as T[] };
+      return { rows: prepared(sql).all(...params.map(bindable)) as T[] };
     } catch (err) {
       throw translate(err, where);
     }
@@ -58,6 +63,17 @@ export function openSqlite(path: string, where: string): SqliteHandle {
       throw translate(err, where);
     }
   };
+  const group = new GroupCommit({
+    run: (sql, params) => run(sql, params).rows,
+    control: (sql) => {
+      try {
+        prepared(sql).run();
+      } catch (err) {
+        throw translate(err, where);
+      }
+    },
+    inTransaction: () => db.isTransaction,
+  });
 
   // One connection: while a transaction is open, only its own queries may reach it, or
   // another caller's writes would land inside it (and be rolled back with it).
@@ -71,16 +87,20 @@ export function openSqlite(path: string, where: string): SqliteHandle {
   };
 
   const client: SqlClient = {
-    query: async <T>(sql: string, params?: unknown[]) => {
-      await free();
-      return run<T>(sql, params);
+    // Plain statements share commits with their neighbours (groupCommit.ts); each resolves
+    // once the commit holding it is done.
+    query: async <T>(sql: string, params: unknown[] = []) => {
+      if (inTransaction) await free();
+      return (await group.query(sql, params)) as { rows: T[] };
     },
     exec: async (sql) => {
       await free();
+      group.flush();
       execute(sql);
     },
     transaction: async (fn) => {
       await free();
+      group.flush();
       let done!: () => void;
       inTransaction = new Promise((resolve) => (done = resolve));
       try {
@@ -114,7 +134,9 @@ export function openSqlite(path: string, where: string): SqliteHandle {
     close: () => {
       // Closing the last connection checkpoints the log into the database file and removes
       // the -wal and -shm files.
-      if (db.isOpen) db.close();
+      if (!db.isOpen) return;
+      group.flush();
+      db.close();
     },
   };
 }
