@@ -1,8 +1,9 @@
 import type { Clock } from './clock.ts';
 import { ModelOutputInvalidError, ModelTimeoutError, ModelsExhaustedError, toMeshError, type MeshError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import type { ModelProvider, ModelRequest, ModelResponse } from './ports/ModelProvider.ts';
-import type { EndpointHealth, RankedEndpoint } from './ports/Placer.ts';
+import type { AuditEntry, AuditLog } from './ports/AuditLog.ts';
+import type { ModelProvider, ModelRequest, ModelResponse, ModelUsage } from './ports/ModelProvider.ts';
+import type { EndpointHealth, PlacementDecision, RankedEndpoint } from './ports/Placer.ts';
 import type { Attempt } from './ports/Store.ts';
 import type { Route } from './route.ts';
 
@@ -42,6 +43,8 @@ export interface InvokeOptions {
   random?: () => number;
   /** Told the outcome of every call; an endpoint whose circuit opens meanwhile is not called again. */
   health?: EndpointHealth;
+  /** Given one entry per attempt, with the residency facts of `placement`. */
+  audit?: { log: AuditLog; placement: PlacementDecision };
 }
 
 const BASE_BACKOFF_MS = 100;
@@ -87,9 +90,12 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
         attempt,
       };
       const context = { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id };
+      // Kept outside the try: an answer that fails its schema still spent tokens, and the audit says so.
+      let usage: ModelUsage | undefined;
       try {
         // Inside the try: an endpoint whose provider is unavailable fails over like any other.
         const response = await opts.providers.get(endpoint.provider).invoke(request, signal);
+        usage = response.usage;
         const problems = route.task.validateOutput(response.output);
         if (problems.length > 0) {
           throw new ModelOutputInvalidError(`output of ${endpoint.id} does not match the route's output schema: ${problems.join('; ')}`, {
@@ -97,7 +103,9 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
             context,
           });
         }
-        attempts.push(attemptRecord(candidate, attempt, startedAt, clock, response.latencyMs));
+        const record = attemptRecord(candidate, attempt, startedAt, clock, response.latencyMs);
+        attempts.push(record);
+        await audit(opts, candidate, record, usage);
         health?.succeeded(endpoint.id);
         return { response, chosen: candidate, attempts };
       } catch (err) {
@@ -106,7 +114,9 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
           : toMeshError(err, context);
         lastError = error;
         health?.failed(endpoint.id, error);
-        attempts.push(attemptRecord(candidate, attempt, startedAt, clock, undefined, error));
+        const record = attemptRecord(candidate, attempt, startedAt, clock, undefined, error);
+        attempts.push(record);
+        await audit(opts, candidate, record, usage);
         logger.warn('model call failed', { ...context, attempt, code: error.code, retryable: error.retryable, message: error.message });
         // No point waiting to retry an endpoint whose circuit this failure has just opened.
         if (!error.retryable || signal.aborted || health?.openUntil(endpoint.id)) break;
@@ -144,5 +154,45 @@ function attemptRecord(candidate: RankedEndpoint, attempt: number, startedAt: Da
     startedAt: startedAt.toISOString(),
     latencyMs: latencyMs ?? clock.now().getTime() - startedAt.getTime(),
     ...(error === undefined ? {} : { error: { code: error.code, message: error.message, retryable: error.retryable } }),
+  };
+}
+
+/**
+ * Give the audit log this attempt. Never fails the call: the model has answered (or not)
+ * already, and failing now would only call it again. A record that cannot be kept is logged
+ * in full instead (it holds no content), at error level, so it is not lost without a trace.
+ */
+async function audit(opts: InvokeOptions, candidate: RankedEndpoint, attempt: Attempt, usage: ModelUsage | undefined): Promise<void> {
+  if (!opts.audit) return;
+  const entry = auditEntry(opts.route.id, opts.eventId, opts.audit.placement, candidate, attempt, usage);
+  try {
+    await opts.audit.log.record(entry);
+  } catch (err) {
+    opts.logger.error('audit record could not be kept', { ...entry, auditError: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+function auditEntry(routeId: string, eventId: string, placement: PlacementDecision, candidate: RankedEndpoint, attempt: Attempt, usage: ModelUsage | undefined): AuditEntry {
+  const { endpoint } = candidate;
+  const { location } = placement;
+  const costUsd = usage === undefined ? null : Number(((usage.inputTokens * endpoint.price.input + usage.outputTokens * endpoint.price.output) / 1_000_000).toFixed(8));
+  return {
+    at: attempt.startedAt,
+    routeId,
+    eventId,
+    endpoint: endpoint.id,
+    provider: endpoint.provider,
+    model: endpoint.model,
+    cloud: endpoint.cloud,
+    region: endpoint.region ?? null,
+    attempt: attempt.attempt,
+    dataLocation: location.cloud === 'unknown' ? 'unknown' : `${location.cloud}:${location.region ?? '?'}`,
+    dataLocationSource: location.from,
+    classification: placement.classification,
+    tokens: usage === undefined ? null : { input: usage.inputTokens, output: usage.outputTokens },
+    costUsd,
+    outcome: attempt.error ? 'error' : 'ok',
+    errorCode: attempt.error?.code ?? null,
+    latencyMs: Math.round(attempt.latencyMs),
   };
 }

@@ -6,6 +6,7 @@ import { toEventBridgeEvent } from './eventbridge.ts';
 import { nameUuid } from './ids.ts';
 import { InvokeFailure, invokeWithFailover, type ProviderLookup } from './invoke.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import type { AuditLog } from './ports/AuditLog.ts';
 import type { EndpointHealth, PlacementDecision, Placer } from './ports/Placer.ts';
 import type { Publisher } from './ports/Publisher.ts';
 import type { RouteMatcher } from './ports/RouteMatcher.ts';
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   health?: EndpointHealth;
   /** How long the claim is held for publishing once the model answered. Default 30 s. */
   publishHoldMs?: number;
+  /** Given one record per model invocation attempt. Default: none. */
+  audit?: AuditLog;
 }
 
 export type RouteStatus = 'emitted' | 'duplicate' | 'in-progress' | 'failed';
@@ -211,6 +214,7 @@ export class Pipeline {
         signal,
         ...(this.opts.random ? { random: this.opts.random } : {}),
         ...(this.opts.health ? { health: this.opts.health } : {}),
+        ...(this.opts.audit ? { audit: { log: this.opts.audit, placement } } : {}),
       });
       attempts = invoked.attempts;
       const result = buildResultEnvelope({
