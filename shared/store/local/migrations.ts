@@ -85,6 +85,36 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX events_logged ON events (logged_at_ms);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- One row per model invocation attempt (sqlAuditLog.ts). No content: no prompt, no answer, no envelope.
+      CREATE TABLE audit (
+        seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        at                    TEXT NOT NULL,
+        at_ms                 INTEGER NOT NULL,
+        route_id              TEXT NOT NULL,
+        event_id              TEXT NOT NULL,
+        endpoint              TEXT NOT NULL,
+        provider              TEXT NOT NULL,
+        model                 TEXT NOT NULL,
+        cloud                 TEXT NOT NULL,
+        region                TEXT,
+        attempt               INTEGER NOT NULL,
+        data_location         TEXT NOT NULL,
+        data_location_source  TEXT NOT NULL,
+        classification        TEXT NOT NULL,
+        input_tokens          INTEGER,
+        output_tokens         INTEGER,
+        cost_usd              REAL,
+        outcome               TEXT NOT NULL CHECK (outcome IN ('ok', 'error')),
+        error_code            TEXT,
+        latency_ms            INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_newest ON audit (at_ms DESC, seq DESC);
+      CREATE INDEX audit_route_newest ON audit (route_id, at_ms DESC, seq DESC);
+    `,
+  },
 ];
 
 /** The newest schema this code knows. */

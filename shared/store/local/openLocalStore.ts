@@ -4,8 +4,10 @@ import type { RetentionSettings } from '../../core/catalogue.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { InternalError, MeshError } from '../../core/errors.ts';
 import type { Store } from '../../core/ports/Store.ts';
+import type { AuditTrail } from '../../core/ports/AuditLog.ts';
 import { LegacyStoreError } from '../LegacyStoreError.ts';
 import { migrate } from './migrations.ts';
+import { sqlAuditLog } from './sqlAuditLog.ts';
 import { sqlEventLog } from './sqlEventLog.ts';
 import { sqlFailureLedger } from './sqlFailureLedger.ts';
 import { sqlIdempotencyStore } from './sqlIdempotencyStore.ts';
@@ -46,6 +48,8 @@ export interface LocalStoreOptions {
 
 /** The embedded store: the Store port, plus pruning by age. */
 export interface LocalStore extends Store {
+  /** The audit trail of model invocations (give it to the Pipeline as `audit`); retention leaves it alone. */
+  audit: AuditTrail;
   /**
    * Deletes inputs and results logged longer ago than `retention.eventsMs` and failures
    * resolved longer ago than `retention.resolvedFailuresMs`; open failures are kept.
@@ -102,6 +106,7 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
     idempotency: sqlIdempotencyStore(db, clock),
     failures: sqlFailureLedger(db, clock),
     events: sqlEventLog(db, clock),
+    audit: sqlAuditLog(db),
     prune: (retention, pruneOptions) => pruneSql(db, clock, retention, pruneOptions),
     close: () =>
       (closed ??= (async () => {

@@ -14,6 +14,13 @@ import type {
   Store,
 } from '../../core/ports/Store.ts';
 import { checkLimit, instantMs, jsonCopy } from '../storeInput.ts';
+import type { AuditTrail } from '../../core/ports/AuditLog.ts';
+import { memoryAuditTrail } from './memoryAuditTrail.ts';
+
+/** The Store port, plus the audit trail of model invocations (give it to the Pipeline as `audit`). */
+export interface MemoryStore extends Store {
+  audit: AuditTrail;
+}
 
 export interface MemoryStoreOptions {
   /** Decides whether an idempotency claim has expired. Defaults to the system clock. */
@@ -28,12 +35,13 @@ export interface MemoryStoreOptions {
  * const store = createMemoryStore({ clock: new FakeClock() });
  * const claim = await store.idempotency.begin('route-a:evt-1', new Date(Date.now() + 60_000)); // { state: 'claimed', token }
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const clock = options.clock ?? systemClock;
   return {
     idempotency: memoryIdempotency(clock),
     failures: memoryFailureLedger(),
     events: memoryEventLog(),
+    audit: memoryAuditTrail(),
     close: async () => {},
   };
 }

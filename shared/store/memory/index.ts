@@ -1,2 +1,3 @@
-export type { MemoryStoreOptions } from './createMemoryStore.ts';
+export type { MemoryStore, MemoryStoreOptions } from './createMemoryStore.ts';
 export { createMemoryStore } from './createMemoryStore.ts';
+export { memoryAuditTrail } from './memoryAuditTrail.ts';
