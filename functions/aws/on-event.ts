@@ -5,7 +5,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { search } from '@aws-lambda-powertools/logger/correlationId';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Logger as MeshLogger, Publisher } from '../../shared/core/index.ts';
+import { jsonLogger, type Logger as MeshLogger, type Publisher } from '../../shared/core/index.ts';
+import { logAuditLog } from '../../shared/store/logAuditLog.ts';
 import { createAwsMesh, type AwsMesh } from '../../shared/runtime/createAwsMesh.ts';
 import { createOnEventHandler } from './createOnEventHandler.ts';
 import { METRICS_NAMESPACE } from './routeMetrics.ts';
@@ -27,6 +28,10 @@ const meshLogger: MeshLogger = {
   warn: (message, fields) => logger.warn(message, fieldsOf(fields)),
   error: (message, fields) => logger.error(message, fieldsOf(fields)),
 };
+
+// Audit lines go to CloudWatch Logs at info whatever POWERTOOLS_LOG_LEVEL says (or log sampling
+// decides): an operational level must not switch the audit trail off.
+const audit = logAuditLog(jsonLogger({ level: 'info', base: { service: serviceName }, write: (line) => process.stdout.write(line + '\n') }));
 
 /*
  * What only some routes or failures need is imported on first use, not at init: the bundle is
@@ -52,7 +57,7 @@ const servicebus: Publisher = { publish: async (destination, events) => (await s
 let mesh: Promise<AwsMesh> | undefined;
 function meshOnce(): Promise<AwsMesh> {
   if (mesh) return mesh;
-  mesh = createAwsMesh({ ...settings.mesh, logger: meshLogger, publishers: { servicebus } }).catch((err: unknown) => {
+  mesh = createAwsMesh({ ...settings.mesh, logger: meshLogger, audit, publishers: { servicebus } }).catch((err: unknown) => {
     mesh = undefined;
     throw err;
   });

@@ -11,6 +11,7 @@ const HELP = `mesh — the nearmesh command
 Usage: mesh <command> [options]   (mesh <command> --help for details)
 
 Commands:
+  audit       list model invocations from the local audit trail (no event content)
   dev         run the mesh locally: PutEvents + CloudEvents ingress, samples, admin API
   discard     remove failed events that must never run, with the reason (--reason)
   emit        send event files through the mesh
@@ -27,6 +28,7 @@ With npm: \`npm start\` runs \`mesh dev\`; \`npm run mesh -- <command>\` runs an
 // A command's module is imported when that command runs, so `mesh --help` (or a mistyped
 // command) loads no SDK, store or pipeline: the compiled CLI keeps each command in its own chunk.
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  audit: async (args) => (await import('./commands/audit.ts')).auditCommand(args),
   dev: async (args) => (await import('./commands/dev.ts')).devCommand(args),
   discard: async (args) => (await import('./commands/discard.ts')).discardCommand(args),
   emit: async (args) => (await import('./commands/emit.ts')).emitCommand(args),

@@ -14,7 +14,9 @@ import {
   type Store,
 } from '../core/index.ts';
 import { EventBridgePublisher, type EventBridgePublisherOptions } from '../buses/eventbridge/publisher.ts';
+import type { AuditLog } from '../core/ports/AuditLog.ts';
 import { createDynamoDbStore } from '../store/dynamodb/index.ts';
+import { logAuditLog } from '../store/logAuditLog.ts';
 import { loadMeshParts, publisherByKind, type ConfigSource } from './composeMesh.ts';
 
 /** A route names a destination this deployment has no publisher for. Retrying will not help; deploy one. */
@@ -42,6 +44,8 @@ export interface AwsMeshOptions {
   /** Override the model providers (tests); default: the registry with Bedrock, OpenAI, Azure OpenAI, simulated. */
   providers?: ProviderLookup & { close?(): Promise<void> };
   logger?: Logger;
+  /** Where each model invocation attempt is recorded. Default: a structured `audit` line through `logger`. */
+  audit?: AuditLog;
   clock?: Clock;
 }
 
@@ -84,7 +88,7 @@ export async function createAwsMesh(options: AwsMeshOptions): Promise<AwsMesh> {
       context: { destination: destination.name },
     });
   });
-  const pipeline = new Pipeline({ ...parts.pipeline, publisher, store });
+  const pipeline = new Pipeline({ ...parts.pipeline, publisher, store, audit: options.audit ?? logAuditLog(logger) });
   const close = async () => {
     await providers.close?.();
     eventBridge?.close();

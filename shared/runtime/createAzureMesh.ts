@@ -14,6 +14,8 @@ import {
   type Store,
 } from '../core/index.ts';
 import { sameNamespace, ServiceBusPublisher } from '../buses/servicebus/index.ts';
+import type { AuditLog } from '../core/ports/AuditLog.ts';
+import { logAuditLog } from '../store/logAuditLog.ts';
 import { createTableStore, type TableStoreOptions } from '../store/tables/index.ts';
 import { loadMeshParts, publisherByKind } from './composeMesh.ts';
 export { tableClientFromEnv } from '../store/tables/index.ts';
@@ -40,6 +42,8 @@ export interface AzureMeshOptions {
   providers?: ProviderLookup & { close?(): Promise<void> };
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** Where each model invocation attempt is recorded. Default: a structured `audit` line through `logger`. */
+  audit?: AuditLog;
   clock?: Clock;
 }
 
@@ -86,7 +90,7 @@ export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureM
       new ConfigError([{ file: '(deployment)', path: `destinations.${destination.name}`, message: `the Azure edge cannot publish to a destination of kind ${destination.kind}` }]),
   );
   const publisher = withDefaultEntity(byKind, config, options.homeNamespace, options.resultsEntity);
-  const pipelineOptions: PipelineOptions = { ...parts.pipeline, store, publisher };
+  const pipelineOptions: PipelineOptions = { ...parts.pipeline, store, publisher, audit: options.audit ?? logAuditLog(logger) };
   return {
     config,
     routes,

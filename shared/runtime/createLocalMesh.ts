@@ -59,7 +59,8 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
     throw err;
   }
   const bus = new LocalBus(store.events, clock);
-  const pipeline = new Pipeline({ ...parts.pipeline, publisher: bus, store });
+  // Every model invocation attempt is kept in the store's audit table (`mesh audit`).
+  const pipeline = new Pipeline({ ...parts.pipeline, publisher: bus, store, audit: store.audit });
   const replayer = new Replayer({ pipeline, placer, store, clock });
   // Providers first: a Bedrock client keeps an HTTP/2 session open until it is destroyed.
   const close = async () => {
