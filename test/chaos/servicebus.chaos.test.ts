@@ -182,6 +182,8 @@ interface Run {
   faultCounts: Record<string, number>;
   killed?: { host: string; at: number; afterSend: number; inFlight: string[] };
   stall?: Stall;
+  /** Claim completions as they reached the table: who completed which route of which event, when. */
+  completions: { host: string; at: number; route: string; eventId: string; resultId: string }[];
   figures: Record<string, unknown>;
 }
 
@@ -293,9 +295,14 @@ beforeAll(async () => {
     },
   });
 
+  const completions: Run['completions'] = [];
   // ── Table Storage behind a proxy that can stall one claim holder ──────────────────
   let stall: Stall | undefined;
   tableProxy = await startTableHoldingProxy(tables.connectionString.match(/TableEndpoint=(http:\/\/[^/]+)/)![1]!, (req) => {
+    if (req.method === 'PUT' && req.body.includes('"completed"')) {
+      const e = JSON.parse(req.body) as { PartitionKey: string; RowKey: string; resultId?: string };
+      completions.push({ host: isolation.hostOf(req.socket) ?? '?', at: Date.now(), route: e.PartitionKey, eventId: e.RowKey, resultId: e.resultId ?? '?' });
+    }
     if (!faultsOn || stall || acceptedSends < STALL_AFTER || req.method !== 'PUT' || !req.path.includes(`${TABLE}(PartitionKey=`)) return {};
     let entity: { PartitionKey?: string; RowKey?: string; status?: string; owner?: string; expiresAt?: string };
     try {
@@ -418,6 +425,7 @@ beforeAll(async () => {
     invocations: fleet.invocations,
     modelCalls: models.requests,
     faultCounts,
+    completions,
     ...(killed ? { killed } : {}),
     ...(stall ? { stall } : {}),
     figures: {},
@@ -530,7 +538,20 @@ function repeatsOf(r: Run) {
 function historyText(eventId: string): string {
   const deliveries = peer.deliveries().filter((d) => d.messageId === eventId).map((d) => `  +${d.at} delivery ${d.deliveryCount} from ${d.address}`);
   const sent = run.sends.filter((s) => s.results.some((x) => x.inputId === eventId)).map((s) => `  +${s.at} send ${s.n} from ${s.host ?? '?'}${s.refused ? ' refused' : ' accepted'}: ${s.results.filter((x) => x.inputId === eventId).map((x) => `${x.route} (delivery ${x.deliveryCount ?? '?'})`).join(', ')}`);
-  return [...deliveries, ...sent].sort().join('\n');
+  const settled = run.invocations.flatMap((i) => (i.report?.settled ?? []).filter((x) => x.messageId === eventId).map((x) => `  +${i.endedAt} ${x.verb}${x.reason ? ` ${x.reason}` : ''} by ${i.host} (invocation ${i.id}, started +${i.startedAt})`));
+  const logs = run.invocations.flatMap((i) => (i.report?.logs ?? []).filter((l) => l.message.includes(eventId)).map((l) => `  +${i.endedAt} ${i.host} log ${l.level}: ${l.message.slice(0, 300)}`));
+  const completed = run.completions.filter((c) => c.eventId === eventId).map((c) => `  +${c.at} claim of ${c.route} completed by ${c.host} with ${c.resultId}`);
+  return [...deliveries, ...sent, ...settled, ...logs, ...completed].sort().join('\n');
+}
+
+/** The idempotency claim of a route on an event, as the table holds it now. */
+function claimOf(route: string, eventId: string) {
+  const row = tables.entities(TABLE).find((e) => e.PartitionKey === route && e.RowKey === eventId);
+  return row ? { status: row.status, resultId: row.resultId, expiresAt: row.expiresAt } : null;
+}
+
+function modelCallsOf(route: string, eventId: string): number {
+  return run.modelCalls.filter((req) => JSON.stringify(req.body?.messages ?? '').includes(`route=${route} event=`) && JSON.stringify(req.body?.messages ?? '').includes(eventId)).length;
 }
 
 function figuresOf(r: Run): Record<string, unknown> {
@@ -558,6 +579,7 @@ function figuresOf(r: Run): Record<string, unknown> {
     redeliveries: deliveries.filter((d) => d.deliveryCount > 1).length,
     highestDeliveryCount: maxCount,
     invocations: r.invocations.length,
+    messagesHandedToFunction: r.invocations.reduce((n, i) => n + (i.report?.messages ?? 0), 0),
     invocationsThatFailed: r.invocations.filter((i) => i.failed || i.report?.error).length,
     batchSizeMean: batchSizes.length ? Number((batchSizes.reduce((a, b) => a + b, 0) / batchSizes.length).toFixed(1)) : null,
     invocationMsP50: durations.length ? durations[Math.floor(durations.length / 2)] : null,
@@ -608,7 +630,7 @@ describe('the Azure edge under chaos, delivered as Service Bus and the Functions
         const ids = byPair.get(`${eventId}|${route}`);
         if (run.permanent.has(eventId)) {
           if (ids) extra.push(`event ${eventId} route ${route}: ${ids.size} result(s) although no endpoint may serve it`);
-        } else if (!ids) lost.push(`event ${eventId} route ${route}: no result\n${historyText(eventId)}`);
+        } else if (!ids) lost.push(`event ${eventId} route ${route}: no result; claim ${JSON.stringify(claimOf(route, eventId))}; ${modelCallsOf(route, eventId)} model calls\n${historyText(eventId)}`);
         else if (ids.size !== 1) extra.push(`event ${eventId} route ${route}: ${ids.size} different result ids`);
         byPair.delete(`${eventId}|${route}`);
       }

@@ -221,6 +221,7 @@ type Held = Map<string, { receiver: ServiceBusReceiver; message: ServiceBusRecei
 type Call<T> = grpc.ServerUnaryCall<T, unknown>;
 type Req = { locktoken: string; deadletterReason?: { value: string } | null; deadletterErrorDescription?: { value: string } | null };
 
+const settling = new WeakMap<ServiceBusReceiver, Promise<unknown>>();
 type ActiveHost = { held: Held; record: (s: Settlement) => void };
 /** Every live host of the process: a settlement goes to the one holding its lock token. */
 const active = new Set<ActiveHost>();
@@ -250,7 +251,13 @@ async function startSettlementServer(): Promise<grpc.Server> {
       const owner = [...active].find((a) => a.held.has(call.request.locktoken));
       const h = owner?.held.get(call.request.locktoken);
       if (!h) return callback({ code: grpc.status.FAILED_PRECONDITION, details: `lock token ${call.request.locktoken} is not held by this invocation` });
-      act(h, call.request).then(
+      // One settlement at a time per receive link: rhea (3.0.5) merges dispositions settled in the
+      // same turn into one range with the first one's outcome (a complete next to a dead-letter
+      // went out as two completes). The host settles each message on its own.
+      const previous = settling.get(h.receiver) ?? Promise.resolve();
+      const done = previous.then(() => act(h, call.request));
+      settling.set(h.receiver, done.catch(() => undefined));
+      done.then(
         () => {
           owner?.record({
             verb,

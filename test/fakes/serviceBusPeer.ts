@@ -195,6 +195,7 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
     if (failure && failure.count > 0) {
       failure.count--;
       ctx.delivery!.reject({ condition: failure.condition, description: `the peer refuses this send to ${address} (failSends)` });
+      flushDispositions(ctx.connection);
       return;
     }
     // rhea hands over a non-zero message format undecoded: a batch is an outer message to unpack.
@@ -207,9 +208,12 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
     });
     if (plan && plan.refuse) {
       ctx.delivery!.reject({ condition: plan.refuse.condition, description: plan.refuse.description ?? `the peer refuses this send to ${address} (onSend)` });
+      flushDispositions(ctx.connection);
       return;
     }
     for (const m of messages) entities.enqueue(address, m);
+    ctx.delivery!.accept();
+    flushDispositions(ctx.connection);
     plan?.accepted?.();
   });
 
@@ -253,6 +257,17 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Write the outcome of the delivery just settled now, on its own. rhea (3.0.5) coalesces the
+ * dispositions settled in one turn into ranges and compares outcomes only once a range holds
+ * two deliveries, so an accepted transfer followed by a refused one went out as one range
+ * "accepted": the sender was told a refused send had succeeded. Service Bus answers each
+ * transfer with its own outcome.
+ */
+function flushDispositions(connection: Connection): void {
+  (connection as unknown as { _process?: () => void })._process?.();
 }
 
 // A connection's ports, read when it was accepted: a sender that died may leave a socket that no longer knows them.
