@@ -274,4 +274,21 @@ describe('functions/aws/on-event handler', () => {
     expect(err.name).toBe('InvalidEvent');
     expect(err.message).toContain('detail-type');
   });
+  it('writes one structured audit line per model invocation attempt to the log, marked, with no event content', async () => {
+    // Prepare: Bedrock throttles once, then answers
+    bedrock.reply(bedrockError(429, 'ThrottlingException', 'Rate exceeded', { 'retry-after': '0' }), bedrockToolAnswer(ANSWER, { inputTokens: 1000, outputTokens: 200 }));
+    const handler = await loadHandler();
+    // Act
+    await handler(await sampleOrder(), lambdaContext());
+    // Assess
+    const lines = stdout.flatMap((s) => s.split('\n')).filter((l) => l.includes('"audit":"nearmesh.model-invocation.v1"'));
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toEqual([
+      expect.objectContaining({ routeId: 'order-risk', eventId: '6f1c2a7e-3b0d-4c55-9d61-0a4e2f8b1c01', endpoint: 'bedrock-us-east-1', provider: 'bedrock', region: 'us-east-1', attempt: 1, outcome: 'error', errorCode: 'ModelThrottled', tokens: null }),
+      expect.objectContaining({ endpoint: 'bedrock-us-east-1', attempt: 2, outcome: 'ok', errorCode: null, tokens: { input: 1000, output: 200 }, costUsd: 0.00027 }),
+    ]);
+    expect(records[1]).toMatchObject({ dataLocation: 'aws:us-east-1', dataLocationSource: 'route', classification: 'internal', model: 'openai.gpt-oss-120b-1:0', latencyMs: expect.any(Number) });
+    // nothing of the order: ids, SKUs, amounts, addresses
+    for (const line of lines) for (const secret of ['ORD-2026-104233', 'C-20417', 'MUG-CER-350', '84.5', 'shippingAddress']) expect(line).not.toContain(secret);
+  });
 });
