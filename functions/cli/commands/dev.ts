@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
 import { DEFAULT_RETENTION } from '../../../shared/config/index.ts';
-import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome } from '../../../shared/core/index.ts';
+import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome, type RouteOutcome } from '../../../shared/core/index.ts';
 import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
 import { findRunningDev, newAdminToken, removeDevInfo, writeDevInfo } from '../devClient.ts';
 import { describeConfig, outcomeLines, printable } from '../format.ts';
@@ -64,6 +64,7 @@ export async function devCommand(args: string[]): Promise<number> {
     },
     // A 500 is the mesh's own fault: the caller gets a short answer, the details are printed here.
     onInternalError: (err: unknown, request: string) => {
+      consoleLines.flush();
       console.error(`✗ ${printable(request)} failed inside mesh dev: ${printable(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
     },
   });
@@ -87,10 +88,12 @@ export async function devCommand(args: string[]): Promise<number> {
   let samples: Promise<void> = Promise.resolve();
   const stop = (signal: string) => {
     stopping ??= (async () => {
+      consoleLines.flush();
       console.log(`\n${signal}: finishing requests in flight, then closing the store…`);
       await Promise.allSettled([samples, server.close()]);
       await removeDevInfo(opts.home);
       await mesh.close();
+      consoleLines.flush();
       console.log('mesh dev stopped; nothing in flight was dropped.');
     })();
     return stopping;
@@ -155,9 +158,45 @@ async function processSamples(server: DevServer, sources: Parameters<typeof deco
   );
 }
 
+/**
+ * One line per event served, built from the outcome as it is: at hundreds of events a second
+ * the console must not cost more than the event (the samples at start keep the long form, with
+ * the placement's reasons). Lines written in the same turn of the event loop go out in one write.
+ */
 function printOutcome(outcome: EventOutcome, via: string): void {
-  console.log(`[${via}] ${outcomeLines(outcomeToJson(outcome)).join('\n')}`);
+  consoleLines.write(printable(`[${via}] ${outcome.type} ${outcome.eventId} from ${outcome.source}: ${outcome.routes.length === 0 ? 'no route matched' : outcome.routes.map(routeSummary).join('; ')}`));
 }
+
+function routeSummary(r: RouteOutcome): string {
+  switch (r.status) {
+    case 'emitted':
+      return `✓ ${r.routeId} → ${r.endpoint ?? '?'}${r.attempts.length > 1 ? ` after ${r.attempts.length} attempts` : ''}, emitted ${r.result?.event.type ?? ''} ${r.resultId ?? ''} to ${(r.destinations ?? []).join(', ')} · ${r.latencyMs} ms`;
+    case 'duplicate':
+      return `= ${r.routeId}: already processed; result ${r.resultId ?? ''} was emitted before (not emitted again)`;
+    case 'in-progress':
+      return `… ${r.routeId}: another delivery of this event is being processed`;
+    default:
+      return `✗ ${r.routeId} failed: ${r.error?.code ?? 'Error'}: ${r.error?.message ?? ''} (mesh failed show ${r.failureId ?? '?'})`;
+  }
+}
+
+/** Lines for stdout, written together once the event loop has run what was ready. */
+const consoleLines = (() => {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = `${pending.join('\n')}\n`;
+    pending = [];
+    process.stdout.write(text);
+  };
+  return {
+    write(line: string) {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push(line);
+    },
+    flush,
+  };
+})();
 
 /** Paths under the working directory print relative, others absolute. */
 function displayPath(path: string): string {
