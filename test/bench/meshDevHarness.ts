@@ -157,15 +157,16 @@ export async function buildMesh(): Promise<void> {
 
 /**
  * Starts `node [nodeArgs] bin/mesh.js dev --port 0 --skip-samples` with a fresh MESH_HOME and a
- * config whose one route calls `fakeUrl`. `nodeArgs` lets a profiler in (`--cpu-prof`).
+ * config whose one route calls `fakeUrl`. `nodeArgs` lets a profiler in (`--cpu-prof`); `entry`
+ * runs another build's `bin/mesh.js` (an earlier commit's, to compare side by side).
  */
-export async function startMeshDev(fakeUrl: string, options: { nodeArgs?: string[]; cwd?: string } = {}): Promise<MeshDev> {
+export async function startMeshDev(fakeUrl: string, options: { nodeArgs?: string[]; cwd?: string; entry?: string } = {}): Promise<MeshDev> {
   const dir = await mkdtemp(join(tmpdir(), 'nearmesh-bench-dev-'));
   const home = join(dir, 'home');
   await mkdir(join(dir, 'routes'));
   await writeFile(join(dir, 'mesh.yaml'), meshYaml(fakeUrl));
   await writeFile(join(dir, 'routes', 'bench-score.yaml'), ROUTE);
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MESH, 'dev', '--port', '0', '--skip-samples', '--config', join(dir, 'mesh.yaml'), '--routes', join(dir, 'routes')], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry ?? MESH, 'dev', '--port', '0', '--skip-samples', '--config', join(dir, 'mesh.yaml'), '--routes', join(dir, 'routes')], {
     cwd: options.cwd ?? dir,
     // No key in the environment: a custom base URL gets the placeholder key, as with Ollama.
     env: { ...process.env, MESH_HOME: home, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', MESH_LOG_LEVEL: '' },
@@ -228,6 +229,21 @@ export async function rssOf(pid: number): Promise<{ rssMb: number; hwmMb: number
     return undefined;
   }
 }
+
+/** CPU time (user + system) the process has used so far, in ms, from /proc (Linux). */
+export async function cpuMsOf(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on every Linux the bench runs on. */
+const CLOCK_TICKS = 100;
 
 /** The `p`-quantile (0..1) of `xs`, nearest rank. */
 export function quantile(xs: number[], p: number): number {

@@ -20,24 +20,27 @@
  * Options: BENCH_OVERHEAD_EVENTS (requests per target at 1 in flight per round, default 300;
  * four times as many at 16 in flight), BENCH_OVERHEAD_ROUNDS (default 3), BENCH_REPORT_DIR,
  * BENCH_CPU_PROF=<dir> (profile mesh dev: a .cpuprofile for Chrome DevTools lands there),
- * BENCH_SKIP_BUILD=1 (run the dist/ already built).
+ * BENCH_SKIP_BUILD=1 (run the dist/ already built), BENCH_BASELINE_MESH=<bin/mesh.js of another
+ * build> (adds a "mesh dev, baseline" row run in the same rounds: a change measured side by side).
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import OpenAI from 'openai';
-import { buildMesh, quantile, startFake, startMeshDev, startPortkey, writeReport, type Running } from './meshDevHarness.ts';
+import { buildMesh, cpuMsOf, quantile, startFake, startMeshDev, startPortkey, writeReport, type Running } from './meshDevHarness.ts';
 
 type Call = (i: number) => Promise<void>;
 
 interface Target {
   name: string;
   call: Call;
+  /** The process serving it, whose CPU time per call is reported (the mesh dev rows). */
+  pid?: number;
 }
 
 export interface OverheadReport {
   node: string;
   rounds: number;
   eventsPerRound: { oneInFlight: number; sixteenInFlight: number };
-  targets: Record<string, { p50Ms: number; p90Ms: number; p99Ms: number; addedP50Ms: number; throughputPerS: number; throughputRatio: number }>;
+  targets: Record<string, { cpuMsPerEvent?: number; p50Ms: number; p90Ms: number; p99Ms: number; addedP50Ms: number; throughputPerS: number; throughputRatio: number }>;
 }
 
 const SYSTEM = 'You score orders. Answer with JSON matching the schema.';
@@ -116,11 +119,15 @@ export async function benchOverhead(): Promise<OverheadReport> {
     const profileDir = process.env.BENCH_CPU_PROF;
     const mesh = await startMeshDev(fake.url, profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {});
     running.push(mesh);
+    const baselineEntry = process.env.BENCH_BASELINE_MESH;
+    const baseline = baselineEntry ? await startMeshDev(fake.url, { entry: baselineEntry }) : undefined;
+    if (baseline) running.push(baseline);
     const portkey = await startPortkey();
     running.push(portkey);
     const targets: Target[] = [
       { name: 'direct', call: chatCall(new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'bench', maxRetries: 0 })) },
-      { name: 'mesh dev', call: putEventsCall(mesh.url) },
+      { name: 'mesh dev', call: putEventsCall(mesh.url), pid: mesh.pid },
+      ...(baseline ? [{ name: 'mesh dev, baseline', call: putEventsCall(baseline.url), pid: baseline.pid }] : []),
       {
         name: 'Portkey gateway',
         call: chatCall(new OpenAI({ baseURL: `${portkey.url}/v1`, apiKey: 'bench', maxRetries: 0, defaultHeaders: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fake.url}/v1` } })),
@@ -139,31 +146,41 @@ export async function benchOverhead(): Promise<OverheadReport> {
     }
     const latencies = new Map<string, number[]>(targets.map((t) => [t.name, []]));
     const rates = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+    // CPU time of the serving process per call: what a busy machine's noise hardly moves.
+    const cpuMs = new Map<string, number>();
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
+        const cpuBefore = t.pid === undefined ? undefined : await cpuMsOf(t.pid);
         latencies.get(t.name)!.push(...(await sequential(t.call, n1, offset)));
         offset += n1;
         rates.get(t.name)!.push(await concurrent(t.call, n16, 16, offset));
         offset += n16;
+        const cpuAfter = t.pid === undefined ? undefined : await cpuMsOf(t.pid);
+        if (cpuBefore !== undefined && cpuAfter !== undefined) cpuMs.set(t.name, (cpuMs.get(t.name) ?? 0) + cpuAfter - cpuBefore);
       }
     }
-    const failures = await mesh.openFailures();
+    const failures = (await mesh.openFailures()) + (baseline ? await baseline.openFailures() : 0);
     if (failures > 0) throw new Error(`mesh dev recorded ${failures} failures: the figures would measure failing events`);
 
     const median = (xs: number[]) => quantile(xs, 0.5);
     const directP50 = median(latencies.get('direct')!);
     const directRate = median(rates.get('direct')!);
     const report: OverheadReport = { node: process.version, rounds, eventsPerRound: { oneInFlight: n1, sixteenInFlight: n16 }, targets: {} };
-    console.log(`  ${'target'.padEnd(16)} ${'p50'.padStart(8)} ${'p90'.padStart(8)} ${'p99'.padStart(8)} ${'added p50'.padStart(10)} ${'16 in flight'.padStart(13)} ${'× direct'.padStart(9)}`);
+    console.log(`  ${'target'.padEnd(18)} ${'p50'.padStart(8)} ${'p90'.padStart(8)} ${'p99'.padStart(8)} ${'added p50'.padStart(10)} ${'16 in flight'.padStart(13)} ${'× direct'.padStart(9)}`);
     for (const t of targets) {
       const ms = latencies.get(t.name)!;
       const rate = median(rates.get(t.name)!);
-      const row = { p50Ms: median(ms), p90Ms: quantile(ms, 0.9), p99Ms: quantile(ms, 0.99), addedP50Ms: median(ms) - directP50, throughputPerS: rate, throughputRatio: rate / directRate };
+      const cpu = cpuMs.get(t.name);
+      const row = { ...(cpu === undefined ? {} : { cpuMsPerEvent: cpu / (rounds * (n1 + n16)) }), p50Ms: median(ms), p90Ms: quantile(ms, 0.9), p99Ms: quantile(ms, 0.99), addedP50Ms: median(ms) - directP50, throughputPerS: rate, throughputRatio: rate / directRate };
       report.targets[t.name] = row;
       const f = (x: number) => `${x.toFixed(2)} ms`.padStart(8);
       console.log(
-        `  ${t.name.padEnd(16)} ${f(row.p50Ms)} ${f(row.p90Ms)} ${f(row.p99Ms)} ${`${row.addedP50Ms >= 0 ? '+' : ''}${row.addedP50Ms.toFixed(2)} ms`.padStart(10)} ${`${rate.toFixed(0)}/s`.padStart(13)} ${`${row.throughputRatio.toFixed(2)}×`.padStart(9)}`,
+        `  ${t.name.padEnd(18)} ${f(row.p50Ms)} ${f(row.p90Ms)} ${f(row.p99Ms)} ${`${row.addedP50Ms >= 0 ? '+' : ''}${row.addedP50Ms.toFixed(2)} ms`.padStart(10)} ${`${rate.toFixed(0)}/s`.padStart(13)} ${`${row.throughputRatio.toFixed(2)}×`.padStart(9)}`,
       );
+    }
+    for (const t of targets) {
+      const cpu = report.targets[t.name]!.cpuMsPerEvent;
+      if (cpu !== undefined) console.log(`  ${t.name}: ${cpu.toFixed(3)} ms of CPU per event (its process, user + system)`);
     }
     const m = report.targets['mesh dev']!;
     console.log(`  goals (issue #13): added p50 ≤ 1 ms — ${m.addedP50Ms.toFixed(2)} ms; throughput ≥ 0.4× direct — ${m.throughputRatio.toFixed(2)}×`);
