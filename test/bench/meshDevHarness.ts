@@ -166,7 +166,9 @@ export async function startMeshDev(fakeUrl: string, options: { nodeArgs?: string
   await mkdir(join(dir, 'routes'));
   await writeFile(join(dir, 'mesh.yaml'), meshYaml(fakeUrl));
   await writeFile(join(dir, 'routes', 'bench-score.yaml'), ROUTE);
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry ?? MESH, 'dev', '--port', '0', '--skip-samples', '--config', join(dir, 'mesh.yaml'), '--routes', join(dir, 'routes')], {
+  // BENCH_MESH_NODE_ARGS: Node flags for mesh dev alone (a heap setting tried before it is adopted).
+  const envArgs = process.env.BENCH_MESH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...envArgs, ...(options.nodeArgs ?? []), options.entry ?? MESH, 'dev', '--port', '0', '--skip-samples', '--config', join(dir, 'mesh.yaml'), '--routes', join(dir, 'routes')], {
     cwd: options.cwd ?? dir,
     // No key in the environment: a custom base URL gets the placeholder key, as with Ollama.
     env: { ...process.env, MESH_HOME: home, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', MESH_LOG_LEVEL: '' },
