@@ -24,8 +24,9 @@ const RELEASE = 'RELEASE mesh_statement';
 const ROLLBACK_TO = 'ROLLBACK TO mesh_statement';
 
 /**
- * Group commit: statements issued while a commit is pending share one transaction, committed
- * once the event loop has run what was ready (setImmediate). A write's cost in WAL mode is
+ * Group commit: the first statement of a turn of the event loop commits on its own, at once;
+ * statements issued after it in the same turn share one transaction, committed once the event
+ * loop has run what was ready (setImmediate). A write's cost in WAL mode is
  * mostly its commit (the log frames and the lock), so sixteen events in flight pay for one
  * commit a turn instead of one a statement, and a page several statements touch is logged once.
  *
@@ -42,10 +43,23 @@ const ROLLBACK_TO = 'ROLLBACK TO mesh_statement';
  */
 export class GroupCommit {
   private group: Member[] | undefined;
+  /** A statement ran this turn of the event loop: the next ones are grouped until setImmediate. */
+  private turnStarted = false;
 
   constructor(private readonly conn: GroupConnection) {}
 
   query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }> {
+    if (!this.turnStarted) {
+      // The first statement of a turn commits on its own at once, as without grouping: one
+      // event in flight waits for nothing. Those that follow it in the same turn are grouped.
+      this.turnStarted = true;
+      setImmediate(this.endTurn);
+      try {
+        return Promise.resolve({ rows: this.conn.run(sql, params) });
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return new Promise((resolve, reject) => {
       const member: Member = { sql, params, rows: [], resolve, reject };
       if (!this.group) {
@@ -56,7 +70,6 @@ export class GroupCommit {
           return reject(err);
         }
         this.group = [];
-        setImmediate(() => this.flush());
       }
       const group = this.group;
       try {
@@ -77,6 +90,11 @@ export class GroupCommit {
       }
     });
   }
+
+  private readonly endTurn = (): void => {
+    this.turnStarted = false;
+    this.flush();
+  };
 
   /** Commits the open group now (before a schema change, an explicit transaction, closing). */
   flush(): void {

@@ -31,16 +31,26 @@ function fakeConnection(options: { failSql?: string; failCommits?: number; dropT
 }
 
 describe('group commit', () => {
-  it('commits statements issued in the same turn once, and resolves each caller only after that commit', async () => {
+  it('commits the first statement of a turn at once, as without grouping', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    await expect(group.query('A', [])).resolves.toEqual({ rows: [{ sql: 'A' }] });
+
+    expect(calls).toEqual(['A']);
+  });
+
+  it('commits the statements that follow in the same turn once, and resolves each caller only after that commit', async () => {
     const { conn, calls } = fakeConnection();
     const group = new GroupCommit(conn);
 
     const settled: string[] = [];
+    const first = group.query('first', []);
     const a = group.query('A', []).then(() => settled.push(`A after ${calls.filter((c) => c === 'COMMIT').length} commit`));
     const b = group.query('B', []).then(() => settled.push(`B after ${calls.filter((c) => c === 'COMMIT').length} commit`));
     await Promise.resolve();
     expect(settled).toEqual([]);
-    await Promise.all([a, b]);
+    await Promise.all([first, a, b]);
 
     expect(calls.filter((c) => c === 'BEGIN IMMEDIATE' || c === 'COMMIT')).toEqual(['BEGIN IMMEDIATE', 'COMMIT']);
     expect(settled).toEqual(['A after 1 commit', 'B after 1 commit']);
@@ -50,9 +60,9 @@ describe('group commit', () => {
     const { conn, calls } = fakeConnection({ failSql: 'B' });
     const group = new GroupCommit(conn);
 
-    const results = await Promise.allSettled([group.query('A', []), group.query('B', []), group.query('C', [])]);
+    const results = await Promise.allSettled([group.query('first', []), group.query('A', []), group.query('B', []), group.query('C', [])]);
 
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(calls).toContain('ROLLBACK TO mesh_statement');
     expect(calls.filter((c) => c === 'COMMIT')).toHaveLength(1);
   });
@@ -61,9 +71,9 @@ describe('group commit', () => {
     const { conn, calls } = fakeConnection({ failCommits: 1 });
     const group = new GroupCommit(conn);
 
-    const results = await Promise.allSettled([group.query('A', []), group.query('B', [])]);
+    const results = await Promise.allSettled([group.query('first', []), group.query('A', []), group.query('B', [])]);
 
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     expect(calls.slice(calls.indexOf('COMMIT'))).toEqual(['COMMIT', 'ROLLBACK', 'A', 'B']);
   });
 
@@ -71,9 +81,9 @@ describe('group commit', () => {
     const { conn, calls } = fakeConnection({ failSql: 'B', dropTransactionOnFailure: true });
     const group = new GroupCommit(conn);
 
-    const results = await Promise.allSettled([group.query('A', []), group.query('B', [])]);
+    const results = await Promise.allSettled([group.query('first', []), group.query('A', []), group.query('B', [])]);
 
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
     // A ran inside the lost transaction, then again on its own.
     expect(calls.filter((c) => c === 'A')).toHaveLength(2);
   });
@@ -93,13 +103,14 @@ describe('group commit on SQLite', () => {
       await db.client.query('INSERT INTO t VALUES (?, ?)', ['taken', 0]);
 
       const results = await Promise.allSettled([
+        db.client.query('SELECT 1'),
         db.client.query('INSERT INTO t VALUES (?, ?)', ['a', 1]),
         // Two rows, the second a duplicate: the first row must not survive its statement's failure.
         db.client.query('INSERT INTO t VALUES (?, ?), (?, ?)', ['b', 2, 'taken', 2]),
         db.client.query('INSERT INTO t VALUES (?, ?)', ['c', 3]),
       ]);
 
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
       const { rows } = await db.client.query<{ k: string }>('SELECT k FROM t ORDER BY k');
       expect(rows.map((r) => r.k)).toEqual(['a', 'c', 'taken']);
     } finally {
