@@ -92,8 +92,8 @@ const INFRASTRUCTURE = new Set(['EdgeUnavailable', 'StoreUnavailable', 'Idempote
 
 /**
  * The Service Bus trigger handler: decode each message of the batch, run it through the one
- * pipeline, and only when every message's `process` has returned, settle each message
- * itself (the trigger has `autoCompleteMessages: false`):
+ * pipeline (its lock renewed while it runs), and settle each message itself as soon as its
+ * own `process` has returned (the trigger has `autoCompleteMessages: false`):
  * - all routes emitted (or already had): completed. Results were sent (and awaited) inside
  *   `process`, so a completed message never has a result still to send;
  * - a retryable failure while the message has deliveries left: held for a while (the server's
@@ -129,69 +129,99 @@ export function createOnMessageHandler(deps: OnMessageDeps) {
       unavailable = EdgeUnavailableError.from(err, 'the function could not start its mesh (app settings, mesh.yaml, routes or the idempotency table); fix it and the messages are processed on a later delivery');
     }
 
-    // Every message's pipeline run ends before anything is settled: nothing is completed while a sibling still runs.
-    const verdicts = await Promise.all(
-      messages.map(async (message): Promise<Verdict> => {
-        const deliveryCount = message.deliveryCount ?? 1;
-        const retryOrDeadLetter = (error: MeshError): Verdict =>
-          error.retryable && deliveryCount < deps.maxDeliveryCount ? { kind: 'retry', error, errors: [error], placements: [] } : { kind: 'dead-letter', error };
-        if (!mesh) return retryOrDeadLetter(unavailable!);
-        const ids = message.messageId === undefined ? {} : { eventId: String(message.messageId) };
-        let envelope: Envelope;
+    // Each message is settled as soon as its own pipeline run ended: its results were sent
+    // (and awaited) inside `process`, so nothing of it is left to send, and a fast message does
+    // not wait — with its lock running out — for a slow sibling. While it runs, its lock is renewed.
+    await Promise.all(
+      messages.map(async (message, i): Promise<void> => {
+        const stopRenewing = keepLocked(message, batch.actions, context);
+        let v: Verdict;
         try {
-          envelope = decodeServiceBusMessage(fromReceivedMessage(message, where), mesh.config.sources);
-        } catch (err) {
-          return retryOrDeadLetter(retriedOnce(toMeshError(err, ids), deliveryCount));
+          v = await verdictFor(message);
+        } finally {
+          stopRenewing();
         }
-        let outcome: EventOutcome;
-        try {
-          outcome = await mesh.pipeline.process(envelope);
-        } catch (err) {
-          // The pipeline settles every route itself; what still escapes it is the function's trouble, not the event's.
-          return retryOrDeadLetter(EdgeUnavailableError.from(err, 'the pipeline failed outside its routes', ids));
-        }
-        return verdictOf(outcome, deliveryCount, deps.maxDeliveryCount);
+        await settle(v, message, i);
       }),
     );
 
-    await Promise.all(
-      verdicts.map(async (v, i) => {
-        const message = messages[i]!;
-        const messageId = message.messageId === undefined ? `#${i}` : String(message.messageId);
-        const deliveryCount = message.deliveryCount ?? 1;
-        let step = 'complete';
-        try {
-          if (v.kind === 'done') return await batch.actions.complete(message);
-          const fields = { messageId, deliveryCount, code: v.error.code, routeId: v.error.context.routeId, error: v.error.message };
-          if (v.kind === 'dead-letter') {
-            step = 'dead-letter';
-            await batch.actions.deadletter(message, undefined, v.error.code, describeError(v.error));
-            context.error('message dead-lettered', fields);
-            return;
-          }
-          const spacing = spacingFor(v.errors, v.placements, deliveryCount, {
-            maxMs: deps.maxRetryWaitMs,
-            now,
-            ...(deps.random ? { random: deps.random } : {}),
-          });
-          step = 'renew the lock of';
-          const held = await hold(message, spacing, batch.actions, started);
-          step = 'abandon';
-          await batch.actions.abandon(message);
-          context.warn('message abandoned: it will be delivered again', { ...fields, heldMs: held, spacing: spacing.why });
-        } catch (err) {
-          // The lock is lost or the host is gone: Service Bus delivers the message again when
-          // its lock expires, and the routes already done come back as duplicates.
-          context.error(`could not ${step} the message; it will be delivered again when its lock expires`, {
-            messageId,
-            verdict: v.kind,
-            ...(v.kind === 'done' ? {} : { code: v.error.code, reason: v.error.message }),
-            error: err instanceof Error ? err.message : String(err),
-          });
+    async function verdictFor(message: TriggerMessage): Promise<Verdict> {
+      const deliveryCount = message.deliveryCount ?? 1;
+      const retryOrDeadLetter = (error: MeshError): Verdict =>
+        error.retryable && deliveryCount < deps.maxDeliveryCount ? { kind: 'retry', error, errors: [error], placements: [] } : { kind: 'dead-letter', error };
+      if (!mesh) return retryOrDeadLetter(unavailable!);
+      const ids = message.messageId === undefined ? {} : { eventId: String(message.messageId) };
+      let envelope: Envelope;
+      try {
+        envelope = decodeServiceBusMessage(fromReceivedMessage(message, where), mesh.config.sources);
+      } catch (err) {
+        return retryOrDeadLetter(retriedOnce(toMeshError(err, ids), deliveryCount));
+      }
+      let outcome: EventOutcome;
+      try {
+        outcome = await mesh.pipeline.process(envelope);
+      } catch (err) {
+        // The pipeline settles every route itself; what still escapes it is the function's trouble, not the event's.
+        return retryOrDeadLetter(EdgeUnavailableError.from(err, 'the pipeline failed outside its routes', ids));
+      }
+      return verdictOf(outcome, deliveryCount, deps.maxDeliveryCount);
+    }
+
+    async function settle(v: Verdict, message: TriggerMessage, i: number): Promise<void> {
+      const messageId = message.messageId === undefined ? `#${i}` : String(message.messageId);
+      const deliveryCount = message.deliveryCount ?? 1;
+      let step = 'complete';
+      try {
+        if (v.kind === 'done') return await batch.actions.complete(message);
+        const fields = { messageId, deliveryCount, code: v.error.code, routeId: v.error.context.routeId, error: v.error.message };
+        if (v.kind === 'dead-letter') {
+          step = 'dead-letter';
+          await batch.actions.deadletter(message, undefined, v.error.code, describeError(v.error));
+          context.error('message dead-lettered', fields);
+          return;
         }
-      }),
-    );
+        const spacing = spacingFor(v.errors, v.placements, deliveryCount, {
+          maxMs: deps.maxRetryWaitMs,
+          now,
+          ...(deps.random ? { random: deps.random } : {}),
+        });
+        step = 'renew the lock of';
+        const held = await hold(message, spacing, batch.actions, started);
+        step = 'abandon';
+        await batch.actions.abandon(message);
+        context.warn('message abandoned: it will be delivered again', { ...fields, heldMs: held, spacing: spacing.why });
+      } catch (err) {
+        // The lock is lost or the host is gone: Service Bus delivers the message again when
+        // its lock expires, and the routes already done come back as duplicates.
+        context.error(`could not ${step} the message; it will be delivered again when its lock expires`, {
+          messageId,
+          verdict: v.kind,
+          ...(v.kind === 'done' ? {} : { code: v.error.code, reason: v.error.message }),
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
   };
+
+  /**
+   * Renew a message's lock every slice while its pipeline runs (the host renews locks by itself
+   * only for functions that take one message at a time). A failed renewal is logged: the lock
+   * may be lost, and fencing keeps a redelivery from publishing twice. Returns the stop.
+   */
+  function keepLocked(message: TriggerMessage, actions: SettlementActions, context: InvocationContext): () => void {
+    const renew = actions.renewMessageLock?.bind(actions);
+    if (!renew) return () => {};
+    const timer = setInterval(() => {
+      renew(message).catch((err: unknown) =>
+        context.warn('could not renew the lock of a message still being processed; it may be delivered again', {
+          messageId: message.messageId === undefined ? undefined : String(message.messageId),
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    }, slice);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
 
   /**
    * Wait `spacing.ms` while keeping the message locked, renewing the lock before each slice.

@@ -297,6 +297,8 @@ beforeAll(async () => {
   });
 
   const completions: Run['completions'] = [];
+  /** Sends one input event to the topic again (set once the sender exists). */
+  let resend: ((eventId: string) => Promise<void>) | undefined;
   // ── Table Storage behind a proxy that can stall one claim holder ──────────────────
   let stall: Stall | undefined;
   tableProxy = await startTableHoldingProxy(tables.connectionString.match(/TableEndpoint=(http:\/\/[^/]+)/)![1]!, (req) => {
@@ -316,6 +318,10 @@ beforeAll(async () => {
     const host = isolation.hostOf(req.socket);
     if (!host || sim.fleet.hosts.get(host)?.dead || !answered.has(`${entity.PartitionKey}|${entity.RowKey}`)) return {};
     const s: Stall = (stall = { host, route: entity.PartitionKey!, eventId: entity.RowKey!, owner: entity.owner, at: Date.now() });
+    // The holder's host keeps renewing its message lock while the function runs, as the real
+    // host does, so Service Bus will not deliver that message again; the producer's retry does:
+    // the same event sent again (no duplicate detection on the topic) once the lease ran out.
+    setTimeout(() => void resend?.(s.eventId), 2 * ROUTE_TIMEOUT_MS + 300);
     // Held until another delivery took the claim over (its owner changed), at most 20 s.
     const takenOver = (async () => {
       for (;;) {
@@ -362,24 +368,25 @@ beforeAll(async () => {
   await warmUp(client);
   phases.setupMs = Date.now() - wallStart;
   const runStart = Date.now();
-  for (let i = 0; i < events.length; i += 100) {
-    await sender.sendMessages(
-      events.slice(i, i + 100).map((e) => ({
-        messageId: e.id,
-        contentType: 'application/json',
-        subject: e.type,
-        body: e.data,
-        applicationProperties: {
-          'cloudEvents:specversion': '1.0',
-          'cloudEvents:id': e.id,
-          'cloudEvents:source': e.source,
-          'cloudEvents:type': e.type,
-          'cloudEvents:time': e.time,
-          'cloudEvents:datalocation': e.datalocation,
-        },
-      })),
-    );
-  }
+  const asMessage = (e: (typeof events)[number]) => ({
+    messageId: e.id,
+    contentType: 'application/json',
+    subject: e.type,
+    body: e.data,
+    applicationProperties: {
+      'cloudEvents:specversion': '1.0',
+      'cloudEvents:id': e.id,
+      'cloudEvents:source': e.source,
+      'cloudEvents:type': e.type,
+      'cloudEvents:time': e.time,
+      'cloudEvents:datalocation': e.datalocation,
+    },
+  });
+  for (let i = 0; i < events.length; i += 100) await sender.sendMessages(events.slice(i, i + 100).map(asMessage));
+  resend = async (eventId) => {
+    const e = events.find((x) => x.id === eventId);
+    if (e) await sender.sendMessages(asMessage(e));
+  };
   mark('sendInputMs', runStart);
   for (let h = 1; h <= HOSTS; h++) await fleet.start(`host-${h}`);
   let replaced = false;

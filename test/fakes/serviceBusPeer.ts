@@ -107,6 +107,7 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
   const inFlight = new WeakMap<object, { address: string; stored: StoredMessage; lockToken: string }>();
 
   const feed = (sender: Sender) => {
+    if (!consumers.has(sender)) return;
     const address = normalizeAddress(sender.source?.address ?? '');
     const peekLock = sender.snd_settle_mode !== 1;
     while (sender.sendable()) {
@@ -233,7 +234,11 @@ export async function startServiceBusPeer(options: ServiceBusPeerOptions = {}): 
     }),
   );
   container.on('error', () => {});
-  container.on('disconnected', () => {});
+  // A consumer whose connection dropped (its host was killed) receives nothing more: rhea keeps
+  // the link looking open with its credit, and feeding it would lock messages into the void.
+  container.on('disconnected', (ctx: EventContext) => {
+    for (const s of consumers) if (s.connection === ctx.connection) consumers.delete(s);
+  });
 
   const server = container.listen({ port: 0, host: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

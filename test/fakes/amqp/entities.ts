@@ -75,7 +75,8 @@ export class Entities {
     const now = Date.now();
     for (;;) {
       const found = this.queue(address).find((m) => m.lockToken === undefined || (m.lockedUntil ?? 0) <= now);
-      if (!found || found.lockToken === undefined || found.deliveryCount < this.maxDeliveryCount) return found;
+      // Service Bus does not apply MaxDeliveryCount to a dead-letter subqueue: its messages stay until completed.
+      if (!found || found.lockToken === undefined || found.deliveryCount < this.maxDeliveryCount || isDeadLetterQueue(address)) return found;
       this.deadLetter(address, found, 'MaxDeliveryCountExceeded', `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.`);
     }
   }
@@ -102,8 +103,9 @@ export class Entities {
   }
 
   abandon(address: string, stored: StoredMessage): void {
-    // As the broker does: a message abandoned on its last allowed delivery goes to the dead-letter subqueue.
-    if (stored.deliveryCount >= this.maxDeliveryCount) {
+    // As the broker does: a message abandoned on its last allowed delivery goes to the dead-letter
+    // subqueue (not one already there: a subqueue has no MaxDeliveryCount).
+    if (stored.deliveryCount >= this.maxDeliveryCount && !isDeadLetterQueue(address)) {
       this.deadLetter(address, stored, 'MaxDeliveryCountExceeded', `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.`);
       return;
     }
@@ -131,4 +133,8 @@ export class Entities {
     });
     this.onAvailable(dlq);
   }
+}
+
+function isDeadLetterQueue(address: string): boolean {
+  return normalizeAddress(address).endsWith(DLQ);
 }

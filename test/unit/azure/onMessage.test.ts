@@ -151,8 +151,14 @@ describe('on-message handler', () => {
   it('abandons only the message with a retryable failure; the rest of the batch completes without waiting for it', async () => {
     await meshWith([{ output: ANSWER }, { error: new ModelThrottledError('slow down', { retryAfterMs: 10 }) }]);
     const { context, batch, settled } = invocation(['TCK-ok', 'TCK-throttled'], 1);
+    // The throttled message's hold ends only once the other message was completed: a handler
+    // that made the batch wait for the hold would never finish.
+    const sleep = async (ms: number) => {
+      timeline.push(`wait ${ms}`);
+      while (!timeline.includes('complete TCK-ok')) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
 
-    await handler()(batch, context);
+    await handler({ sleep })(batch, context);
 
     expect(settled).toEqual(expect.arrayContaining([{ verb: 'complete', messageId: 'TCK-ok' }, { verb: 'abandon', messageId: 'TCK-throttled' }]));
     expect(timeline.indexOf('complete TCK-ok')).toBeLessThan(timeline.indexOf('abandon TCK-throttled'));
@@ -284,7 +290,7 @@ describe('on-message when the function itself is in trouble', () => {
     expect(second.settled).toEqual([expect.objectContaining({ verb: 'deadletter', reason: 'Internal' })]);
   });
 
-  it('settles nothing before process has returned for every message of the batch', async () => {
+  it('settles a message as soon as its own process returned (its results already sent), not after a slow sibling; never before', async () => {
     let releaseSlow!: () => void;
     const slowDone = new Promise<void>((resolve) => (releaseSlow = resolve));
     const done = (id: string): EventOutcome => ({ eventId: id, type: 'TicketOpened', source: 's', routes: [] });
@@ -306,9 +312,37 @@ describe('on-message when the function itself is in trouble', () => {
     releaseSlow();
     await running;
 
-    expect(beforeRelease).toEqual(['processed TCK-fast']);
-    expect(timeline.slice(0, 2)).toEqual(['processed TCK-fast', 'processed TCK-slow']);
-    expect(timeline.slice(2).sort()).toEqual(['complete TCK-fast', 'complete TCK-slow']);
+    // The fast one is completed while the slow one still runs; the slow one only after its own process.
+    expect(beforeRelease).toEqual(['processed TCK-fast', 'complete TCK-fast']);
+    expect(timeline).toEqual(['processed TCK-fast', 'complete TCK-fast', 'processed TCK-slow', 'complete TCK-slow']);
+  });
+
+  it('renews the lock of a message while its process runs longer than a lock slice', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const staged = {
+      config: { sources: {} },
+      pipeline: {
+        process: async (e: Envelope) => {
+          await slow;
+          return { eventId: e.event.id, type: 'TicketOpened', source: 's', routes: [] } satisfies EventOutcome;
+        },
+      },
+    };
+    const { context, batch } = invocation(['TCK-long'], 1);
+
+    // A 100 ms lock: renewed every 80 ms while the message is processed.
+    const running = handler({ mesh: async () => staged as unknown as AzureMesh, lockDurationMs: 100 })(batch, context);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await running;
+    const renewalsWhileRunning = timeline.filter((t) => t === 'renew TCK-long').length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(renewalsWhileRunning).toBeGreaterThanOrEqual(2);
+    // Renewal stops once the message is settled.
+    expect(timeline.filter((t) => t === 'renew TCK-long').length).toBe(renewalsWhileRunning);
+    expect(timeline.at(-1)).toBe('complete TCK-long');
   });
 
   it('holds and abandons every message, never dead-lettering, while the app settings cannot be read', async () => {
