@@ -9,6 +9,7 @@ import type { ModelEndpoint } from '../../core/catalogue.ts';
 import { ModelAuthError, type ErrorContext } from '../../core/errors.ts';
 import type { EndpointIssue } from '../options.ts';
 import { ChatCompletionsProvider, type Connection } from './ChatCompletionsProvider.ts';
+import { httpFetch } from './httpFetch.ts';
 import { checkOpenAIEndpoint, openaiSettings } from './openaiOptions.ts';
 
 export interface OpenAIProviderOptions {
@@ -27,10 +28,13 @@ export interface OpenAIProviderOptions {
 export class OpenAIProvider extends ChatCompletionsProvider {
   readonly kind = 'openai';
   private readonly env: NodeJS.ProcessEnv;
+  /** One keep-alive agent for every endpoint of this provider (httpFetch.ts). */
+  private readonly fetch: typeof fetch;
 
   constructor(options: OpenAIProviderOptions = {}) {
     super();
     this.env = options.env ?? process.env;
+    this.fetch = httpFetch(this.env);
   }
 
   checkEndpoint(endpoint: ModelEndpoint): EndpointIssue[] {
@@ -43,7 +47,7 @@ export class OpenAIProvider extends ChatCompletionsProvider {
     return {
       // Every setting explicit: the SDK would otherwise read OPENAI_* from process.env behind our back.
       // Its logger is off: at debug level it prints requests, and keys never reach a log.
-      client: new OpenAI({ apiKey, baseURL, organization: this.env.OPENAI_ORG_ID ?? null, project: this.env.OPENAI_PROJECT_ID ?? null, maxRetries: 0, logLevel: 'off' }),
+      client: new OpenAI({ apiKey, baseURL, organization: this.env.OPENAI_ORG_ID ?? null, project: this.env.OPENAI_PROJECT_ID ?? null, maxRetries: 0, logLevel: 'off', fetch: this.fetch }),
       settings: { model: endpoint.model, tokenLimit, ...(strict === undefined ? {} : { strict }) },
       secrets: [apiKey],
     };
