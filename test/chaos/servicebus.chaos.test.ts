@@ -298,7 +298,7 @@ beforeAll(async () => {
 
   const completions: Run['completions'] = [];
   /** Sends one input event to the topic again (set once the sender exists). */
-  let resend: ((eventId: string) => Promise<void>) | undefined;
+  const late: { resend?: (eventId: string) => Promise<void> } = {};
   // ── Table Storage behind a proxy that can stall one claim holder ──────────────────
   let stall: Stall | undefined;
   tableProxy = await startTableHoldingProxy(tables.connectionString.match(/TableEndpoint=(http:\/\/[^/]+)/)![1]!, (req) => {
@@ -321,7 +321,7 @@ beforeAll(async () => {
     // The holder's host keeps renewing its message lock while the function runs, as the real
     // host does, so Service Bus will not deliver that message again; the producer's retry does:
     // the same event sent again (no duplicate detection on the topic) once the lease ran out.
-    setTimeout(() => void resend?.(s.eventId), 2 * ROUTE_TIMEOUT_MS + 300);
+    setTimeout(() => void late.resend?.(s.eventId), 2 * ROUTE_TIMEOUT_MS + 300);
     // Held until another delivery took the claim over (its owner changed), at most 20 s.
     const takenOver = (async () => {
       for (;;) {
@@ -383,7 +383,7 @@ beforeAll(async () => {
     },
   });
   for (let i = 0; i < events.length; i += 100) await sender.sendMessages(events.slice(i, i + 100).map(asMessage));
-  resend = async (eventId) => {
+  late.resend = async (eventId) => {
     const e = events.find((x) => x.id === eventId);
     if (e) await sender.sendMessages(asMessage(e));
   };
