@@ -8,7 +8,8 @@
  * reached its working size: a leak shows as a slope that stays above zero.
  *
  * Options: BENCH_MEMORY_EVENTS (default 10,000; the issue's figure is 100,000), BENCH_REPORT_DIR,
- * BENCH_SKIP_BUILD=1 (run the dist/ already built).
+ * BENCH_SKIP_BUILD=1 (run the dist/ already built), BENCH_MESH_NODE_ARGS (Node flags for mesh dev
+ * alone, e.g. `--max-semi-space-size=1`: a heap setting tried before it is adopted).
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { buildMesh, rssOf, startFake, startMeshDev, writeReport, type Running } from './meshDevHarness.ts';
