@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 
 /**
  * The `fetch` the openai client is given for plain-HTTP endpoints (Ollama, vLLM, llama.cpp, a
@@ -55,10 +56,19 @@ function readAll(res: IncomingMessage): Promise<Buffer> {
 /** Statuses whose Response may not carry a body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
+/** As fetch does, a compressed answer is handed on decompressed (no Accept-Encoding is sent, but a server may compress anyway). */
+const DECODERS: Record<string, (bytes: Buffer) => Buffer> = { gzip: gunzipSync, 'x-gzip': gunzipSync, deflate: inflateSync, br: brotliDecompressSync };
+
 function toResponse(res: IncomingMessage, bytes: Buffer): Response {
   const headers = new Headers();
   const raw = res.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const decode = DECODERS[(res.headers['content-encoding'] ?? '').trim().toLowerCase()];
+  if (decode && bytes.length > 0) {
+    bytes = decode(bytes);
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+  }
   const status = res.statusCode ?? 0;
   return new Response(NULL_BODY.has(status) ? null : bytes, { status, statusText: res.statusMessage ?? '', headers });
 }

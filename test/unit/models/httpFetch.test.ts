@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpFetch } from '../../../shared/models/openai/httpFetch.ts';
 
@@ -32,6 +33,17 @@ describe('httpFetch', () => {
     expect(res.status).toBe(201);
     expect(res.headers.get('x-request-id')).toBe('req-1');
     expect(await res.json()).toEqual({ method: 'POST', auth: 'Bearer k', body: '{"a":1}' });
+  });
+
+  it('hands on a gzip-compressed answer decompressed, as fetch does', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync('{"ok":true}'));
+    });
+
+    const res = await httpFetch({})(url);
+
+    expect(await res.json()).toEqual({ ok: true });
   });
 
   it('rejects with an AbortError when the signal aborts before the answer', async () => {
