@@ -19,20 +19,14 @@ import { parse, stringify } from 'yaml';
 import { startDynamoDbFake } from '../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake } from '../fakes/eventBridgeFake.ts';
 import { startSqsFake } from '../fakes/sqsFake.ts';
+import { awsDeploymentEnv, lambdaFailureRecord } from '../fakes/awsDeployment.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const TABLE = 'nearmesh-idem';
 
 /** The on-failure record Lambda sends for a rule delivery `{ meshRoute, event }` it gave up on. */
 function destinationRecord(order: Record<string, unknown>, i: number): string {
-  return JSON.stringify({
-    version: '1.0',
-    timestamp: '2026-03-02T09:20:00.000Z',
-    requestContext: { requestId: `req-${i}`, functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:nearmesh-on-event:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
-    requestPayload: { meshRoute: 'order-risk', event: { ...order, id: `55555555-0000-4000-8000-${String(i).padStart(12, '0')}` } },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-    responsePayload: { errorType: 'ModelsExhaustedError', errorMessage: 'every allowed endpoint failed', trace: [] },
-  });
+  return lambdaFailureRecord({ ...order, id: `55555555-0000-4000-8000-${String(i).padStart(12, '0')}` }, { requestId: `req-${i}` });
 }
 
 export async function benchReplayScale(): Promise<void> {
@@ -52,18 +46,7 @@ export async function benchReplayScale(): Promise<void> {
     for (let i = 0; i < letters; i++) sqs.send(url, destinationRecord(order, i));
 
     const started = performance.now();
-    const run = await runCli(['replay', '--source', `sqs:${url}`, '--all', '--yes', '--json', '--concurrency', String(concurrency), '--config', config, '--routes', join(REPO, 'events/routes')], {
-      MESH_HOME: join(dir, 'home'),
-      AWS_ENDPOINT_URL_SQS: sqs.url,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDFAKEFAKEFAKE',
-      AWS_SECRET_ACCESS_KEY: 'fake-secret',
-      AWS_PROFILE: '',
-      MESH_IDEMPOTENCY_TABLE: TABLE,
-      MESH_EVENT_BUS: 'acme-orders',
-    });
+    const run = await runCli(['replay', '--source', `sqs:${url}`, '--all', '--yes', '--json', '--concurrency', String(concurrency), '--config', config, '--routes', join(REPO, 'events/routes')], awsDeploymentEnv({ sqs, events, dynamo }, join(dir, 'home'), TABLE));
     const seconds = (performance.now() - started) / 1000;
     const summary = (JSON.parse(run.stdout) as { summary: Record<string, number> }).summary;
     const receives = sqs.calls.filter((c) => c.operation === 'ReceiveMessage');

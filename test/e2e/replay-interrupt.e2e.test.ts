@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynamoDbFake, type DynamoDbFake } from '../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake, type EventBridgeFake } from '../fakes/eventBridgeFake.ts';
 import { startSqsFake, type SqsFake } from '../fakes/sqsFake.ts';
+import { awsDeploymentEnv, lambdaFailureRecord } from '../fakes/awsDeployment.ts';
 import { REPO, runMesh } from './devProcess.ts';
 
 /*
@@ -23,14 +24,7 @@ let dynamo: DynamoDbFake;
 let order: Record<string, unknown>;
 
 function destinationRecord(eventId: string): string {
-  return JSON.stringify({
-    version: '1.0',
-    timestamp: '2026-03-02T09:20:00.000Z',
-    requestContext: { requestId: 'req-1', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:nearmesh-on-event:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
-    requestPayload: { meshRoute: 'order-risk', event: { ...order, id: eventId } },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-    responsePayload: { errorType: 'ModelsExhaustedError', errorMessage: 'every allowed endpoint failed', trace: [] },
-  });
+  return lambdaFailureRecord({ ...order, id: eventId });
 }
 
 /** Run mesh and press Ctrl-C (SIGINT) once stderr matches `when`. */
@@ -56,18 +50,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nearmesh-replay-interrupt-'));
   [sqs, events, dynamo] = await Promise.all([startSqsFake(), startEventBridgeFake(), startDynamoDbFake()]);
   dynamo.createTable(TABLE);
-  env = {
-    MESH_HOME: join(dir, 'home'),
-    AWS_ENDPOINT_URL_SQS: sqs.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDFAKEFAKEFAKE',
-    AWS_SECRET_ACCESS_KEY: 'fake-secret',
-    AWS_PROFILE: '',
-    MESH_IDEMPOTENCY_TABLE: TABLE,
-    MESH_EVENT_BUS: 'acme-orders',
-  };
+  env = awsDeploymentEnv({ sqs, events, dynamo }, join(dir, 'home'), TABLE);
   order = JSON.parse(await readFile(join(REPO, 'events/samples/01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
 });
 

@@ -6,6 +6,7 @@ import { startCloudFormationFake, type CloudFormationFake } from '../fakes/cloud
 import { startDynamoDbFake, type DynamoDbFake } from '../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake, type EventBridgeFake } from '../fakes/eventBridgeFake.ts';
 import { startSqsFake, type SqsFake } from '../fakes/sqsFake.ts';
+import { lambdaFailureRecord } from '../fakes/awsDeployment.ts';
 import { REPO, runMesh } from './devProcess.ts';
 
 /*
@@ -26,14 +27,7 @@ let cfn: CloudFormationFake;
 let order: Record<string, unknown>;
 
 function destinationRecord(eventId: string): string {
-  return JSON.stringify({
-    version: '1.0',
-    timestamp: '2026-03-02T09:20:00.000Z',
-    requestContext: { requestId: 'req-1', functionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:nearmesh-on-event:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
-    requestPayload: { meshRoute: 'order-risk', event: { ...order, id: eventId } },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-    responsePayload: { errorType: 'ModelsExhaustedError', errorMessage: 'every allowed endpoint failed', trace: [] },
-  });
+  return lambdaFailureRecord({ ...order, id: eventId }, { region: 'eu-west-1' });
 }
 
 beforeAll(async () => {
