@@ -12,6 +12,7 @@ import { startEventBridgeFake, type EventBridgeFake } from '../fakes/eventBridge
 import { createHostIsolation, seededRandom, startHoldingProxy, startPutEventsFaultProxy, unitHash, type HostIsolation, type PutEventsFaultProxy } from '../fakes/faults.ts';
 import { LambdaPlatform, type Invocation, type LambdaHandler, type OnFailureRecord } from '../fakes/lambdaPlatform.ts';
 import { startSqsFake, type SqsFake } from '../fakes/sqsFake.ts';
+import { OUTPUT_SCHEMA, ROUTES } from './chaosRoutes.ts';
 
 /*
  * Chaos through the Lambda edge, with the platform's delivery semantics simulated from the
@@ -65,21 +66,6 @@ placement:
   # Lambda's minutes scaled to 100 ms; the circuit's window and cooldown scale with them.
   circuit: { failures: 5, windowMs: 100, cooldownMs: 50 }
 `;
-
-const OUTPUT_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['label', 'inputId'],
-  properties: { label: { type: 'string', enum: ['ok', 'review'] }, inputId: { type: 'string' } },
-};
-
-/** The routes' patterns: a VIP big order matches three routes, a VIP ticket two. */
-const ROUTES: Record<string, Record<string, unknown>> = {
-  'order-score': { source: ['com.chaos.orders'], 'detail-type': ['OrderPlaced'], detail: { total: [{ numeric: ['>', 0] }] } },
-  'big-order-review': { source: ['com.chaos.orders'], detail: { total: [{ numeric: ['>=', 500] }] } },
-  'ticket-triage': { source: ['com.chaos.support'], 'detail-type': ['TicketOpened'] },
-  'vip-care': { detail: { customer: { tier: ['vip'] } } },
-};
 
 const routeYaml = (id: string) => `
 id: ${id}

@@ -14,6 +14,7 @@ import { startServiceBusPeer, type PeerMessage, type ServiceBusPeer } from '../f
 import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStorageFake.ts';
 import { HostFleet, type FleetInvocation } from './serviceBusFleet.ts';
 import { startTableHoldingProxy, type TableHoldingProxy } from './tableHoldingProxy.ts';
+import { OUTPUT_SCHEMA, ROUTES } from './chaosRoutes.ts';
 
 /*
  * Chaos through the Azure edge, delivered as Service Bus and the Functions host deliver: the
@@ -90,21 +91,6 @@ placement:
   # Scaled like the locks: a circuit opens for a moment, not a minute.
   circuit: { failures: 5, windowMs: 1000, cooldownMs: 200 }
 `;
-
-const OUTPUT_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['label', 'inputId'],
-  properties: { label: { type: 'string', enum: ['ok', 'review'] }, inputId: { type: 'string' } },
-};
-
-/** The routes' patterns: a VIP big order matches three routes, a VIP ticket two. */
-const ROUTES: Record<string, Record<string, unknown>> = {
-  'order-score': { source: ['com.chaos.orders'], 'detail-type': ['OrderPlaced'], detail: { total: [{ numeric: ['>', 0] }] } },
-  'big-order-review': { source: ['com.chaos.orders'], detail: { total: [{ numeric: ['>=', 500] }] } },
-  'ticket-triage': { source: ['com.chaos.support'], 'detail-type': ['TicketOpened'] },
-  'vip-care': { detail: { customer: { tier: ['vip'] } } },
-};
 
 // No `to`: results go to MESH_RESULTS_ENTITY, through the sender, before the message is completed.
 const routeYaml = (id: string) => `
