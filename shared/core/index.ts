@@ -27,3 +27,5 @@ export type * from './ports/Publisher.ts';
 export type * from './ports/RouteMatcher.ts';
 export type * from './ports/Placer.ts';
 export type * from './ports/Store.ts';
+export type * from './ports/Counters.ts';
+export { counterWindow, windowResetsAt } from './ports/Counters.ts';
