@@ -1,4 +1,5 @@
 import type { Envelope } from '../envelope.ts';
+import type { UsageCounters } from './Counters.ts';
 import type { PlacementDecision } from './Placer.ts';
 
 /** One model call (or publish) attempt, as kept in the failure ledger and provenance. */
@@ -126,5 +127,11 @@ export interface Store {
   idempotency: IdempotencyStore;
   failures: FailureLedger;
   events: EventLog;
+  /**
+   * Counters for route budgets and endpoint rate limits, kept where the claims are so that every
+   * instance of an edge shares them. Absent: budgets and limits cannot be enforced, and a mesh
+   * that declares any refuses to start.
+   */
+  counters?: UsageCounters;
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ import type {
 import { checkLimit, instantMs, jsonCopy } from '../storeInput.ts';
 import type { AuditTrail } from '../../core/ports/AuditLog.ts';
 import { memoryAuditTrail } from './memoryAuditTrail.ts';
+import { memoryCounters } from './memoryCounters.ts';
 
 /** The Store port, plus the audit trail of model invocations (give it to the Pipeline as `audit`). */
 export interface MemoryStore extends Store {
@@ -42,6 +43,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     failures: memoryFailureLedger(),
     events: memoryEventLog(),
     audit: memoryAuditTrail(),
+    counters: memoryCounters(),
     close: async () => {},
   };
 }
