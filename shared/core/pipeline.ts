@@ -116,6 +116,19 @@ export class Pipeline {
    * never leaves a sibling route running.
    */
   async process(envelope: Envelope, options: ProcessOptions = {}): Promise<EventOutcome> {
+    const { store } = this.opts;
+    if (!store.unitOfWork) return this.processEvent(envelope, options);
+    let done: EventOutcome | undefined;
+    try {
+      return await store.unitOfWork(async () => (done = await this.processEvent(envelope, options)));
+    } catch (err) {
+      if (!done) throw err;
+      const outcome = done;
+      return { ...outcome, routes: outcome.routes.map((r) => this.notDurable(r, envelope.event.id, err)) };
+    }
+  }
+
+  private async processEvent(envelope: Envelope, options: ProcessOptions): Promise<EventOutcome> {
     const { event } = envelope;
     if (!options.skipInputLog) {
       await this.opts.store.events.append({
@@ -143,7 +156,7 @@ export class Pipeline {
   /** `processRoute`, turned into an outcome whatever happens (it is written not to throw; this is the guarantee). */
   private async settledRoute(route: Route, envelope: Envelope, options: RouteRunOptions): Promise<RouteOutcome> {
     try {
-      return await this.processRoute(route, envelope, options);
+      return await this.runRoute(route, envelope, options);
     } catch (err) {
       const error = retryableStoreFailure(err, route.id, envelope.event.id);
       this.logger.error('route failed outside its own handling; reported as retryable', { routeId: route.id, eventId: envelope.event.id, code: error.code, message: error.message });
@@ -156,6 +169,34 @@ export class Pipeline {
    * claim, the model call, the publish and the failure record each end as this route's outcome.
    */
   async processRoute(route: Route, envelope: Envelope, options: RouteRunOptions = {}): Promise<RouteOutcome> {
+    const { store } = this.opts;
+    if (!store.unitOfWork) return this.runRoute(route, envelope, options);
+    let done: RouteOutcome | undefined;
+    try {
+      return await store.unitOfWork(async () => (done = await this.runRoute(route, envelope, options)));
+    } catch (err) {
+      if (!done) throw err;
+      return this.notDurable(done, envelope.event.id, err);
+    }
+  }
+
+  /**
+   * The store could not commit what the route wrote (its claim, its result or failure record):
+   * whatever the route did is not kept, so the transport must deliver the event again.
+   */
+  private notDurable(outcome: RouteOutcome, eventId: string, err: unknown): RouteOutcome {
+    const error = retryableStoreFailure(err, outcome.routeId, eventId);
+    this.logger.error('the store could not commit what this route wrote; reported as retryable so the transport keeps the event', {
+      routeId: outcome.routeId,
+      eventId,
+      status: outcome.status,
+      message: error.message,
+    });
+    const { result: _result, resultId: _resultId, destinations: _destinations, failureId: _failureId, ...kept } = outcome;
+    return { ...kept, status: 'failed', error };
+  }
+
+  private async runRoute(route: Route, envelope: Envelope, options: RouteRunOptions): Promise<RouteOutcome> {
     const outer = options.signal;
     const started = this.clock.now().getTime();
     const eventId = envelope.event.id;

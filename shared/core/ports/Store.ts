@@ -133,5 +133,12 @@ export interface Store {
    * that declares any refuses to start.
    */
   counters?: UsageCounters;
+  /**
+   * Runs `fn` (one event's steps) as one unit of work where the store can: its writes share
+   * commits instead of paying one each, and the returned promise settles only once all of them
+   * are durable — it rejects when they could not be committed, whatever `fn` returned. Stores
+   * without it (each write durable on its own) run `fn` as it is.
+   */
+  unitOfWork?<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -16,4 +16,10 @@ export interface SqlClient extends SqlQueryable {
    * throws. Nothing else reaches the database until it ends.
    */
   transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` as one unit of work: the plain statements it issues (through this client, in its
+   * async context) share commits and resolve without waiting for them; the unit resolves once
+   * they are all committed, and rejects if one of those commits failed (groupCommit.ts).
+   */
+  unit<T>(fn: () => Promise<T>): Promise<T>;
 }

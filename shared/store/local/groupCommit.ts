@@ -11,6 +11,8 @@ export interface GroupConnection {
   inTransaction(): boolean;
 }
 
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 interface Member {
   sql: string;
   params: unknown[];
@@ -40,20 +42,51 @@ const ROLLBACK_TO = 'ROLLBACK TO mesh_statement';
  *   each caller told of its own result. Nothing ran between them on this connection (node:sqlite
  *   is synchronous, and the store lock keeps other processes out), so they see the state they
  *   saw the first time.
+ *
+ * A unit of work (`unit`) is the exception, for the pipeline's steps on one event: its
+ * statements resolve as soon as they ran, inside the turn's transaction, so the steps that
+ * follow in the same turn (claim after logging the input; renew, publish, complete after the
+ * answer) join that transaction instead of waiting a turn each; the unit itself resolves only
+ * after every commit holding its statements, and rejects if one failed. What a unit's statement
+ * read that is not committed yet was written in the same transaction, which commits or fails as
+ * a whole: nobody acts on a write that is later rolled back without being told so (its unit
+ * rejects). A unit's statements are not run again one by one after a failed commit (its code
+ * already went on from their results): the unit fails, and its caller reports the event as not
+ * processed.
  */
 export class GroupCommit {
-  private group: Member[] | undefined;
+  private group: Group | undefined;
   /** A statement ran this turn of the event loop: the next ones are grouped until setImmediate. */
   private turnStarted = false;
+  private readonly units = new AsyncLocalStorage<Unit>();
 
   constructor(private readonly conn: GroupConnection) {}
 
+  /**
+   * Runs `fn` as one unit of work (see above): resolves with its result once everything it
+   * wrote is committed. A unit inside a unit is part of the outer one.
+   */
+  async unit<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.units.getStore()?.open) return fn();
+    const unit: Unit = { open: true, commits: new Set() };
+    let out: T;
+    try {
+      out = await this.units.run(unit, fn);
+    } finally {
+      // Statements started after the unit's code returned (a forgotten promise) are plain ones.
+      unit.open = false;
+    }
+    for (const commit of unit.commits) await commit;
+    return out;
+  }
+
   query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }> {
+    const unit = this.units.getStore();
+    if (unit?.open) return this.unitStatement(unit, sql, params);
     if (!this.turnStarted) {
       // The first statement of a turn commits on its own at once, as without grouping: one
       // event in flight waits for nothing. Those that follow it in the same turn are grouped.
-      this.turnStarted = true;
-      setImmediate(this.endTurn);
+      this.startTurn();
       try {
         return Promise.resolve({ rows: this.conn.run(sql, params) });
       } catch (err) {
@@ -62,33 +95,68 @@ export class GroupCommit {
     }
     return new Promise((resolve, reject) => {
       const member: Member = { sql, params, rows: [], resolve, reject };
-      if (!this.group) {
-        try {
-          // IMMEDIATE takes the write lock now, so the group cannot fail half way for want of it.
-          this.conn.control('BEGIN IMMEDIATE');
-        } catch (err) {
-          return reject(err);
-        }
-        this.group = [];
-      }
-      const group = this.group;
+      let group: Group;
       try {
-        this.conn.control(SAVEPOINT);
-        member.rows = this.conn.run(sql, params);
-        this.conn.control(RELEASE);
-        group.push(member);
+        group = this.openGroup();
       } catch (err) {
-        if (this.conn.inTransaction()) {
-          this.undoStatement();
-          reject(err);
-          return;
-        }
-        // The failure took the transaction, and the group's earlier statements, with it.
-        this.group = undefined;
+        return reject(err);
+      }
+      try {
+        member.rows = this.runInSavepoint(sql, params);
+        group.members.push(member);
+      } catch (err) {
         reject(err);
-        this.runOneByOne(group);
+        this.afterStatementFailure(group, err);
       }
     });
+  }
+
+  private unitStatement(unit: Unit, sql: string, params: unknown[]): Promise<{ rows: unknown[] }> {
+    this.startTurn();
+    let group: Group;
+    try {
+      group = this.openGroup();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    unit.commits.add(group.committed.promise);
+    try {
+      return Promise.resolve({ rows: this.runInSavepoint(sql, params) });
+    } catch (err) {
+      this.afterStatementFailure(group, err);
+      return Promise.reject(err);
+    }
+  }
+
+  private startTurn(): void {
+    if (this.turnStarted) return;
+    this.turnStarted = true;
+    setImmediate(this.endTurn);
+  }
+
+  private openGroup(): Group {
+    if (this.group) return this.group;
+    // IMMEDIATE takes the write lock now, so the group cannot fail half way for want of it.
+    this.conn.control('BEGIN IMMEDIATE');
+    this.group = { members: [], committed: deferred() };
+    return this.group;
+  }
+
+  private runInSavepoint(sql: string, params: unknown[]): unknown[] {
+    this.conn.control(SAVEPOINT);
+    const rows = this.conn.run(sql, params);
+    this.conn.control(RELEASE);
+    return rows;
+  }
+
+  /** A statement of `group` failed (its caller is told): undo it alone, or lose the group if SQLite dropped the transaction. */
+  private afterStatementFailure(group: Group, err: unknown): void {
+    if (this.conn.inTransaction()) {
+      this.undoStatement();
+      return;
+    }
+    // The failure took the transaction, and the group's earlier statements, with it.
+    this.abandon(group, err);
   }
 
   private readonly endTurn = (): void => {
@@ -103,27 +171,37 @@ export class GroupCommit {
     this.group = undefined;
     try {
       this.conn.control('COMMIT');
-    } catch {
+    } catch (err) {
       // Busy (a reader holding the log during a checkpoint) or an I/O error: nothing of the
       // group is committed. Each statement gets its own chance, and its own error.
       this.rollback();
-      this.runOneByOne(group);
+      this.fail(group, err);
       return;
     }
-    for (const member of group) member.resolve({ rows: member.rows });
+    for (const member of group.members) member.resolve({ rows: member.rows });
+    group.committed.resolve();
   }
 
   private undoStatement(): void {
     try {
       this.conn.control(ROLLBACK_TO);
       this.conn.control(RELEASE);
-    } catch {
+    } catch (err) {
       // Could not undo the one statement: give up the group rather than commit half of it.
-      this.rollback();
-      const group = this.group ?? [];
-      this.group = undefined;
-      this.runOneByOne(group);
+      if (this.group) this.abandon(this.group, err);
     }
+  }
+
+  /** Roll back the group and give each of its plain statements its own chance. */
+  private abandon(group: Group, err: unknown): void {
+    if (this.group === group) this.group = undefined;
+    this.rollback();
+    this.fail(group, err);
+  }
+
+  private fail(group: Group, err: unknown): void {
+    group.committed.reject(err);
+    this.runOneByOne(group.members);
   }
 
   private rollback(): void {
@@ -144,4 +222,35 @@ export class GroupCommit {
       }
     }
   }
+}
+
+interface Group {
+  /** Plain statements, resolved at the commit. */
+  members: Member[];
+  /** Settles with the commit: what units that wrote in this group wait for. */
+  committed: Deferred;
+}
+
+interface Unit {
+  /** False once the unit's code returned. */
+  open: boolean;
+  commits: Set<Promise<void>>;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Awaited only by units that wrote in the group; nobody else must see an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

@@ -107,6 +107,7 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
     failures: sqlFailureLedger(db, clock),
     events: sqlEventLog(db, clock),
     audit: sqlAuditLog(db),
+    unitOfWork: (fn) => db.unit(fn),
     prune: (retention, pruneOptions) => pruneSql(db, clock, retention, pruneOptions),
     close: () =>
       (closed ??= (async () => {

@@ -98,6 +98,7 @@ export function openSqlite(path: string, where: string): SqliteHandle {
       group.flush();
       execute(sql);
     },
+    unit: (fn) => group.unit(fn),
     transaction: async (fn) => {
       await free();
       group.flush();

@@ -4,6 +4,7 @@ import {
   ModelThrottledError,
   Pipeline,
   resultId,
+  StoreUnavailableError,
   type Route,
   type Store,
 } from '../../../shared/core/index.ts';
@@ -287,5 +288,62 @@ describe('Pipeline claims are leases with an owner', () => {
     expect(first.routes[0]!.status).toBe('in-progress');
     expect(await store.idempotency.peek('order-risk:fenced')).toEqual({ state: 'in-progress' });
     expect(await store.failures.listFailures()).toEqual([]);
+  });
+});
+
+describe('Pipeline units of work', () => {
+  /** The memory store, with a unit of work whose commit fails after the steps ran (a full disk). */
+  function storeWhoseCommitFails(): Store {
+    const inner = createMemoryStore({ clock });
+    return {
+      ...inner,
+      unitOfWork: async (fn) => {
+        await fn();
+        throw new StoreUnavailableError('embedded store: database or disk is full');
+      },
+    };
+  }
+
+  it('runs an event\'s steps in one unit of work, and settles only after it', async () => {
+    const order: string[] = [];
+    const inner = createMemoryStore({ clock });
+    store = {
+      ...inner,
+      unitOfWork: async (fn) => {
+        order.push('unit begins');
+        const out = await fn();
+        order.push('unit committed');
+        return out;
+      },
+    };
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 3 } }] });
+
+    const outcome = await pipeline.process(orderEvent('u-1'));
+    order.push('process returned');
+
+    expect(outcome.routes[0]!.status).toBe('emitted');
+    expect(order).toEqual(['unit begins', 'unit committed', 'process returned']);
+  });
+
+  it('reports an emitted route whose writes could not be committed as a retryable store failure, not as emitted', async () => {
+    store = storeWhoseCommitFails();
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 3 } }] });
+
+    const outcome = await pipeline.process(orderEvent('u-2'));
+
+    const r = outcome.routes[0]!;
+    expect(r).toMatchObject({ status: 'failed', error: { code: 'StoreUnavailable', retryable: true } });
+    expect(r.resultId).toBeUndefined();
+    expect(r.result).toBeUndefined();
+  });
+
+  it('does the same for one route run on its own (a replay)', async () => {
+    store = storeWhoseCommitFails();
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 3 } }] });
+
+    const r = await pipeline.processRoute(route(), orderEvent('u-3'));
+
+    expect(r).toMatchObject({ status: 'failed', error: { code: 'StoreUnavailable', retryable: true } });
+    expect(r.resultId).toBeUndefined();
   });
 });

@@ -89,6 +89,120 @@ describe('group commit', () => {
   });
 });
 
+describe('group commit: units of work', () => {
+  const commits = (calls: string[]) => calls.filter((c) => c === 'COMMIT').length;
+
+  it('puts a unit\'s statements of one turn in one transaction, hands each its rows at once, and resolves the unit after the commit', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    const seen: string[] = [];
+    const out = await group.unit(async () => {
+      const a = await group.query('A', []);
+      seen.push(`A rows ${JSON.stringify(a.rows)} after ${commits(calls)} commits`);
+      await group.query('B', []);
+      seen.push(`B after ${commits(calls)} commits`);
+      return 'done';
+    });
+    seen.push(`unit after ${commits(calls)} commits`);
+
+    expect(out).toBe('done');
+    expect(seen).toEqual(['A rows [{"sql":"A"}] after 0 commits', 'B after 0 commits', 'unit after 1 commits']);
+    expect(calls.filter((c) => c === 'BEGIN IMMEDIATE' || c === 'COMMIT' || c === 'A' || c === 'B')).toEqual(['BEGIN IMMEDIATE', 'A', 'B', 'COMMIT']);
+  });
+
+  it('waits for every commit of a unit that spans turns', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    await group.unit(async () => {
+      await group.query('A', []);
+      // A model call: the event loop turns before the unit writes again.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await group.query('B', []);
+    });
+
+    expect(commits(calls)).toBe(2);
+    expect(calls.at(-1)).toBe('COMMIT');
+  });
+
+  it('rejects the unit when its commit fails, while plain statements of the same group are run again and told their own result', async () => {
+    const { conn, calls } = fakeConnection({ failCommits: 1 });
+    const group = new GroupCommit(conn);
+
+    const plainFirst = group.query('first', []);
+    const unit = group.unit(async () => {
+      await group.query('U', []);
+      return 'wrote U';
+    });
+    const plain = group.query('P', []);
+
+    await expect(unit).rejects.toThrow('busy');
+    await expect(plain).resolves.toEqual({ rows: [{ sql: 'P' }] });
+    await expect(plainFirst).resolves.toEqual({ rows: [{ sql: 'first' }] });
+    // The unit's statement is not run again (its code went on from the rows it got); P is.
+    expect(calls.slice(calls.indexOf('ROLLBACK'))).toEqual(['ROLLBACK', 'P']);
+  });
+
+  it('fails only the unit statement that failed; the unit\'s other statements commit', async () => {
+    const { conn, calls } = fakeConnection({ failSql: 'B' });
+    const group = new GroupCommit(conn);
+
+    const caught = await group.unit(async () => {
+      await group.query('A', []);
+      return group.query('B', []).then(
+        () => 'no error',
+        (err: Error) => err.message,
+      );
+    });
+
+    expect(caught).toBe('B failed');
+    expect(calls).toContain('ROLLBACK TO mesh_statement');
+    expect(commits(calls)).toBe(1);
+  });
+
+  it('rejects the unit when a failure takes the whole transaction with it', async () => {
+    const { conn } = fakeConnection({ failSql: 'B', dropTransactionOnFailure: true });
+    const group = new GroupCommit(conn);
+
+    const unit = group.unit(async () => {
+      await group.query('A', []);
+      await group.query('B', []).catch(() => undefined);
+      return 'went on';
+    });
+
+    await expect(unit).rejects.toThrow('B failed');
+  });
+
+  it('treats a unit inside a unit as part of the outer one', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    await group.unit(async () => {
+      await group.query('A', []);
+      await group.unit(async () => group.query('B', []));
+      expect(commits(calls)).toBe(0);
+    });
+
+    expect(commits(calls)).toBe(1);
+  });
+
+  it('leaves statements started after the unit returned as plain ones', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    let late: Promise<unknown> | undefined;
+    await group.unit(async () => {
+      await group.query('A', []);
+      late = new Promise((resolve) => setTimeout(resolve, 5)).then(() => group.query('late', []));
+    });
+    await late;
+
+    // `late` ran as the first statement of its turn: committed on its own, not in a transaction.
+    expect(calls.slice(-1)).toEqual(['late']);
+  });
+});
+
 describe('group commit on SQLite', () => {
   let dir: string | undefined;
   afterEach(async () => {
@@ -114,6 +228,28 @@ describe('group commit on SQLite', () => {
       const { rows } = await db.client.query<{ k: string }>('SELECT k FROM t ORDER BY k');
       expect(rows.map((r) => r.k)).toEqual(['a', 'c', 'taken']);
     } finally {
+      db.close();
+    }
+  });
+
+  it('keeps a unit\'s writes visible to its own next statements before the commit, and committed when the unit resolves', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nearmesh-group-'));
+    const path = join(dir, 'db.sqlite');
+    const db = openSqlite(path, dir);
+    const other = openSqlite(path, dir);
+    try {
+      await db.client.exec('CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)');
+      const read = await db.client.unit(async () => {
+        await db.client.query('INSERT INTO t VALUES (?, ?)', ['claim', 1]);
+        await db.client.query('UPDATE t SET n = n + 1 WHERE k = ?', ['claim']);
+        return (await db.client.query<{ n: number }>('SELECT n FROM t WHERE k = ?', ['claim'])).rows[0]?.n;
+      });
+      expect(read).toBe(2);
+      // Another connection sees only what is committed: the unit's writes, now that it resolved.
+      const { rows } = await other.client.query<{ n: number }>('SELECT n FROM t WHERE k = ?', ['claim']);
+      expect(rows).toEqual([{ n: 2 }]);
+    } finally {
+      other.close();
       db.close();
     }
   });
