@@ -23,6 +23,8 @@ export interface LocalMeshOptions {
    * days by default) once it is open. `mesh dev` does, at every start.
    */
   prune?: boolean;
+  /** A long-running mesh serving events (`mesh dev`): the store checkpoints its log from a worker thread. */
+  serving?: boolean;
 }
 
 export interface LocalMesh {
@@ -49,7 +51,7 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   const clock = options.clock ?? systemClock;
   const parts = await loadMeshParts({ ...options, clock });
   const { config, routes, providers, placer } = parts;
-  const store = await openLocalStore({ dir: options.home, clock });
+  const store = await openLocalStore({ dir: options.home, clock, ...(options.serving ? { backgroundCheckpoints: true } : {}) });
   let pruned: PruneReport | undefined;
   try {
     pruned = options.prune ? await store.prune(config.retention ?? DEFAULT_RETENTION) : undefined;
