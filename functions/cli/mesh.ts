@@ -1,4 +1,4 @@
-import { ConfigError, formatConfigIssue, MeshError } from '../../shared/core/index.ts';
+import { ConfigError, formatConfigIssue, MeshError } from '../../shared/core/errors.ts';
 import { UsageError } from './options.ts';
 
 // The AWS SDK warns on every command that its 2027 releases will need Node 22. The project pins
