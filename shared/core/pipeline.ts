@@ -385,8 +385,8 @@ export class Pipeline {
   private async resolveEarlierFailure(routeId: string, eventId: string): Promise<void> {
     const id = failureId(routeId, eventId);
     try {
-      const earlier = await this.opts.store.failures.getFailure(id);
-      if (earlier && earlier.status === 'open') await this.opts.store.failures.resolveFailure(id);
+      // One write, no read first: resolving an unknown or resolved failure changes nothing.
+      await this.opts.store.failures.resolveFailure(id);
     } catch (err) {
       // The result is out and the claim completed; an open record left behind is resolved by the next replay ("already done").
       this.logger.warn('result emitted, but its earlier failure record could not be marked resolved', { routeId, eventId, failureId: id, message: errorText(err) });

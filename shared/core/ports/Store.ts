@@ -90,6 +90,7 @@ export interface FailureLedger {
   recordFailure(record: FailureRecord): Promise<void>;
   listFailures(filter?: FailureFilter): Promise<FailureRecord[]>;
   getFailure(id: string): Promise<FailureRecord | undefined>;
+  /** Mark resolved; a no-op for an unknown id, and a resolved one keeps its first resolution. */
   resolveFailure(id: string): Promise<void>;
   /** Append to a failure's replay history (a no-op for an unknown id). */
   recordReplay(id: string, replay: ReplayRecord): Promise<void>;
