@@ -90,7 +90,11 @@ describe('budgets and rate limits through mesh dev', () => {
     const b = await resultFor(second);
     expect(a!.envelope.event.extensions.meshendpoint).toBe('sim-us-east-1');
     expect(b!.envelope.event.extensions.meshendpoint).toBe('sim-us-west-2');
-    expect((b!.envelope.event.data as { provenance: { attempts: number } }).provenance.attempts).toBe(2);
+    expect((b!.envelope.event.data as { provenance: Record<string, unknown> }).provenance).toMatchObject({
+      attempts: 2,
+      rateLimited: ['sim-us-east-1: rpm 1 used in this minute, resets at 2026-11-22T08:01:00.000Z'],
+    });
+    expect((a!.envelope.event.data as { provenance: Record<string, unknown> }).provenance.rateLimited).toBeUndefined();
     const audited = await audit().listAudit({});
     expect(audited.map((e) => e.endpoint).sort()).toEqual(['sim-us-east-1', 'sim-us-west-2']);
   });

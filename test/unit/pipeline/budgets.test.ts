@@ -154,7 +154,11 @@ describe('endpoint rate limits in the pipeline', () => {
     ]);
     expect(o!.attempts[0]!.error!.message).toBe('rpm 1 used in this minute, resets at 2026-11-22T08:01:00.000Z');
     expect(provider.calls.map((c) => c.endpoint.id)).toEqual(['far']);
-    expect((o!.result!.event.data as { provenance: { attempts: number } }).provenance.attempts).toBe(2);
+    expect((o!.result!.event.data as { provenance: Record<string, unknown> }).provenance).toMatchObject({
+      endpoint: 'far',
+      attempts: 2,
+      rateLimited: ['near: rpm 1 used in this minute, resets at 2026-11-22T08:01:00.000Z'],
+    });
     expect(await store.counters!.read(usageKeys.budgetTokens('order-risk'), counterWindow('hour', clock.now().getTime()))).toBe(120);
     expect(await store.counters!.read(usageKeys.rpm('far'), minute())).toBe(0);
   });
