@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadMeshConfig, loadRoutes } from '../../../shared/config/index.ts';
@@ -65,5 +66,22 @@ describe('models[].limits in mesh.yaml', () => {
     expect(empty).toMatchObject({ file: emptyFile, path: 'models[0].limits', line: 6 });
     expect(empty!.message).toMatch(/expected rpm or tpm/);
     expect(zero).toMatchObject({ file: zeroFile, path: 'models[0].limits.rpm', line: 6 });
+  });
+});
+
+describe("the README's budgets and limits snippet", () => {
+  it('loads: the endpoint limits in mesh.yaml and the budget under a route task', async () => {
+    // If the snippet rots (a renamed key, a wrong shape), this fails.
+    const readme = await readFile(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Budgets and rate limits'));
+    const [mesh, routePart] = (/```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '').split('\n---\n');
+    const budgetLine = routePart!.split('\n').find((l) => l.startsWith('budget:'))!;
+    const root = await tempTree({ 'mesh.yaml': mesh!, 'routes/r1.yaml': MINIMAL_ROUTE.replace('classification: public', 'classification: internal').replace('  maxTokens: 100\n', `  maxTokens: 100\n  ${budgetLine}\n`) });
+
+    const config = await loadMeshConfig(join(root, 'mesh.yaml'));
+    const [route] = await loadRoutes(join(root, 'routes'), config);
+
+    expect(config.models[0]!.limits).toEqual({ rpm: 60, tpm: 100000 });
+    expect(route!.task.budget).toEqual({ tokens: 2000000, costUsd: 5, per: 'day' });
   });
 });
