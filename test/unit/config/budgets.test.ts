@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadMeshConfig, loadRoutes } from '../../../shared/config/index.ts';
+import { MESH_SNAPSHOT_FILE, readMeshSnapshot } from '../../../shared/config/snapshot/index.ts';
+import { writeMeshSnapshot } from '../../../shared/config/snapshot/writeMeshSnapshot.ts';
 import { configIssues, MINIMAL_MESH, MINIMAL_ROUTE, tempTree } from './tempFiles.ts';
 
 async function routeWith(task: string): Promise<{ dir: string; load: () => Promise<unknown> }> {
@@ -83,5 +85,21 @@ describe("the README's budgets and limits snippet", () => {
 
     expect(config.models[0]!.limits).toEqual({ rpm: 60, tpm: 100000 });
     expect(route!.task.budget).toEqual({ tokens: 2000000, costUsd: 5, per: 'day' });
+  });
+});
+
+describe('budgets and limits in the package-time snapshot', () => {
+  it('reach the handler from the snapshot exactly as loaded from the files', async () => {
+    const root = await tempTree({
+      'mesh.yaml': MINIMAL_MESH.replace('    region: us-east-1\n', '    region: us-east-1\n    limits: { rpm: 60 }\n'),
+      'events/routes/r1.yaml': MINIMAL_ROUTE.replace('  maxTokens: 100\n', '  maxTokens: 100\n  budget: { costUsd: 2, per: day }\n'),
+    });
+    const paths = { configFile: join(root, 'mesh.yaml'), routesDir: join(root, 'events', 'routes') };
+    await writeMeshSnapshot(join(root, MESH_SNAPSHOT_FILE), { root, configFile: 'mesh.yaml', routesDir: 'events/routes' });
+
+    const snap = await readMeshSnapshot(join(root, MESH_SNAPSHOT_FILE), paths);
+
+    expect(snap!.config.models[0]!.limits).toEqual({ rpm: 60 });
+    expect(snap!.routes[0]!.task.budget).toEqual({ costUsd: 2, per: 'day' });
   });
 });
