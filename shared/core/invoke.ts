@@ -83,7 +83,11 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
       }
       const startedAt = clock.now();
       // Before the call: a route over its budget makes none; an endpoint at its rate limit is skipped.
-      const gate = opts.usage && estimate ? await opts.usage.before(route, endpoint, opts.eventId, estimate) : undefined;
+      const gate = opts.usage && estimate
+        ? await opts.usage.before(route, endpoint, opts.eventId, estimate).catch((err: unknown) => {
+            throw new InvokeFailure(toMeshError(err, { routeId: route.id, eventId: opts.eventId }), attempts);
+          })
+        : undefined;
       if (gate?.kind === 'over-budget') throw new InvokeFailure(gate.error, attempts);
       if (gate?.kind === 'rate-limited') {
         logger.warn('endpoint skipped: rate limit', { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id, reason: gate.reason });

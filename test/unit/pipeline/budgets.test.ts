@@ -111,6 +111,25 @@ describe('route budgets in the pipeline', () => {
     expect(await store.counters!.read(usageKeys.budgetTokens('order-risk'), counterWindow('day', clock.now().getTime()))).toBe(0);
   });
 
+  it('fails the route retryably, keeping the attempts so far and calling no model, when the counters cannot be reached', async () => {
+    const down: UsageCounters = {
+      reserve: async () => {
+        throw new Error('counters table unreachable');
+      },
+      adjust: async () => 0,
+      read: async () => 0,
+    };
+    const { pipeline, provider } = pipelineWith({ near: [ANSWER] }, [budgeted({ tokens: 10_000, per: 'day' })], { counters: down });
+
+    const outcome = await pipeline.process(orderEvent('e-1'));
+
+    expect(outcome.routes[0]!.error).toMatchObject({ code: 'StoreUnavailable', retryable: true });
+    expect(outcome.routes[0]!.error!.message).toMatch(/usage counters unavailable: counters table unreachable/);
+    expect(provider.calls).toEqual([]);
+    const [failure] = await store.failures.listFailures({ status: 'open' });
+    expect(failure).toMatchObject({ errorCode: 'StoreUnavailable', eventId: 'e-1' });
+  });
+
   it('refuses to start when a route has a budget and the store keeps no counters', () => {
     const { counters: _none, ...noCounters } = createMemoryStore({ clock });
     store = noCounters;
