@@ -132,4 +132,18 @@ describe('budgets and rate limits through mesh dev', () => {
     expect(await resultFor(eventId)).toBeUndefined();
     expect((await audit().listAudit({})).length).toBe(before);
   });
+
+  it('replays the kept order with mesh replay once the budget window has reset', async () => {
+    const [failure] = await mesh.store.failures.listFailures({ errorCode: 'BudgetExceeded', status: 'open' });
+    const env = { MESH_HOME: home, MESH_CONFIG: join(dir, 'mesh.yaml'), MESH_ROUTES_DIR: join(dir, 'events', 'routes') };
+    const early = await runMesh(['replay', failure!.id, '--json'], env);
+    clock.advance(3_600_000);
+
+    const later = await runMesh(['replay', failure!.id, '--json'], env);
+
+    expect(early.stdout).toMatch(/"outcome": "failed-again"/);
+    expect(later.stdout).toMatch(/"outcome": "succeeded"/);
+    expect(await resultFor(failure!.eventId)).toBeDefined();
+    expect((await mesh.store.failures.getFailure(failure!.id))!.status).toBe('resolved');
+  });
 });
