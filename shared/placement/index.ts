@@ -15,4 +15,4 @@ export { cloudOfRegion, GEOGRAPHIES, greatCircleKm, lookupRegion, REGIONS } from
 export type { Allowed, Classification } from './residency.ts';
 export { allows, classify, describeRule, guaranteedGeography } from './residency.ts';
 export type { UsageLine, UsageReport } from './usageReport.ts';
-export { formatRouteUsage, formatUsageLine, readUsageReport } from './usageReport.ts';
+export { formatRouteUsage, formatUsageLine, readUsageReport, routeUsageJson } from './usageReport.ts';

@@ -75,6 +75,16 @@ export function formatUsageLine(l: UsageLine): string {
 }
 
 /**
+ * What `mesh explain --json` adds to a route: its budget (null when it has none) and the limits
+ * of the endpoints it may use, by endpoint id.
+ */
+export function routeUsageJson(report: UsageReport, routeId: string, endpointIds: string[]): { budget: UsageLine[] | null; limits: Record<string, UsageLine[]> } {
+  const limits: Record<string, UsageLine[]> = {};
+  for (const id of endpointIds) if (report.endpoints[id]) limits[id] = report.endpoints[id];
+  return { budget: report.routes[routeId] ?? null, limits };
+}
+
+/**
  * The budget and limit lines `mesh explain` prints under a route's placement: the route's
  * budget, then the limits of each endpoint it may use, in placement order.
  */

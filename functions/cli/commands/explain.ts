@@ -3,7 +3,7 @@ import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
 import { loadMesh } from '../../../shared/config/index.ts';
 import { nameUuid, toEventBridgeEvent, type Envelope, type MeshConfig, type Route } from '../../../shared/core/index.ts';
 import { existsSync } from 'node:fs';
-import { createPlacer, explainRoute, explanationToJson, formatPlacement, formatRouteUsage, readUsageReport, type UsageReport } from '../../../shared/placement/index.ts';
+import { createPlacer, explainRoute, explanationToJson, formatPlacement, formatRouteUsage, readUsageReport, routeUsageJson, type UsageReport } from '../../../shared/placement/index.ts';
 import { openLocalStore } from '../../../shared/store/index.ts';
 import { adminRequest, findRunningDev } from '../devClient.ts';
 import { compilePatterns, explainMismatch } from '../../../shared/rules/index.ts';
@@ -52,11 +52,9 @@ export async function explainCommand(args: string[]): Promise<number> {
 
   const usage = await usageReport(config, routes, opts.home);
   if (opts.json) {
+    const endpointsOf = (e: (typeof explained)[number]) => e.decision.ranked.map((r) => r.endpoint.id);
     const json: Record<string, unknown> = {
-      routes: explained.map((e) => ({
-        ...explanationToJson(e),
-        ...(usage ? { budget: usage.routes[e.route.id] ?? null, limits: Object.fromEntries(e.decision.ranked.flatMap((r) => (usage.endpoints[r.endpoint.id] ? [[r.endpoint.id, usage.endpoints[r.endpoint.id]]] : []))) } : {}),
-      })),
+      routes: explained.map((e) => ({ ...explanationToJson(e), ...(usage ? routeUsageJson(usage, e.route.id, endpointsOf(e)) : {}) })),
     };
     if (explained.length === 0) json.unmatched = unmatched;
     console.log(JSON.stringify(json, null, 2));
