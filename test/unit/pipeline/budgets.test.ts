@@ -130,6 +130,24 @@ describe('route budgets in the pipeline', () => {
     expect(failure).toMatchObject({ errorCode: 'StoreUnavailable', eventId: 'e-1' });
   });
 
+  it('several pipelines sharing the counters never spend past a route budget together', async () => {
+    const counters = memoryCounters();
+    const provider = new ScriptedProvider({ near: [ANSWER], far: [ANSWER] });
+    const instances = [1, 2, 3].map(() => {
+      store = createMemoryStore({ clock });
+      return pipelineWith({}, [budgeted({ tokens: 500, per: 'hour' })], { counters, provider }).pipeline;
+    });
+
+    const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => instances[i % 3]!.process(orderEvent(`e-${i}`))));
+
+    // Each call reserves ≈ 111 tokens and settles to 120: four fit in 500, whatever the interleaving.
+    const failed = outcomes.map((o) => o.routes[0]!).filter((r) => r.status === 'failed');
+    expect(provider.calls).toHaveLength(4);
+    expect(failed).toHaveLength(8);
+    expect(failed.every((r) => r.error!.code === 'BudgetExceeded')).toBe(true);
+    expect(await counters.read(usageKeys.budgetTokens('order-risk'), counterWindow('hour', clock.now().getTime()))).toBe(480);
+  });
+
   it('refuses to start when a route has a budget and the store keeps no counters', () => {
     const { counters: _none, ...noCounters } = createMemoryStore({ clock });
     store = noCounters;
