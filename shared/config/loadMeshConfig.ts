@@ -130,6 +130,9 @@ function normalizeModel(entry: ModelEntry, at: PathSegment[], source: YamlSource
     options: entry.options,
   };
   if (entry.region !== undefined) endpoint.region = entry.region;
+  if (entry.limits !== undefined) {
+    endpoint.limits = { ...(entry.limits.rpm === undefined ? {} : { rpm: entry.limits.rpm }), ...(entry.limits.tpm === undefined ? {} : { tpm: entry.limits.tpm }) };
+  }
   if (sim && latency) endpoint.simulated = { latencyMs: latency, faults: sim.faults, retryAfterMs: sim.retryAfterMs };
   return endpoint;
 }

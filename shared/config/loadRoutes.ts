@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ConfigError, InvalidPatternError, type ConfigIssue } from '../core/errors.ts';
 import type { MeshConfig } from '../core/catalogue.ts';
-import type { Route } from '../core/route.ts';
+import type { Route, RouteBudget } from '../core/route.ts';
 import { validatePattern } from '../rules/index.ts';
 import { checkTemplate } from './checkTemplate.ts';
 import { oneOf, type PathSegment } from './describe.ts';
@@ -125,9 +125,15 @@ async function loadRoute(
       ...(models === undefined ? {} : { models }),
       timeoutMs: limits.timeoutMs,
       attemptsPerEndpoint: limits.attemptsPerEndpoint,
+      ...(limits.budget === undefined ? {} : { budget: budgetOf(limits.budget) }),
     },
     emit: file.emit,
   };
+}
+
+/** The budget without the keys the file left out (so `undefined` never reaches a snapshot). */
+function budgetOf(b: { tokens?: number | undefined; costUsd?: number | undefined; per: RouteBudget['per'] }): RouteBudget {
+  return { ...(b.tokens === undefined ? {} : { tokens: b.tokens }), ...(b.costUsd === undefined ? {} : { costUsd: b.costUsd }), per: b.per };
 }
 
 function checkId(source: YamlSource, id: string): void {

@@ -42,6 +42,11 @@ export const modelSchema = z.strictObject({
   capabilities: z.array(nonEmpty).default(['json']),
   options: z.record(z.string(), z.unknown()).default({}),
   simulated: simulatedSchema.optional(),
+  // The endpoint's own quota per UTC minute: placement skips it once reached rather than draw 429s.
+  limits: z
+    .strictObject({ rpm: z.number().int().positive().optional(), tpm: z.number().int().positive().optional() })
+    .refine((l) => l.rpm !== undefined || l.tpm !== undefined, { error: 'expected rpm or tpm (or both), e.g. { rpm: 60, tpm: 100000 }' })
+    .optional(),
 });
 
 const same = z.enum(['same', 'any']);

@@ -10,6 +10,15 @@ export const ROUTE_ID = /^[a-z0-9][a-z0-9-]*$/;
 const nonEmpty = z.string().min(1);
 const mapping = z.record(z.string(), z.unknown());
 
+// What a route may spend per UTC window; checked before each model call.
+const budgetSchema = z
+  .strictObject({
+    tokens: z.number().int().positive().optional(),
+    costUsd: z.number().positive().optional(),
+    per: z.enum(['minute', 'hour', 'day'], { error: 'expected per: minute | hour | day (the window the budget counts)' }),
+  })
+  .refine((b) => b.tokens !== undefined || b.costUsd !== undefined, { error: 'expected tokens or costUsd (or both), e.g. { tokens: 200000, per: day }' });
+
 export const routeSchema = z.strictObject({
   id: z.string().regex(ROUTE_ID, { error: 'expected a route id of lower-case letters, digits and "-" (like order-risk)' }),
   description: z.string().optional(),
@@ -30,6 +39,7 @@ export const routeSchema = z.strictObject({
     models: z.array(nonEmpty).min(1).optional(),
     timeoutMs: z.number().int().positive().default(20_000),
     attemptsPerEndpoint: z.number().int().min(1).max(10).default(2),
+    budget: budgetSchema.optional(),
   }),
   emit: z.strictObject({
     source: nonEmpty,

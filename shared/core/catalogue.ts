@@ -38,6 +38,14 @@ export interface ModelEndpoint {
   options: Record<string, unknown>;
   /** Present when provider is `simulated`. */
   simulated?: SimulatedSettings;
+  /** The endpoint's own rate limits (per UTC minute), shared by every instance; absent: none. */
+  limits?: EndpointLimits;
+}
+
+/** Requests and tokens (input + output) an endpoint takes per minute. */
+export interface EndpointLimits {
+  rpm?: number;
+  tpm?: number;
 }
 
 /** How far data of one classification may travel to reach a model. */

@@ -200,6 +200,24 @@ export class ModelsExhaustedError extends MeshError {
   readonly retryable = true;
 }
 
+/**
+ * The route's budget (`task.budget`) has no room for this call in the current window. No model
+ * call was made; the event is kept and may be replayed once the window resets (`resetsAt`).
+ */
+export class BudgetExceededError extends MeshError {
+  readonly code = 'BudgetExceeded';
+  readonly retryable = true;
+}
+
+/**
+ * Every allowed endpoint is at its own rate limit (`models[].limits`) for now, so none was
+ * called; the context names each with the time its window resets.
+ */
+export class RateLimitedError extends MeshError {
+  readonly code = 'RateLimited';
+  readonly retryable = true;
+}
+
 /** A result could not be published to one of its destinations. */
 export class PublishFailedError extends MeshError {
   readonly code = 'PublishFailed';

@@ -1,11 +1,12 @@
 import type { Clock } from './clock.ts';
-import { ModelOutputInvalidError, ModelTimeoutError, ModelsExhaustedError, toMeshError, type MeshError } from './errors.ts';
+import { ModelOutputInvalidError, ModelTimeoutError, ModelsExhaustedError, RateLimitedError, toMeshError, type MeshError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { AuditEntry, AuditLog } from './ports/AuditLog.ts';
 import type { ModelProvider, ModelRequest, ModelResponse, ModelUsage } from './ports/ModelProvider.ts';
 import type { EndpointHealth, PlacementDecision, RankedEndpoint } from './ports/Placer.ts';
 import type { Attempt } from './ports/Store.ts';
 import type { Route } from './route.ts';
+import { estimateUsage, type UsageGate } from './usageGate.ts';
 
 /** Providers by kind (`simulated`, `bedrock`, …). */
 export interface ProviderLookup {
@@ -45,6 +46,8 @@ export interface InvokeOptions {
   health?: EndpointHealth;
   /** Given one entry per attempt, with the residency facts of `placement`. */
   audit?: { log: AuditLog; placement: PlacementDecision };
+  /** Route budget and endpoint rate limits, reserved before each call and settled after. Default: none. */
+  usage?: UsageGate;
 }
 
 const BASE_BACKOFF_MS = 100;
@@ -64,6 +67,8 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
   const attempts: Attempt[] = [];
   let lastError: MeshError | undefined;
   const circuitOpen: string[] = [];
+  const rateLimited: Array<{ endpoint: string; reason: string; resetsAt: string }> = [];
+  const estimate = opts.usage ? estimateUsage(route, opts.system, opts.prompt) : undefined;
 
   for (const candidate of opts.ranked) {
     const endpoint = candidate.endpoint;
@@ -77,6 +82,19 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
         break;
       }
       const startedAt = clock.now();
+      // Before the call: a route over its budget makes none; an endpoint at its rate limit is skipped.
+      const gate = opts.usage && estimate
+        ? await opts.usage.before(route, endpoint, opts.eventId, estimate).catch((err: unknown) => {
+            throw new InvokeFailure(toMeshError(err, { routeId: route.id, eventId: opts.eventId }), attempts);
+          })
+        : undefined;
+      if (gate?.kind === 'over-budget') throw new InvokeFailure(gate.error, attempts);
+      if (gate?.kind === 'rate-limited') {
+        logger.warn('endpoint skipped: rate limit', { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id, reason: gate.reason });
+        rateLimited.push({ endpoint: endpoint.id, reason: gate.reason, resetsAt: gate.resetsAt });
+        attempts.push(attemptRecord(candidate, attempt, startedAt, clock, 0, new RateLimitedError(gate.reason)));
+        break;
+      }
       const request: ModelRequest = {
         endpoint,
         ...(opts.system === undefined ? {} : { system: opts.system }),
@@ -117,6 +135,8 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
         const record = attemptRecord(candidate, attempt, startedAt, clock, undefined, error);
         attempts.push(record);
         await audit(opts, candidate, record, usage);
+        // Settled before any backoff, so a retry does not find this call's estimate still held.
+        if (gate?.kind === 'go') await gate.settle(usage);
         logger.warn('model call failed', { ...context, attempt, code: error.code, retryable: error.retryable, message: error.message });
         // No point waiting to retry an endpoint whose circuit this failure has just opened.
         if (!error.retryable || signal.aborted || health?.openUntil(endpoint.id)) break;
@@ -129,6 +149,9 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
             break;
           }
         }
+      } finally {
+        // What the call really used replaces its estimate; no answer, no tokens. (Settling twice is a no-op.)
+        if (gate?.kind === 'go') await gate.settle(usage);
       }
     }
     if (signal.aborted) break;
@@ -139,11 +162,22 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
     circuitOpen.length > 0
       ? `route ${route.id}: no endpoint could be tried: circuit open (${circuitOpen.join('; ')})`
       : `route ${route.id}: no endpoint could be tried within the budget`;
-  const error = lastError ?? new ModelsExhaustedError(untried, { context: { routeId: route.id, eventId: opts.eventId } });
+  const error = lastError ?? (rateLimited.length > 0 ? allRateLimited(route.id, opts.eventId, rateLimited, circuitOpen, clock.now().getTime()) : new ModelsExhaustedError(untried, { context: { routeId: route.id, eventId: opts.eventId } }));
+  if (lastError !== undefined && rateLimited.length > 0) error.context.rateLimited = rateLimited;
   if (tried.length > 1 && lastError !== undefined) {
     error.context.triedEndpoints = tried;
   }
   throw new InvokeFailure(error, attempts);
+}
+
+/** No endpoint was called because each allowed one is at its rate limit (or its circuit is open): retry when the first window resets. */
+function allRateLimited(routeId: string, eventId: string, limited: Array<{ endpoint: string; reason: string; resetsAt: string }>, circuitOpen: string[], nowMs: number): RateLimitedError {
+  const each = limited.map((l) => `${l.endpoint}: ${l.reason}`);
+  const open = circuitOpen.length > 0 ? `; circuit open: ${circuitOpen.join('; ')}` : '';
+  const firstReset = limited.map((l) => l.resetsAt).sort()[0]!;
+  return new RateLimitedError(`route ${routeId}: every allowed endpoint is at its rate limit, so none was called (${each.join('; ')}${open})`, {
+    context: { routeId, eventId, rateLimited: limited, resetsAt: firstReset, retryAfterMs: Math.max(0, Date.parse(firstReset) - nowMs) },
+  });
 }
 
 function attemptRecord(candidate: RankedEndpoint, attempt: number, startedAt: Date, clock: Clock, latencyMs?: number, error?: MeshError): Attempt {

@@ -14,6 +14,8 @@ import type { Attempt, IdempotencyBegin, Store } from './ports/Store.ts';
 import { buildResultEnvelope } from './result.ts';
 import type { Route } from './route.ts';
 import { renderTemplate } from './template.ts';
+import type { UsageCounters } from './ports/Counters.ts';
+import { requireCounters, UsageGate } from './usageGate.ts';
 
 export interface PipelineOptions {
   config: MeshConfig;
@@ -34,6 +36,11 @@ export interface PipelineOptions {
   publishHoldMs?: number;
   /** Given one record per model invocation attempt. Default: none. */
   audit?: AuditLog;
+  /**
+   * Counters for route budgets and endpoint rate limits. Default: the store's. Required when a
+   * route has `task.budget` or an endpoint `limits` (the constructor throws ConfigError otherwise).
+   */
+  counters?: UsageCounters;
 }
 
 export type RouteStatus = 'emitted' | 'duplicate' | 'in-progress' | 'failed';
@@ -97,12 +104,16 @@ export class Pipeline {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly publishHoldMs: number;
+  private readonly usage: UsageGate | undefined;
 
   constructor(private readonly opts: PipelineOptions) {
     this.routesById = new Map(opts.routes.map((r) => [r.id, r]));
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.publishHoldMs = opts.publishHoldMs ?? 30_000;
+    const counters = opts.counters ?? opts.store.counters;
+    requireCounters(opts.config, opts.routes, counters);
+    this.usage = counters ? new UsageGate({ counters, clock: this.clock, logger: this.logger }) : undefined;
   }
 
   get routes(): Route[] {
@@ -256,6 +267,7 @@ export class Pipeline {
         ...(this.opts.random ? { random: this.opts.random } : {}),
         ...(this.opts.health ? { health: this.opts.health } : {}),
         ...(this.opts.audit ? { audit: { log: this.opts.audit, placement } } : {}),
+        ...(this.usage ? { usage: this.usage } : {}),
       });
       attempts = invoked.attempts;
       const result = buildResultEnvelope({

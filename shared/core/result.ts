@@ -23,6 +23,8 @@ export interface Provenance {
   costUsd: number;
   latencyMs: number;
   attempts: number;
+  /** Endpoints passed over, uncalled, at their rate limit (`<endpoint>: rpm 60 used in this minute, resets at …`); absent when none. */
+  rateLimited?: string[];
 }
 
 /**
@@ -83,6 +85,8 @@ export function buildResultEnvelope(opts: BuildResultOptions): Envelope {
     latencyMs: Math.round(response.latencyMs),
     attempts: opts.attempts.length,
   };
+  const rateLimited = opts.attempts.filter((a) => a.error?.code === 'RateLimited').map((a) => `${a.endpoint}: ${a.error!.message}`);
+  if (rateLimited.length > 0) provenance.rateLimited = rateLimited;
   const correlation = inEvent.extensions.correlationid;
   const correlationId = typeof correlation === 'string' && correlation !== '' ? correlation : inEvent.id;
   const id = resultId(route.id, inEvent.id);

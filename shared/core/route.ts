@@ -1,3 +1,5 @@
+import type { CounterPeriod } from './ports/Counters.ts';
+
 /** A route as loaded and validated from `events/routes/<id>.yaml`. */
 export interface Route {
   /** Unique, stable id: part of every result id, so renaming a route changes result ids. */
@@ -43,6 +45,15 @@ export interface RouteTask {
   timeoutMs: number;
   /** Attempts per endpoint for retryable errors, before failing over to the next one. */
   attemptsPerEndpoint: number;
+  /** What the route may spend per window, checked before each model call (absent: no budget). */
+  budget?: RouteBudget;
+}
+
+/** A route's spending cap in one UTC window: tokens (input + output), cost in USD, or both. */
+export interface RouteBudget {
+  tokens?: number;
+  costUsd?: number;
+  per: CounterPeriod;
 }
 
 export interface RouteEmit {

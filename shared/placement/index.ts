@@ -14,3 +14,5 @@ export type { Coordinates, RegionCloud, RegionInfo } from './regions.ts';
 export { cloudOfRegion, GEOGRAPHIES, greatCircleKm, lookupRegion, REGIONS } from './regions.ts';
 export type { Allowed, Classification } from './residency.ts';
 export { allows, classify, describeRule, guaranteedGeography } from './residency.ts';
+export type { UsageLine, UsageReport } from './usageReport.ts';
+export { formatRouteUsage, formatUsageLine, readUsageReport, routeUsageJson } from './usageReport.ts';

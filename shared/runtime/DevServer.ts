@@ -28,6 +28,7 @@ import {
   parseJson,
   STRUCTURED,
 } from '../buses/index.ts';
+import { readUsageReport } from '../placement/index.ts';
 import type { LocalMesh } from './createLocalMesh.ts';
 import { checkHost, classify, decodePathSegment, RequestError, requestUrl, sendAwsError, sendJson, sendProblem } from './httpProblems.ts';
 import { outcomeToJson } from './outcomeJson.ts';
@@ -259,6 +260,10 @@ export class DevServer {
         ...(limit === undefined ? {} : { limit }),
       });
       return sendJson(res, 200, { events });
+    }
+    if (req.method === 'GET' && path === '/_mesh/usage') {
+      // Route budgets and endpoint limits in their current windows (`mesh explain` shows them).
+      return sendJson(res, 200, { usage: await readUsageReport(config, routes, this.opts.mesh.counters, this.clock.now().getTime()) });
     }
     if (req.method === 'GET' && path === '/_mesh/failed') {
       const status = oneOf(q, 'status', ['open', 'resolved'] as const);

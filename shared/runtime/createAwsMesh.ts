@@ -12,6 +12,7 @@ import {
   type Publisher,
   type Route,
   type Store,
+  type UsageCounters,
 } from '../core/index.ts';
 import { EventBridgePublisher, type EventBridgePublisherOptions } from '../buses/eventbridge/publisher.ts';
 import type { AuditLog } from '../core/ports/AuditLog.ts';
@@ -46,6 +47,8 @@ export interface AwsMeshOptions {
   logger?: Logger;
   /** Where each model invocation attempt is recorded. Default: a structured `audit` line through `logger`. */
   audit?: AuditLog;
+  /** Counters for route budgets and endpoint rate limits, shared by every instance. Default: the store's. */
+  counters?: UsageCounters;
   clock?: Clock;
 }
 
@@ -88,7 +91,7 @@ export async function createAwsMesh(options: AwsMeshOptions): Promise<AwsMesh> {
       context: { destination: destination.name },
     });
   });
-  const pipeline = new Pipeline({ ...parts.pipeline, publisher, store, audit: options.audit ?? logAuditLog(logger) });
+  const pipeline = new Pipeline({ ...parts.pipeline, publisher, store, audit: options.audit ?? logAuditLog(logger), ...(options.counters ? { counters: options.counters } : {}) });
   const close = async () => {
     await providers.close?.();
     eventBridge?.close();

@@ -12,6 +12,7 @@ import {
   type Publisher,
   type Route,
   type Store,
+  type UsageCounters,
 } from '../core/index.ts';
 import { sameNamespace, ServiceBusPublisher } from '../buses/servicebus/index.ts';
 import type { AuditLog } from '../core/ports/AuditLog.ts';
@@ -44,6 +45,8 @@ export interface AzureMeshOptions {
   logger?: Logger;
   /** Where each model invocation attempt is recorded. Default: a structured `audit` line through `logger`. */
   audit?: AuditLog;
+  /** Counters for route budgets and endpoint rate limits, shared by every instance. Default: the store's. */
+  counters?: UsageCounters;
   clock?: Clock;
 }
 
@@ -90,7 +93,7 @@ export async function createAzureMesh(options: AzureMeshOptions): Promise<AzureM
       new ConfigError([{ file: '(deployment)', path: `destinations.${destination.name}`, message: `the Azure edge cannot publish to a destination of kind ${destination.kind}` }]),
   );
   const publisher = withDefaultEntity(byKind, config, options.homeNamespace, options.resultsEntity);
-  const pipelineOptions: PipelineOptions = { ...parts.pipeline, store, publisher, audit: options.audit ?? logAuditLog(logger) };
+  const pipelineOptions: PipelineOptions = { ...parts.pipeline, store, publisher, audit: options.audit ?? logAuditLog(logger), ...(options.counters ? { counters: options.counters } : {}) };
   return {
     config,
     routes,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Placer, type Route, type Store } from '../core/index.ts';
+import { Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConfig, type Placer, type Route, type Store, type UsageCounters } from '../core/index.ts';
 import { LocalBus } from '../buses/index.ts';
 import { DEFAULT_RETENTION } from '../config/index.ts';
 import { openLocalStore, type PruneReport } from '../store/index.ts';
@@ -25,6 +25,11 @@ export interface LocalMeshOptions {
   prune?: boolean;
   /** A long-running mesh serving events (`mesh dev`): the store checkpoints its log from a worker thread. */
   serving?: boolean;
+  /**
+   * Counters for route budgets and endpoint rate limits, instead of the store's (tests, or
+   * counters shared with another process). Default: the embedded store's, when it keeps them.
+   */
+  counters?: UsageCounters;
 }
 
 export interface LocalMesh {
@@ -36,6 +41,8 @@ export interface LocalMesh {
   placer: Placer;
   /** Replays failed events from the ledger through `pipeline`. */
   replayer: Replayer;
+  /** The usage counters budgets and limits are checked against (`mesh explain` reads them); absent when there are none. */
+  counters?: UsageCounters;
   /** What opening pruned, when `prune` was asked for. */
   pruned?: PruneReport;
   close(): Promise<void>;
@@ -52,6 +59,7 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   const parts = await loadMeshParts({ ...options, clock });
   const { config, routes, providers, placer } = parts;
   const store = await openLocalStore({ dir: options.home, clock, ...(options.serving ? { backgroundCheckpoints: true } : {}) });
+  const counters = options.counters ?? store.counters;
   let pruned: PruneReport | undefined;
   try {
     pruned = options.prune ? await store.prune(config.retention ?? DEFAULT_RETENTION) : undefined;
@@ -62,14 +70,22 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   }
   const bus = new LocalBus(store.events, clock);
   // Every model invocation attempt is kept in the store's audit table (`mesh audit`).
-  const pipeline = new Pipeline({ ...parts.pipeline, publisher: bus, store, audit: store.audit });
+  let pipeline: Pipeline;
+  try {
+    pipeline = new Pipeline({ ...parts.pipeline, publisher: bus, store, audit: store.audit, ...(counters ? { counters } : {}) });
+  } catch (err) {
+    // A mesh whose budgets or limits this store cannot count refuses to start: leave nothing open.
+    await providers.close?.();
+    await store.close();
+    throw err;
+  }
   const replayer = new Replayer({ pipeline, placer, store, clock });
   // Providers first: a Bedrock client keeps an HTTP/2 session open until it is destroyed.
   const close = async () => {
     await providers.close?.();
     await store.close();
   };
-  return { config, routes, pipeline, store, bus, placer, replayer, close, ...(pruned ? { pruned } : {}) };
+  return { config, routes, pipeline, store, bus, placer, replayer, close, ...(pruned ? { pruned } : {}), ...(counters ? { counters } : {}) };
 }
 
 /** `.mesh/` beside the config, unless MESH_HOME says otherwise. */
