@@ -2,8 +2,9 @@ import { randomIds, systemClock, type ReplayOutcome, type EventLogEntry, type Ev
 import { decodeAny } from '../../shared/buses/index.ts';
 import { createLocalMesh, outcomeToJson, replayForeignFailure, replayOne, type LocalMesh, type ReplayRequest } from '../../shared/runtime/index.ts';
 import { LedgerUnavailableError } from '../../shared/oncall/index.ts';
-import { openLocalStore, StoreLockedError } from '../../shared/store/index.ts';
+import { openLocalStore, StoreLockedError, type LocalStore } from '../../shared/store/index.ts';
 import type { Store } from '../../shared/core/index.ts';
+import type { AuditEntry, AuditFilter } from '../../shared/core/ports/AuditLog.ts';
 import { adminRequest, findRunningDev, type DevInfo } from './devClient.ts';
 import type { CommonOptions } from './options.ts';
 
@@ -24,6 +25,8 @@ export interface MeshAccess {
    * history is kept where the next engineer looks. A dry run writes nothing.
    */
   replayEvent(failure: FailureRecord, request: Omit<ReplayRequest, 'failureId'>): Promise<ReplayOutcome>;
+  /** The audit trail of model invocations, newest first. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /** Process an event document (any supported shape); returns outcome JSON. */
   ingest(doc: unknown): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
@@ -81,6 +84,7 @@ function remoteAccess(dev: DevInfo): MeshAccess {
           body: JSON.stringify({ failure, request }),
         })
       ).outcome,
+    listAudit: async (f) => (await adminRequest<{ audit: AuditEntry[] }>(dev, `/_mesh/audit${qs({ route: f.routeId, since: f.since, limit: f.limit })}`)).audit,
     ingest: async (doc) =>
       (
         await adminRequest<{ outcomes: Array<Record<string, unknown>> }>(dev, '/_mesh/ingest', {
@@ -97,11 +101,13 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
   // Reading needs only the store; ingesting needs the whole mesh, built on first use.
   let mesh = built;
   let store = mesh ? mesh.store : await openLocalStore({ dir: opts.home });
+  let audit = mesh ? mesh.audit : (store as LocalStore).audit;
   const meshForWork = async (): Promise<LocalMesh> => {
     if (!mesh) {
       await store.close();
       mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, models: opts.models });
       store = mesh.store;
+      audit = mesh.audit;
     }
     return mesh;
   };
@@ -110,6 +116,7 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
     listEvents: (f) => store.events.listEvents(f),
     listFailures: (f) => store.failures.listFailures(f),
     getFailure: (id) => store.failures.getFailure(id),
+    listAudit: async (f) => (audit ? audit.listAudit(f) : []),
     replay: async (request) => replayOne(await meshForWork(), request),
     replayEvent: async (failure, request) => replayForeignFailure(await meshForWork(), failure, request),
     ingest: async (doc) => {

@@ -295,6 +295,18 @@ export class DevServer {
       const request: ReplayRequest = parseReplayRequest({ ...asObject(parsed.request, 'replay-event request.request'), failureId: failure.id });
       return sendJson(res, 200, { outcome: await replayForeignFailure(this.opts.mesh, failure, request) });
     }
+    if (req.method === 'GET' && path === '/_mesh/audit') {
+      const { audit } = this.opts.mesh;
+      if (!audit) return sendProblem(res, 404, 'NotFound', 'this mesh keeps no audit trail');
+      const since = timestamp(q, 'since');
+      const limit = wholeNumber(q, 'limit');
+      const entries = await audit.listAudit({
+        ...(q.get('route') ? { routeId: q.get('route')! } : {}),
+        ...(since ? { since: new Date(since).toISOString() } : {}),
+        ...(limit === undefined ? {} : { limit }),
+      });
+      return sendJson(res, 200, { audit: entries });
+    }
     const failed = /^\/_mesh\/failed\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && failed) {
       const id = checkAttribute(decodePathSegment(failed[1]!, 'failure id'), 'failure id');
