@@ -18,7 +18,7 @@ Commands:
   events      list the local event log (inputs and results)
   explain     show where each matching route would send an event's data, and why
   failed      list failed events with their reason; \`failed show <id>\` for one
-  prune       delete old inputs and results from the local store (mesh.yaml retention)
+  prune       delete old inputs, results and audit records from the local store (mesh.yaml retention)
   replay      re-run failed events through the pipeline (dry run, --model, route override)
   validate    check mesh.yaml and the route files
   test-pattern  does an event match an event pattern? (like aws events test-event-pattern)

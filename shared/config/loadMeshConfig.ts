@@ -69,6 +69,7 @@ function normalize(file: MeshFile, path: string, source: YamlSource): MeshConfig
   const retention = {
     eventsMs: file.retention?.events ?? DEFAULT_RETENTION.eventsMs,
     resolvedFailuresMs: file.retention?.resolvedFailures ?? DEFAULT_RETENTION.resolvedFailuresMs,
+    auditMs: file.retention?.audit ?? DEFAULT_RETENTION.auditMs,
   };
   return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations, placement: file.placement, retention };
 }

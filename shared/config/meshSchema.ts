@@ -94,6 +94,8 @@ const retentionSchema = z.strictObject({
   events: duration.optional(),
   /** Failures, counted from when they were resolved; open failures are never pruned. */
   resolvedFailures: duration.optional(),
+  /** Audit records of model invocations, counted from when the call was made. */
+  audit: duration.optional(),
 });
 
 export const meshSchema = z.strictObject({

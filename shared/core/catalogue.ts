@@ -104,6 +104,8 @@ export interface RetentionSettings {
   eventsMs: number;
   /** Failures resolved longer ago than this are pruned, with their replay history. Open failures never are. */
   resolvedFailuresMs: number;
+  /** Audit records (model invocations) made longer ago than this are pruned. */
+  auditMs: number;
 }
 
 export interface MeshConfig {
@@ -121,6 +123,6 @@ export interface MeshConfig {
   seed: number;
   /** Ranking strategy and circuit breaker; defaults (data-gravity, 5 failures in 60 s, 30 s cooldown) when absent. */
   placement?: PlacementSettings;
-  /** What the local store prunes; defaults (events 7 days, resolved failures 30 days) when absent. */
+  /** What the local store prunes; defaults (events 7 days, resolved failures 30 days, audit 365 days) when absent. */
   retention?: RetentionSettings;
 }

@@ -48,15 +48,16 @@ export interface LocalStoreOptions {
 
 /** The embedded store: the Store port, plus pruning by age. */
 export interface LocalStore extends Store {
-  /** The audit trail of model invocations (give it to the Pipeline as `audit`); retention leaves it alone. */
+  /** The audit trail of model invocations (give it to the Pipeline as `audit`); pruned by `retention.auditMs`. */
   audit: AuditTrail;
   /**
-   * Deletes inputs and results logged longer ago than `retention.eventsMs` and failures
-   * resolved longer ago than `retention.resolvedFailuresMs`; open failures are kept.
+   * Deletes inputs and results logged longer ago than `retention.eventsMs`, failures
+   * resolved longer ago than `retention.resolvedFailuresMs` and audit records older than
+   * `retention.auditMs`; open failures are kept.
    * `dryRun` counts without deleting.
    *
    * @example
-   * const report = await store.prune({ eventsMs: 7 * 86_400_000, resolvedFailuresMs: 30 * 86_400_000 });
+   * const report = await store.prune({ eventsMs: 7 * 86_400_000, resolvedFailuresMs: 30 * 86_400_000, auditMs: 365 * 86_400_000 });
    * console.log(`pruned ${report.events} events`);
    */
   prune(retention: RetentionSettings, options?: { dryRun?: boolean }): Promise<PruneReport>;
