@@ -127,6 +127,8 @@ async function loadRoute(
       attemptsPerEndpoint: limits.attemptsPerEndpoint,
     },
     emit: file.emit,
+    ...(file.approval === 'required' ? { approval: 'required' as const } : {}),
+    ...(file.approvalShowsOutput === undefined ? {} : { approvalShowsOutput: file.approvalShowsOutput }),
   };
 }
 

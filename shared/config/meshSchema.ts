@@ -109,6 +109,8 @@ export const meshSchema = z.strictObject({
   destinations: z.record(name, destinationSchema).default({}),
   placement: placementSchema,
   retention: retentionSchema.optional(),
+  // The only source approval events (type nearmesh.Approval) are accepted from.
+  approvals: z.strictObject({ source: nonEmpty }).optional(),
 });
 
 export type MeshFile = z.output<typeof meshSchema>;

@@ -125,4 +125,6 @@ export interface MeshConfig {
   placement?: PlacementSettings;
   /** What the local store prunes; defaults (events 7 days, resolved failures 30 days, audit 365 days) when absent. */
   retention?: RetentionSettings;
+  /** Who may send approval events: their source. Default `nearmesh.approvals`. */
+  approvals?: { source: string };
 }

@@ -1,4 +1,5 @@
 import type { Envelope } from '../envelope.ts';
+import type { ApprovalStore } from './Approvals.ts';
 import type { UsageCounters } from './Counters.ts';
 import type { PlacementDecision } from './Placer.ts';
 
@@ -133,5 +134,7 @@ export interface Store {
    * that declares any refuses to start.
    */
   counters?: UsageCounters;
+  /** Results held for approval (routes with `approval: required`). Absent: such routes refuse to start. */
+  approvals?: ApprovalStore;
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import type { Store } from '../../core/ports/Store.ts';
 import type { AuditTrail } from '../../core/ports/AuditLog.ts';
 import { LegacyStoreError } from '../LegacyStoreError.ts';
 import { migrate } from './migrations.ts';
+import { sqlApprovals } from './sqlApprovals.ts';
 import { sqlAuditLog } from './sqlAuditLog.ts';
 import { sqlEventLog } from './sqlEventLog.ts';
 import { sqlFailureLedger } from './sqlFailureLedger.ts';
@@ -108,6 +109,7 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
     failures: sqlFailureLedger(db, clock),
     events: sqlEventLog(db, clock),
     audit: sqlAuditLog(db),
+    approvals: sqlApprovals(db),
     prune: (retention, pruneOptions) => pruneSql(db, clock, retention, pruneOptions),
     close: () =>
       (closed ??= (async () => {
