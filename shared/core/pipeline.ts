@@ -131,9 +131,6 @@ export class Pipeline {
    */
   async process(envelope: Envelope, options: ProcessOptions = {}): Promise<EventOutcome> {
     const { event } = envelope;
-    if (this.approvals && isApprovalEvent(envelope)) {
-      return approvalEventOutcome(this.approvals, envelope, { source: this.opts.config.approvals?.source, clock: this.clock, logger: this.logger });
-    }
     if (!options.skipInputLog) {
       await this.opts.store.events.append({
         at: this.clock.now().toISOString(),
@@ -143,6 +140,9 @@ export class Pipeline {
         source: event.source,
         envelope,
       });
+    }
+    if (this.approvals && isApprovalEvent(envelope)) {
+      return approvalEventOutcome(this.approvals, envelope, { source: this.opts.config.approvals?.source, clock: this.clock, logger: this.logger });
     }
     const ids = options.route !== undefined ? [options.route] : this.opts.matcher.matches(toEventBridgeEvent(envelope));
     const runOptions: RouteRunOptions = options.signal ? { signal: options.signal } : {};
