@@ -104,7 +104,8 @@ export class ApprovalDesk {
   /**
    * Keep `result` until it is decided, then announce it with the pending-approval event on the
    * same destinations. Held once: a second hold of the same result id keeps the first and
-   * announces it again (same event id). Throws PublishFailed/PublishRejected like a result's publish.
+   * announces it again (same event id) unless it was decided meanwhile. Throws
+   * PublishFailed/PublishRejected like a result's publish.
    */
   async hold(route: Route, input: Envelope, result: Envelope, destinations: Destination[]): Promise<string[]> {
     const now = this.clock.now();
@@ -118,7 +119,12 @@ export class ApprovalDesk {
       destinations,
     };
     const held = await this.opts.approvals.hold(record);
-    if (!held) this.logger.info('result already held for approval; announcing it again', { routeId: route.id, resultId: record.resultId });
+    if (!held) {
+      // A retry after the announcement failed. Decided meanwhile (it was listed): nothing to announce.
+      const earlier = await this.opts.approvals.get(record.resultId);
+      if (earlier && earlier.status !== 'pending') return earlier.destinations.map((d) => d.name);
+      this.logger.info('result already held for approval; announcing it again', { routeId: route.id, resultId: record.resultId });
+    }
     const announced = pendingApprovalEnvelope(route, result, now);
     await this.publish(announced, destinations, route.id, input.event.id);
     return destinations.map((d) => d.name);

@@ -206,3 +206,33 @@ describe('approval events', () => {
     expect(types()).toEqual(['OrderRiskScored.PendingApproval', 'OrderRiskScored']);
   });
 });
+
+describe('holding again after a failed announcement', () => {
+  it('keeps the first held result and announces it on the retry, with the same event id', async () => {
+    const { pipeline, provider } = pipelineWith({ near: [{ output: { score: 1 } }, { output: { score: 2 } }] });
+    publisher.failNext = 1;
+
+    const failed = await pipeline.process(orderEvent('e-1'));
+    const retried = await pipeline.process(orderEvent('e-1'));
+
+    const id = resultId('order-risk', 'e-1');
+    expect(failed.routes[0]).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'PublishFailed' }) });
+    expect(retried.routes[0]).toMatchObject({ status: 'pending-approval', resultId: id });
+    expect(provider.calls).toHaveLength(2);
+    expect(publisher.published.map((p) => p.envelope.event.id)).toEqual([pendingApprovalId(id)]);
+    expect((await store.approvals!.get(id))!.result.event.data).toMatchObject({ result: { score: 1 } });
+  });
+
+  it('does not announce a result decided meanwhile', async () => {
+    const { pipeline } = pipelineWith({ near: [{ output: { score: 1 } }, { output: { score: 2 } }] });
+    publisher.failNext = 1;
+    await pipeline.process(orderEvent('e-1'));
+    const id = resultId('order-risk', 'e-1');
+    await pipeline.approvals!.reject(id, 'ana', 'seen in mesh approvals, wrong');
+
+    const retried = await pipeline.process(orderEvent('e-1'));
+
+    expect(retried.routes[0]).toMatchObject({ status: 'pending-approval', resultId: id });
+    expect(publisher.published).toEqual([]);
+  });
+});
