@@ -77,7 +77,7 @@ describe('mesh prune', () => {
     expect(untouched.events).toEqual(['old-input', 'old-result', 'recent-input']);
     expect(untouched.audit).toEqual(['recent-call', 'old-call']);
     expect(real.code).toBe(0);
-    expect(real.stdout).toContain('Pruned 2 inputs and results older than 7d and 1 failure resolved more than 30d ago; open failures are kept. Pruned 1 audit record older than 365d.');
+    expect(real.stdout).toContain('Pruned 2 inputs and results older than 7d and 1 failure resolved more than 30d ago; open failures are kept. Pruned 1 audit record older than 365d and 0 approvals decided more than 30d ago; pending approvals are kept.');
     expect(await contents(home)).toEqual({ events: ['recent-input'], failures: ['f-open', 'f-recent'], audit: ['recent-call'] });
   });
 

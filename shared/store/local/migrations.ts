@@ -130,11 +130,14 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         result        TEXT NOT NULL,
         destinations  TEXT NOT NULL,
         decided_at    TEXT,
+        -- When the decision was recorded (store clock); NULL while pending. Retention counts from here.
+        decided_at_ms INTEGER,
         actor         TEXT,
         reason        TEXT
       ) STRICT;
       CREATE INDEX approvals_newest ON approvals (held_at_ms DESC, seq DESC);
       CREATE INDEX approvals_status_newest ON approvals (status, held_at_ms DESC, seq DESC);
+      CREATE INDEX approvals_decided ON approvals (decided_at_ms) WHERE status <> 'pending';
     `,
   },
 ];

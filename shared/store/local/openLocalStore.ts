@@ -109,7 +109,7 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
     failures: sqlFailureLedger(db, clock),
     events: sqlEventLog(db, clock),
     audit: sqlAuditLog(db),
-    approvals: sqlApprovals(db),
+    approvals: sqlApprovals(db, clock),
     prune: (retention, pruneOptions) => pruneSql(db, clock, retention, pruneOptions),
     close: () =>
       (closed ??= (async () => {

@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/clock.ts';
 import type { ApprovalRecord, ApprovalStore } from '../../core/ports/Approvals.ts';
 import { checkLimit, instantMs } from '../storeInput.ts';
 import type { SqlQueryable } from './SqlClient.ts';
@@ -19,7 +20,8 @@ interface ApprovalRow {
 const COLUMNS = 'result_id, route_id, input_id, held_at, status, result, destinations, decided_at, actor, reason';
 
 /**
- * Held results in the `approvals` table. Each change is one conditional statement
+ * Held results in the `approvals` table; `clock` stamps when a decision was recorded, which
+ * retention counts from (decided records go with resolved failures). Each change is one conditional statement
  * (`… WHERE status = 'pending'`), so of two approvals racing for one record exactly one
  * updates a row; RETURNING says which.
  *
@@ -27,7 +29,7 @@ const COLUMNS = 'result_id, route_id, input_id, held_at, status, result, destina
  * const approvals = sqlApprovals(db);
  * const { decided } = await approvals.decide(id, { status: 'approved', actor: 'ana', at: new Date().toISOString() });
  */
-export function sqlApprovals(db: SqlQueryable): ApprovalStore {
+export function sqlApprovals(db: SqlQueryable, clock: Clock): ApprovalStore {
   const get = async (resultId: string) => {
     const { rows } = await db.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE result_id = ?`, [resultId]);
     return rows[0] ? toRecord(rows[0]) : undefined;
@@ -55,17 +57,17 @@ export function sqlApprovals(db: SqlQueryable): ApprovalStore {
     async decide(resultId, decision) {
       instantMs(decision.at, 'at');
       const { rows } = await db.query<ApprovalRow>(
-        `UPDATE approvals SET status = ?, decided_at = ?, actor = ?, reason = ?
+        `UPDATE approvals SET status = ?, decided_at = ?, decided_at_ms = ?, actor = ?, reason = ?
          WHERE result_id = ? AND status = 'pending'
          RETURNING ${COLUMNS}`,
-        [decision.status, decision.at, decision.actor, decision.reason ?? null, resultId],
+        [decision.status, decision.at, clock.now().getTime(), decision.actor, decision.reason ?? null, resultId],
       );
       if (rows[0]) return { decided: true, record: toRecord(rows[0]) };
       return { decided: false, record: await get(resultId) };
     },
     async reopen(resultId, decision) {
       await db.query(
-        `UPDATE approvals SET status = 'pending', decided_at = NULL, actor = NULL, reason = NULL
+        `UPDATE approvals SET status = 'pending', decided_at = NULL, decided_at_ms = NULL, actor = NULL, reason = NULL
          WHERE result_id = ? AND status = 'approved' AND decided_at = ? AND actor = ?`,
         [resultId, decision.at, decision.actor],
       );

@@ -11,6 +11,8 @@ export interface PruneReport {
   /** Failures resolved before `resolvedFailuresBefore`, each with its replay history. */
   resolvedFailures: number;
   resolvedFailuresBefore: string;
+  /** Held results approved or rejected before `resolvedFailuresBefore` (pending ones are kept). */
+  decidedApprovals: number;
   /** Audit records of model calls made before `auditBefore`. */
   audit: number;
   auditBefore: string;
@@ -20,7 +22,8 @@ export interface PruneReport {
  * Deletes the inputs and results logged longer ago than `retention.eventsMs` and the failures
  * resolved longer ago than `retention.resolvedFailuresMs` (their replays go with them through
  * the foreign key), and the audit records of model calls made longer ago than
- * `retention.auditMs`. Open failures are never deleted: they are the work still to do. Claims
+ * `retention.auditMs`. Held results decided longer ago than `retention.resolvedFailuresMs` go
+ * too. Open failures and pending approvals are never deleted: they are the work still to do. Claims
  * are kept too, so a late redelivery of a pruned event still finds its result id.
  *
  * The deletes run on an index of the time column and in one transaction, so a crash
@@ -40,10 +43,12 @@ export async function pruneSql(db: SqlClient, clock: Clock, retention: Retention
     const events = await count('SELECT count(*) AS n FROM events WHERE logged_at_ms < ?', eventsBefore);
     const resolvedFailures = await count(`SELECT count(*) AS n FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, failuresBefore);
     const audit = await count('SELECT count(*) AS n FROM audit WHERE at_ms < ?', auditBefore);
+    const decidedApprovals = await count(`SELECT count(*) AS n FROM approvals WHERE status <> 'pending' AND decided_at_ms < ?`, failuresBefore);
     if (!dryRun) {
       if (events > 0) await tx.query('DELETE FROM events WHERE logged_at_ms < ?', [eventsBefore]);
       if (resolvedFailures > 0) await tx.query(`DELETE FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, [failuresBefore]);
       if (audit > 0) await tx.query('DELETE FROM audit WHERE at_ms < ?', [auditBefore]);
+      if (decidedApprovals > 0) await tx.query(`DELETE FROM approvals WHERE status <> 'pending' AND decided_at_ms < ?`, [failuresBefore]);
     }
     return {
       dryRun,
@@ -51,6 +56,7 @@ export async function pruneSql(db: SqlClient, clock: Clock, retention: Retention
       eventsBefore: new Date(eventsBefore).toISOString(),
       resolvedFailures,
       resolvedFailuresBefore: new Date(failuresBefore).toISOString(),
+      decidedApprovals,
       audit,
       auditBefore: new Date(auditBefore).toISOString(),
     };

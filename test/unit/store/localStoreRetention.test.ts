@@ -47,6 +47,7 @@ describe('embedded store retention', () => {
       eventsBefore: '2026-11-02T08:00:00.000Z',
       resolvedFailures: 0,
       resolvedFailuresBefore: '2026-10-10T08:00:00.000Z',
+      decidedApprovals: 0,
       audit: 0,
       auditBefore: '2026-08-11T08:00:00.000Z',
     });
@@ -130,6 +131,31 @@ describe('embedded store retention', () => {
     expect(afterDry).toEqual(['recent', 'at-the-edge', 'old']);
     expect(report).toMatchObject({ dryRun: false, audit: 1 });
     expect((await store.audit.listAudit()).map((e) => e.eventId)).toEqual(['recent', 'at-the-edge']);
+  });
+
+  it('prunes held results decided more than the failures’ retention ago, by when the decision was recorded; pending ones stay', async () => {
+    // Prepare: one held long ago and still pending, one decided 31 days ago, one decided 29 days ago.
+    const held = (resultId: string) => ({
+      resultId,
+      routeId: 'order-risk',
+      inputId: `in-${resultId}`,
+      heldAt: '2026-01-01T08:00:00.000Z',
+      status: 'pending' as const,
+      result: entry().envelope,
+      destinations: [],
+    });
+    for (const id of ['pending', 'old', 'recent']) await store.approvals!.hold(held(id));
+    await store.approvals!.decide('old', { status: 'approved', actor: 'ana', at: '2020-01-01T00:00:00.000Z' });
+    clock.advance(2 * DAY);
+    await store.approvals!.decide('recent', { status: 'rejected', actor: 'bo', at: '2020-01-01T00:00:00.000Z', reason: 'no' });
+    clock.advance(29 * DAY);
+
+    // Act
+    const report = await store.prune(RETENTION);
+
+    // Assess
+    expect(report.decidedApprovals).toBe(1);
+    expect((await store.approvals!.list()).map((r) => r.resultId).sort()).toEqual(['pending', 'recent']);
   });
 
   it('refuses a negative retention, naming it', async () => {
