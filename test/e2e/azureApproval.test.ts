@@ -134,6 +134,19 @@ describe('approval through the Azure function (Service Bus, Table Storage)', () 
     expect(held()).toMatchObject([{ status: 'approved', actor: 'lead@acme' }]);
   });
 
+  it('releases it once when two approvals arrive in the same batch (processed side by side)', async () => {
+    await sendTicket('TCK-4');
+    await invokeOnMessage();
+    const id = resultId('ticket-triage', 'TCK-4');
+
+    await send('APR-3', 'nearmesh.Approval', 'com.acme.support-leads', { resultId: id, decision: 'approve', actor: 'ana' });
+    await send('APR-4', 'nearmesh.Approval', 'com.acme.support-leads', { resultId: id, decision: 'approve', actor: 'bo' });
+    const report = await invokeOnMessage();
+
+    expect(report.settled.filter((s) => s.verb === 'complete').map((s) => s.messageId).sort()).toEqual(['APR-3', 'APR-4']);
+    expect(triaged().map((m) => m.subject)).toEqual(['TicketTriaged.PendingApproval', 'TicketTriaged']);
+  });
+
   it('records a rejection with its reason and sends nothing; an approval from another source is dead-lettered with the reason', async () => {
     await sendTicket('TCK-3');
     await invokeOnMessage();

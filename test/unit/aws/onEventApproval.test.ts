@@ -125,6 +125,22 @@ describe('approval through the Lambda handler (DynamoDB, PutEvents)', () => {
     expect(approvalItems()).toMatchObject([{ status: { S: 'approved' }, actor: { S: 'risk-desk@acme' } }]);
   });
 
+  it('publishes once when two invocations carry approvals of the same result at the same time', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER));
+    const handler = await loadHandler();
+    const order = await sampleOrder();
+    await handler(order, lambdaContext());
+    const id = resultId('order-risk', String(order.id));
+
+    const outcomes = await Promise.all([
+      handler(approvalEvent('c-1', { resultId: id, decision: 'approve', actor: 'ana' }), lambdaContext()),
+      handler(approvalEvent('c-2', { resultId: id, decision: 'approve', actor: 'bo' }), lambdaContext()),
+    ]);
+
+    expect(outcomes.map((o) => o.routes[0]!.status).sort()).toEqual(['approved', 'duplicate']);
+    expect(events.accepted.map((e) => e.DetailType)).toEqual(['OrderRiskScored.PendingApproval', 'OrderRiskScored']);
+  });
+
   it('records a rejection with its reason and publishes nothing', async () => {
     bedrock.reply(bedrockToolAnswer(ANSWER));
     const handler = await loadHandler();
