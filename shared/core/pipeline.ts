@@ -255,7 +255,8 @@ export class Pipeline {
         routeId: route.id,
         status: held ? 'pending-approval' : 'emitted',
         resultId: result.event.id,
-        result,
+        // A held result is not shown to whoever sent the input (the ingress answers with the outcome).
+        ...(held ? {} : { result }),
         placement,
         endpoint: invoked.chosen.endpoint.id,
         destinations,

@@ -64,6 +64,7 @@ describe('a route that requires approval', () => {
     // Assess
     const id = resultId('order-risk', 'e-1');
     expect(outcome.routes[0]).toMatchObject({ status: 'pending-approval', resultId: id, destinations: ['audit'] });
+    expect(outcome.routes[0]).not.toHaveProperty('result');
     expect(types()).toEqual(['OrderRiskScored.PendingApproval']);
     const pending = publisher.published[0]!.envelope.event;
     expect(pending).toMatchObject({ id: pendingApprovalId(id), source: 'nearmesh.order-risk', subject: id });
