@@ -2,8 +2,17 @@ import { randomIds, systemClock, type ReplayOutcome, type EventLogEntry, type Ev
 import { decodeAny } from '../../shared/buses/index.ts';
 import { createLocalMesh, outcomeToJson, replayForeignFailure, replayOne, type LocalMesh, type ReplayRequest } from '../../shared/runtime/index.ts';
 import { LedgerUnavailableError } from '../../shared/oncall/index.ts';
-import { openLocalStore, StoreLockedError } from '../../shared/store/index.ts';
-import type { Store } from '../../shared/core/index.ts';
+import { openLocalStore, StoreLockedError, type LocalStore } from '../../shared/store/index.ts';
+import {
+  ApprovalConflictError,
+  ApprovalNotFoundError,
+  type ApprovalFilter,
+  type ApprovalOutcome,
+  type ApprovalRecord,
+  type ApprovalRequest,
+  type Store,
+} from '../../shared/core/index.ts';
+import type { AuditEntry, AuditFilter } from '../../shared/core/ports/AuditLog.ts';
 import { adminRequest, findRunningDev, type DevInfo } from './devClient.ts';
 import type { CommonOptions } from './options.ts';
 
@@ -24,6 +33,12 @@ export interface MeshAccess {
    * history is kept where the next engineer looks. A dry run writes nothing.
    */
   replayEvent(failure: FailureRecord, request: Omit<ReplayRequest, 'failureId'>): Promise<ReplayOutcome>;
+  /** Held results, newest first. */
+  listApprovals(filter: ApprovalFilter): Promise<ApprovalRecord[]>;
+  /** Approve (publish once) or reject (with a reason) a held result; see ApprovalDesk. */
+  decideApproval(resultId: string, decision: Omit<ApprovalRequest, 'resultId'>): Promise<ApprovalOutcome>;
+  /** The audit trail of model invocations, newest first. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /** Process an event document (any supported shape); returns outcome JSON. */
   ingest(doc: unknown): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
@@ -81,6 +96,25 @@ function remoteAccess(dev: DevInfo): MeshAccess {
           body: JSON.stringify({ failure, request }),
         })
       ).outcome,
+    listApprovals: async (f) =>
+      (await adminRequest<{ approvals: ApprovalRecord[] }>(dev, `/_mesh/approvals${qs({ status: f.status, route: f.routeId, limit: f.limit })}`)).approvals,
+    decideApproval: async (resultId, d) => {
+      try {
+        return (
+          await adminRequest<{ outcome: ApprovalOutcome }>(dev, `/_mesh/approvals/${encodeURIComponent(resultId)}/${d.decision}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ actor: d.actor, ...(d.reason === undefined ? {} : { reason: d.reason }) }),
+          })
+        ).outcome;
+      } catch (err) {
+        // The desk's own refusals come back as 404 / 409 with its message: the same errors as locally.
+        const m = /answered (404 ApprovalNotFound|409 ApprovalConflict): (.*)$/s.exec((err as Error).message);
+        if (!m) throw err;
+        throw m[1]!.startsWith('404') ? new ApprovalNotFoundError(m[2]!, { context: { resultId } }) : new ApprovalConflictError(m[2]!, { context: { resultId } });
+      }
+    },
+    listAudit: async (f) => (await adminRequest<{ audit: AuditEntry[] }>(dev, `/_mesh/audit${qs({ route: f.routeId, since: f.since, limit: f.limit })}`)).audit,
     ingest: async (doc) =>
       (
         await adminRequest<{ outcomes: Array<Record<string, unknown>> }>(dev, '/_mesh/ingest', {
@@ -97,11 +131,13 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
   // Reading needs only the store; ingesting needs the whole mesh, built on first use.
   let mesh = built;
   let store = mesh ? mesh.store : await openLocalStore({ dir: opts.home });
+  let audit = mesh ? mesh.audit : (store as LocalStore).audit;
   const meshForWork = async (): Promise<LocalMesh> => {
     if (!mesh) {
       await store.close();
       mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, models: opts.models });
       store = mesh.store;
+      audit = mesh.audit;
     }
     return mesh;
   };
@@ -110,6 +146,13 @@ async function localAccess(opts: CommonOptions, built?: LocalMesh): Promise<Mesh
     listEvents: (f) => store.events.listEvents(f),
     listFailures: (f) => store.failures.listFailures(f),
     getFailure: (id) => store.failures.getFailure(id),
+    listAudit: async (f) => (audit ? audit.listAudit(f) : []),
+    listApprovals: async (f) => (store.approvals ? store.approvals.list(f) : []),
+    decideApproval: async (resultId, d) => {
+      const desk = (await meshForWork()).pipeline.approvals;
+      if (!desk) throw new Error('this mesh keeps no held results');
+      return d.decision === 'approve' ? desk.approve(resultId, d.actor) : desk.reject(resultId, d.actor, d.reason ?? '');
+    },
     replay: async (request) => replayOne(await meshForWork(), request),
     replayEvent: async (failure, request) => replayForeignFailure(await meshForWork(), failure, request),
     ingest: async (doc) => {

@@ -130,6 +130,13 @@ export function outcomeLines(o: Record<string, unknown>): string[] {
       lines.push(`    = ${String(r.routeId)}: already processed; result ${String(r.resultId)} was emitted before (not emitted again)`);
     } else if (r.status === 'in-progress') {
       lines.push(`    … ${String(r.routeId)}: another delivery of this event is being processed`);
+    } else if (r.status === 'pending-approval') {
+      lines.push(`    ⏸ ${String(r.routeId)} → ${String(r.endpoint)}: result ${String(r.resultId)} held for approval · ${ms}`);
+      lines.push(`      PendingApproval sent to ${(r.destinations as string[]).join(', ')}; release it with: mesh approve ${String(r.resultId)}`);
+    } else if (r.status === 'approved') {
+      lines.push(`    ✓ ${String(r.routeId)}: result ${String(r.resultId)} approved, published to ${(r.destinations as string[]).join(', ')}`);
+    } else if (r.status === 'rejected') {
+      lines.push(`    ⊘ ${String(r.routeId)}: result ${String(r.resultId)} rejected; nothing published`);
     } else {
       const err = r.error as { code: string; message: string };
       lines.push(`    ✗ ${String(r.routeId)} failed: ${err.code}: ${err.message}`);

@@ -11,6 +11,8 @@ const HELP = `mesh — the nearmesh command
 Usage: mesh <command> [options]   (mesh <command> --help for details)
 
 Commands:
+  approvals   list results held for approval (routes with approval: required)
+  approve     publish a held result, once
   audit       list model invocations from the local audit trail (no event content)
   dev         run the mesh locally: PutEvents + CloudEvents ingress, samples, admin API
   discard     remove failed events that must never run, with the reason (--reason)
@@ -18,7 +20,8 @@ Commands:
   events      list the local event log (inputs and results)
   explain     show where each matching route would send an event's data, and why
   failed      list failed events with their reason; \`failed show <id>\` for one
-  prune       delete old inputs and results from the local store (mesh.yaml retention)
+  reject      refuse a held result, with the reason (--reason)
+  prune       delete old inputs, results and audit records from the local store (mesh.yaml retention)
   replay      re-run failed events through the pipeline (dry run, --model, route override)
   validate    check mesh.yaml and the route files
   test-pattern  does an event match an event pattern? (like aws events test-event-pattern)
@@ -28,6 +31,8 @@ With npm: \`npm start\` runs \`mesh dev\`; \`npm run mesh -- <command>\` runs an
 // A command's module is imported when that command runs, so `mesh --help` (or a mistyped
 // command) loads no SDK, store or pipeline: the compiled CLI keeps each command in its own chunk.
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  approvals: async (args) => (await import('./commands/approvals.ts')).approvalsCommand(args),
+  approve: async (args) => (await import('./commands/approvals.ts')).approveCommand(args),
   audit: async (args) => (await import('./commands/audit.ts')).auditCommand(args),
   dev: async (args) => (await import('./commands/dev.ts')).devCommand(args),
   discard: async (args) => (await import('./commands/discard.ts')).discardCommand(args),
@@ -36,6 +41,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   explain: async (args) => (await import('./commands/explain.ts')).explainCommand(args),
   failed: async (args) => (await import('./commands/failed.ts')).failedCommand(args),
   prune: async (args) => (await import('./commands/prune.ts')).pruneCommand(args),
+  reject: async (args) => (await import('./commands/approvals.ts')).rejectCommand(args),
   replay: async (args) => (await import('./commands/replay.ts')).replayCommand(args),
   validate: async (args) => (await import('./commands/validate.ts')).validateCommand(args),
   'test-pattern': async (args) => (await import('./commands/test-pattern.ts')).testPatternCommand(args),

@@ -69,8 +69,9 @@ function normalize(file: MeshFile, path: string, source: YamlSource): MeshConfig
   const retention = {
     eventsMs: file.retention?.events ?? DEFAULT_RETENTION.eventsMs,
     resolvedFailuresMs: file.retention?.resolvedFailures ?? DEFAULT_RETENTION.resolvedFailuresMs,
+    auditMs: file.retention?.audit ?? DEFAULT_RETENTION.auditMs,
   };
-  return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations, placement: file.placement, retention };
+  return { file: path, seed: file.seed, models, residency, sources: file.sources, sites, destinations, placement: file.placement, retention, ...(file.approvals ? { approvals: file.approvals } : {}) };
 }
 
 /** Cross-field checks of every model entry that has the right shape (all of them, once parsed). */

@@ -128,6 +128,8 @@ async function loadRoute(
       ...(limits.budget === undefined ? {} : { budget: budgetOf(limits.budget) }),
     },
     emit: file.emit,
+    ...(file.approval === 'required' ? { approval: 'required' as const } : {}),
+    ...(file.approvalShowsOutput === undefined ? {} : { approvalShowsOutput: file.approvalShowsOutput }),
   };
 }
 

@@ -99,6 +99,8 @@ const retentionSchema = z.strictObject({
   events: duration.optional(),
   /** Failures, counted from when they were resolved; open failures are never pruned. */
   resolvedFailures: duration.optional(),
+  /** Audit records of model invocations, counted from when the call was made. */
+  audit: duration.optional(),
 });
 
 export const meshSchema = z.strictObject({
@@ -112,6 +114,8 @@ export const meshSchema = z.strictObject({
   destinations: z.record(name, destinationSchema).default({}),
   placement: placementSchema,
   retention: retentionSchema.optional(),
+  // The only source approval events (type nearmesh.Approval) are accepted from.
+  approvals: z.strictObject({ source: nonEmpty }).optional(),
 });
 
 export type MeshFile = z.output<typeof meshSchema>;

@@ -11,8 +11,11 @@ const DURATION = /^(\d+)\s*(ms|s|m|h|d|w)$/;
 
 export const DURATION_HINT = 'expected a duration such as 7d, 36h or 90m (units ms, s, m, h, d, w)';
 
-/** Events 7 days; resolved failures 30 days after they were resolved. */
-export const DEFAULT_RETENTION: RetentionSettings = { eventsMs: 7 * UNIT_MS.d, resolvedFailuresMs: 30 * UNIT_MS.d };
+/**
+ * Events 7 days; resolved failures 30 days after they were resolved; audit records a year (the
+ * trail holds no content and outlives the events it describes).
+ */
+export const DEFAULT_RETENTION: RetentionSettings = { eventsMs: 7 * UNIT_MS.d, resolvedFailuresMs: 30 * UNIT_MS.d, auditMs: 365 * UNIT_MS.d };
 
 /**
  * Milliseconds in `text`, or undefined when it is not a duration.

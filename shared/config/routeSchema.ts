@@ -46,6 +46,10 @@ export const routeSchema = z.strictObject({
     detailType: nonEmpty,
     to: z.array(nonEmpty).default([]),
   }),
+  // A human decides before the result is published (`mesh approve <result-id>`).
+  approval: z.enum(['required', 'none']).default('none'),
+  // The pending-approval event carries the model's answer only when the route says so.
+  approvalShowsOutput: z.boolean().optional(),
 });
 
 export type RouteFile = z.output<typeof routeSchema>;

@@ -112,6 +112,8 @@ export interface RetentionSettings {
   eventsMs: number;
   /** Failures resolved longer ago than this are pruned, with their replay history. Open failures never are. */
   resolvedFailuresMs: number;
+  /** Audit records (model invocations) made longer ago than this are pruned. */
+  auditMs: number;
 }
 
 export interface MeshConfig {
@@ -129,6 +131,8 @@ export interface MeshConfig {
   seed: number;
   /** Ranking strategy and circuit breaker; defaults (data-gravity, 5 failures in 60 s, 30 s cooldown) when absent. */
   placement?: PlacementSettings;
-  /** What the local store prunes; defaults (events 7 days, resolved failures 30 days) when absent. */
+  /** What the local store prunes; defaults (events 7 days, resolved failures 30 days, audit 365 days) when absent. */
   retention?: RetentionSettings;
+  /** Who may send approval events: their source. Default `nearmesh.approvals`. */
+  approvals?: { source: string };
 }

@@ -28,6 +28,19 @@ export type * from './ports/RouteMatcher.ts';
 export type * from './ports/Placer.ts';
 export type * from './ports/Store.ts';
 export type * from './ports/Counters.ts';
+export type * from './ports/Approvals.ts';
+export type { ApprovalDeskOptions, ApprovalOutcome, ApprovalRequest } from './approvals.ts';
+export {
+  APPROVAL_EVENT_TYPE,
+  ApprovalConflictError,
+  ApprovalDesk,
+  ApprovalNotFoundError,
+  ApprovalSourceRefusedError,
+  DEFAULT_APPROVAL_SOURCE,
+  parseApprovalRequest,
+  pendingApprovalEnvelope,
+  pendingApprovalId,
+} from './approvals.ts';
 export { counterWindow, windowResetsAt } from './ports/Counters.ts';
 export type { GateDecision, UsageGateOptions } from './usageGate.ts';
 export { costMicroUsd, estimateUsage, requireCounters, UsageGate, usageKeys } from './usageGate.ts';

@@ -1,7 +1,7 @@
 import type { Destination, MeshConfig } from './catalogue.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Envelope } from './envelope.ts';
-import { ClaimLostError, MeshError, PolicyViolationError, PublishFailedError, PublishRejectedError, RouteNotLoadedError, StoreUnavailableError, toMeshError } from './errors.ts';
+import { ClaimLostError, ConfigError, MeshError, PolicyViolationError, PublishFailedError, PublishRejectedError, RouteNotLoadedError, StoreUnavailableError, toMeshError } from './errors.ts';
 import { toEventBridgeEvent } from './eventbridge.ts';
 import { nameUuid } from './ids.ts';
 import { InvokeFailure, invokeWithFailover, type ProviderLookup } from './invoke.ts';
@@ -11,6 +11,8 @@ import type { EndpointHealth, PlacementDecision, Placer } from './ports/Placer.t
 import type { Publisher } from './ports/Publisher.ts';
 import type { RouteMatcher } from './ports/RouteMatcher.ts';
 import type { Attempt, IdempotencyBegin, Store } from './ports/Store.ts';
+import { ApprovalDesk } from './approvals.ts';
+import { approvalEventOutcome, isApprovalEvent } from './approvalEvents.ts';
 import { buildResultEnvelope } from './result.ts';
 import type { Route } from './route.ts';
 import { renderTemplate } from './template.ts';
@@ -43,7 +45,11 @@ export interface PipelineOptions {
   counters?: UsageCounters;
 }
 
-export type RouteStatus = 'emitted' | 'duplicate' | 'in-progress' | 'failed';
+/**
+ * `pending-approval`: the result is held and its PendingApproval event published; `approved` /
+ * `rejected`: an approval event decided a held result (`duplicate` when it was decided so before).
+ */
+export type RouteStatus = 'emitted' | 'duplicate' | 'in-progress' | 'failed' | 'pending-approval' | 'approved' | 'rejected';
 
 export interface RouteOutcome {
   routeId: string;
@@ -105,6 +111,8 @@ export class Pipeline {
   private readonly logger: Logger;
   private readonly publishHoldMs: number;
   private readonly usage: UsageGate | undefined;
+  /** Held results and decisions on them; absent when the store keeps none. */
+  readonly approvals: ApprovalDesk | undefined;
 
   constructor(private readonly opts: PipelineOptions) {
     this.routesById = new Map(opts.routes.map((r) => [r.id, r]));
@@ -114,6 +122,12 @@ export class Pipeline {
     const counters = opts.counters ?? opts.store.counters;
     requireCounters(opts.config, opts.routes, counters);
     this.usage = counters ? new UsageGate({ counters, clock: this.clock, logger: this.logger }) : undefined;
+    const approvals = opts.store.approvals;
+    this.approvals = approvals ? new ApprovalDesk({ approvals, publisher: opts.publisher, clock: this.clock, logger: this.logger }) : undefined;
+    const needing = opts.routes.filter((r) => r.approval === 'required');
+    if (needing.length > 0 && !this.approvals) {
+      throw new ConfigError(needing.map((r) => ({ file: r.file, path: 'approval', message: `route ${r.id} requires approval, but this edge's store keeps no held results` })));
+    }
   }
 
   get routes(): Route[] {
@@ -150,6 +164,9 @@ export class Pipeline {
         source: event.source,
         envelope,
       });
+    }
+    if (this.approvals && isApprovalEvent(envelope)) {
+      return approvalEventOutcome(this.approvals, envelope, { source: this.opts.config.approvals?.source, clock: this.clock, logger: this.logger });
     }
     const ids = options.route !== undefined ? [options.route] : this.opts.matcher.matches(toEventBridgeEvent(envelope));
     const runOptions: RouteRunOptions = options.signal ? { signal: options.signal } : {};
@@ -283,21 +300,23 @@ export class Pipeline {
       // Fencing: prove the claim is still ours (and hold it for the publish) before any side
       // effect. A holder that outlived its lease learns it here and leaves the route to the new owner.
       await store.idempotency.renew(key, token, new Date(this.clock.now().getTime() + this.publishHoldMs));
-      const destinations = await this.publish(route, envelope, result);
+      const held = route.approval === 'required' && this.approvals;
+      const destinations = held ? await held.hold(route, envelope, result, this.destinationsOf(route, envelope)) : await this.publish(route, envelope, result);
       await this.completeClaim(key, token, route.id, eventId, result.event.id);
       await this.resolveEarlierFailure(route.id, eventId);
       const outcome: RouteOutcome = {
         routeId: route.id,
-        status: 'emitted',
+        status: held ? 'pending-approval' : 'emitted',
         resultId: result.event.id,
-        result,
+        // A held result is not shown to whoever sent the input (the ingress answers with the outcome).
+        ...(held ? {} : { result }),
         placement,
         endpoint: invoked.chosen.endpoint.id,
         destinations,
         latencyMs: elapsed(),
         attempts,
       };
-      this.logger.info('result emitted', { routeId: route.id, eventId, resultId: result.event.id, endpoint: outcome.endpoint, latencyMs: outcome.latencyMs });
+      this.logger.info(held ? 'result held for approval' : 'result emitted', { routeId: route.id, eventId, resultId: result.event.id, endpoint: outcome.endpoint, latencyMs: outcome.latencyMs });
       return outcome;
     } catch (err) {
       if (err instanceof InvokeFailure) attempts = err.attempts;
@@ -379,8 +398,12 @@ export class Pipeline {
     }
   }
 
+  private destinationsOf(route: Route, input: Envelope): Destination[] {
+    return route.emit.to.length > 0 ? route.emit.to.map((name) => this.opts.config.destinations[name]!) : [originDestination(input)];
+  }
+
   private async publish(route: Route, input: Envelope, result: Envelope): Promise<string[]> {
-    const destinations = route.emit.to.length > 0 ? route.emit.to.map((name) => this.opts.config.destinations[name]!) : [originDestination(input)];
+    const destinations = this.destinationsOf(route, input);
     for (const destination of destinations) {
       const [outcome] = await this.opts.publisher.publish(destination, [result]);
       if (!outcome || !outcome.ok) {

@@ -142,11 +142,16 @@ export class Replayer {
     const ran = await this.deps.pipeline.processRoute(route, envelope, options.model ? { onlyEndpoint: options.model } : {});
     const endpoint = ran.endpoint ? { endpoint: ran.endpoint } : {};
     switch (ran.status) {
+      // Held for approval counts as done here: the result exists and waits for its decision.
+      case 'pending-approval':
       case 'emitted':
         return this.finish(record, options, { ...base, ...endpoint, outcome: 'succeeded', detail: ran.resultId!, resultId: ran.resultId! });
       case 'duplicate':
         await this.deps.store.failures.resolveFailure(record.id);
         return this.finish(record, options, { ...base, outcome: 'already-done', detail: `result ${ran.resultId} already exists`, resultId: ran.resultId! });
+      // approved / rejected come from approval events only, never from a route run.
+      case 'approved':
+      case 'rejected':
       case 'in-progress':
         return this.finish(record, options, { ...base, outcome: 'not-replayed', detail: 'another delivery of this event is being processed right now' });
       case 'failed': {

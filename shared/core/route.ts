@@ -12,6 +12,14 @@ export interface Route {
   data: RouteData;
   task: RouteTask;
   emit: RouteEmit;
+  /**
+   * `required`: the result is held, `<detailType>.PendingApproval` is published in its place,
+   * and the result goes out only when someone approves it (`mesh approve`, an approval event).
+   * Absent or `none`: published at once.
+   */
+  approval?: 'required' | 'none';
+  /** Whether the pending-approval event carries the model's answer. Default false: metadata only. */
+  approvalShowsOutput?: boolean;
 }
 
 export interface RouteData {

@@ -2,6 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  ApprovalConflictError,
+  ApprovalNotFoundError,
   ConfigError,
   InvalidEventError,
   randomIds,
@@ -300,6 +302,19 @@ export class DevServer {
       const request: ReplayRequest = parseReplayRequest({ ...asObject(parsed.request, 'replay-event request.request'), failureId: failure.id });
       return sendJson(res, 200, { outcome: await replayForeignFailure(this.opts.mesh, failure, request) });
     }
+    if (req.method === 'GET' && path === '/_mesh/audit') {
+      const { audit } = this.opts.mesh;
+      if (!audit) return sendProblem(res, 404, 'NotFound', 'this mesh keeps no audit trail');
+      const since = timestamp(q, 'since');
+      const limit = wholeNumber(q, 'limit');
+      const entries = await audit.listAudit({
+        ...(q.get('route') ? { routeId: q.get('route')! } : {}),
+        ...(since ? { since: new Date(since).toISOString() } : {}),
+        ...(limit === undefined ? {} : { limit }),
+      });
+      return sendJson(res, 200, { audit: entries });
+    }
+    if (path === '/_mesh/approvals' || path.startsWith('/_mesh/approvals/')) return this.handleApprovals(req, res, url);
     const failed = /^\/_mesh\/failed\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && failed) {
       const id = checkAttribute(decodePathSegment(failed[1]!, 'failure id'), 'failure id');
@@ -307,6 +322,37 @@ export class DevServer {
       return record ? sendJson(res, 200, { failure: record }) : sendProblem(res, 404, 'NotFound', `no failure with id ${JSON.stringify(id)}`);
     }
     sendProblem(res, 404, 'NotFound', `no admin endpoint ${req.method} ${path}`);
+  }
+
+  /**
+   * `GET /_mesh/approvals` lists held results; `POST /_mesh/approvals/<id>/approve` (`{ actor }`)
+   * and `…/reject` (`{ actor, reason }`) decide one. An unknown id is 404, a contradicting
+   * decision 409, each with the desk's message.
+   */
+  private async handleApprovals(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const desk = this.opts.mesh.pipeline.approvals;
+    if (!desk) return sendProblem(res, 404, 'NotFound', 'this mesh keeps no held results');
+    const q = url.searchParams;
+    if (req.method === 'GET' && url.pathname === '/_mesh/approvals') {
+      const status = oneOf(q, 'status', ['pending', 'approved', 'rejected'] as const);
+      const limit = wholeNumber(q, 'limit');
+      const approvals = await desk.list({ ...(status ? { status } : {}), ...(q.get('route') ? { routeId: q.get('route')! } : {}), ...(limit === undefined ? {} : { limit }) });
+      return sendJson(res, 200, { approvals });
+    }
+    const decide = /^\/_mesh\/approvals\/([^/]+)\/(approve|reject)$/.exec(url.pathname);
+    if (req.method !== 'POST' || !decide) return sendProblem(res, 404, 'NotFound', `no admin endpoint ${req.method} ${url.pathname}`);
+    const id = checkAttribute(decodePathSegment(decide[1]!, 'result id'), 'result id');
+    const body = asObject(parseJson(decodeUtf8(await readBody(req), 'approval request'), 'approval request'), 'approval request');
+    const actor = typeof body.actor === 'string' && body.actor !== '' ? body.actor : undefined;
+    if (!actor) throw new RequestError(400, 'BadRequest', 'approval request.actor: expected who decides');
+    try {
+      const outcome = decide[2] === 'approve' ? await desk.approve(id, actor) : await desk.reject(id, actor, typeof body.reason === 'string' ? body.reason : '');
+      return sendJson(res, 200, { outcome });
+    } catch (err) {
+      if (err instanceof ApprovalNotFoundError) return sendProblem(res, 404, err.code, err.message);
+      if (err instanceof ApprovalConflictError) return sendProblem(res, 409, err.code, err.message);
+      throw err;
+    }
   }
 
   private sendError(req: IncomingMessage, res: ServerResponse, err: unknown, aws: boolean): void {

@@ -3,6 +3,7 @@ import { Pipeline, Replayer, systemClock, type Clock, type Logger, type MeshConf
 import { LocalBus } from '../buses/index.ts';
 import { DEFAULT_RETENTION } from '../config/index.ts';
 import { openLocalStore, type PruneReport } from '../store/index.ts';
+import type { AuditTrail } from '../core/ports/AuditLog.ts';
 import { loadMeshParts } from './composeMesh.ts';
 
 export interface LocalMeshOptions {
@@ -37,6 +38,8 @@ export interface LocalMesh {
   routes: Route[];
   pipeline: Pipeline;
   store: Store;
+  /** The audit trail of model invocations the store keeps (`mesh audit`). */
+  audit?: AuditTrail;
   bus: LocalBus;
   placer: Placer;
   /** Replays failed events from the ledger through `pipeline`. */
@@ -85,7 +88,7 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
     await providers.close?.();
     await store.close();
   };
-  return { config, routes, pipeline, store, bus, placer, replayer, close, ...(pruned ? { pruned } : {}), ...(counters ? { counters } : {}) };
+  return { config, routes, pipeline, store, audit: store.audit, bus, placer, replayer, close, ...(pruned ? { pruned } : {}), ...(counters ? { counters } : {}) };
 }
 
 /** `.mesh/` beside the config, unless MESH_HOME says otherwise. */

@@ -94,3 +94,30 @@ describe('mesh audit, end to end', () => {
     expect(r.stderr).toMatch(/--since: expected an ISO 8601 time like .* or a duration like 90m/);
   });
 });
+
+describe('mesh audit while mesh dev runs', () => {
+  it('lists the trail through mesh dev’s admin API (which holds the store), with the same filters', async () => {
+    // Prepare: a mesh dev on the same store, one more order through it
+    const running = await startDev(['--skip-samples'], { MESH_HOME: dev.home });
+    try {
+      const client = new EventBridgeClient({ endpoint: running.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      const sample = JSON.parse(await readFile(join(REPO, 'events/samples/01-order-placed.eventbridge.json'), 'utf8')) as { detail: Record<string, unknown> };
+      const sent = await client.send(new PutEventsCommand({ Entries: [{ Source: 'com.acme.orders', DetailType: 'OrderPlaced', Detail: JSON.stringify(sample.detail) }] }));
+      client.destroy();
+      const second = sent.Entries![0]!.EventId!;
+      // Act
+      const all = await audit('--json');
+      const newest = await audit('--route', 'order-risk', '--limit', '1', '--json');
+      const text = await audit();
+      // Assess
+      expect(all.stderr).toBe('');
+      expect(all.code).toBe(0);
+      expect((JSON.parse(all.stdout) as Audited[]).map((e) => e.eventId)).toEqual([second, placed]);
+      expect((JSON.parse(newest.stdout) as Audited[]).map((e) => e.eventId)).toEqual([second]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(`order-risk  ${second}  sim-bedrock-us-east-1`);
+    } finally {
+      await running.stop();
+    }
+  }, 60_000);
+});

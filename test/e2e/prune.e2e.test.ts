@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openLocalStore } from '../../shared/store/index.ts';
-import { entry, failure } from '../contract/store/fixtures.ts';
+import { auditEntry, entry, failure } from '../contract/store/fixtures.ts';
 import { FakeClock } from '../fakes/fakeClock.ts';
 import { runMesh, startDev } from './devProcess.ts';
 
@@ -33,18 +33,22 @@ async function agedStore(): Promise<string> {
     await store.events.append(entry({ eventId: 'recent-input' }));
     await store.failures.recordFailure(failure({ id: 'f-recent' }));
     await store.failures.resolveFailure('f-recent');
+    // Model calls made 400 days ago (past the audit's 365 days) and today.
+    await store.audit.record(auditEntry({ eventId: 'old-call', at: new Date(clock.now().getTime() - 400 * DAY).toISOString() }));
+    await store.audit.record(auditEntry({ eventId: 'recent-call', at: clock.now().toISOString() }));
   } finally {
     await store.close();
   }
   return home;
 }
 
-async function contents(home: string): Promise<{ events: string[]; failures: string[] }> {
+async function contents(home: string): Promise<{ events: string[]; failures: string[]; audit: string[] }> {
   const store = await openLocalStore({ dir: home });
   try {
     return {
       events: (await store.events.listEvents()).map((e) => e.eventId),
       failures: (await store.failures.listFailures()).map((f) => f.id).sort(),
+      audit: (await store.audit.listAudit()).map((e) => e.eventId),
     };
   } finally {
     await store.close();
@@ -68,11 +72,13 @@ describe('mesh prune', () => {
       dryRun: true,
       events: { olderThan: '7d', count: 2, before: expect.any(String) },
       resolvedFailures: { olderThan: '30d', count: 1 },
+      audit: { olderThan: '365d', count: 1 },
     });
     expect(untouched.events).toEqual(['old-input', 'old-result', 'recent-input']);
+    expect(untouched.audit).toEqual(['recent-call', 'old-call']);
     expect(real.code).toBe(0);
-    expect(real.stdout).toContain('Pruned 2 inputs and results older than 7d and 1 failure resolved more than 30d ago; open failures are kept.');
-    expect(await contents(home)).toEqual({ events: ['recent-input'], failures: ['f-open', 'f-recent'] });
+    expect(real.stdout).toContain('Pruned 2 inputs and results older than 7d and 1 failure resolved more than 30d ago; open failures are kept. Pruned 1 audit record older than 365d and 0 approvals decided more than 30d ago; pending approvals are kept.');
+    expect(await contents(home)).toEqual({ events: ['recent-input'], failures: ['f-open', 'f-recent'], audit: ['recent-call'] });
   });
 
   it('--older-than overrides the retention of events for one run', { timeout: 60_000 }, async () => {

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 /*
  * A wire-level fake of DynamoDB for the real DynamoDBClient (AWS JSON 1.0,
  * `X-Amz-Target: DynamoDB_20120810.<Operation>`): GetItem; PutItem, UpdateItem (`SET a = :v, …`
- * and `REMOVE a, …`) and DeleteItem, each with an optional ConditionExpression. As DynamoDB
+ * and `REMOVE a, …`, ReturnValues ALL_NEW) and DeleteItem, each with an optional
+ * ConditionExpression; Scan with an optional FilterExpression (one page). As DynamoDB
  * does, a failed condition changes nothing and answers ConditionalCheckFailedException,
  * carrying the item as it was when ReturnValuesOnConditionCheckFailure is ALL_OLD (and the
  * item exists). That is what Powertools' DynamoDB persistence layer and the fenced layer
@@ -96,7 +97,13 @@ export async function startDynamoDbFake(): Promise<DynamoDbFake> {
         }
       }
       t.items.set(k, item);
-      return {};
+      return b.ReturnValues === 'ALL_NEW' ? { Attributes: item } : {};
+    },
+    /** One page holding every item that passes FilterExpression (the fake has no 1 MB pages). */
+    Scan(b) {
+      const t = table(b.TableName as string);
+      const items = [...t.items.values()].filter((item) => typeof b.FilterExpression !== 'string' || evaluate(b.FilterExpression, item, b));
+      return { Items: items, Count: items.length, ScannedCount: t.items.size };
     },
     DeleteItem(b) {
       const t = table(b.TableName as string);

@@ -1,4 +1,4 @@
-import type { MeshConfig, Route } from '../../../shared/core/index.ts';
+import { APPROVAL_EVENT_TYPE, DEFAULT_APPROVAL_SOURCE, type MeshConfig, type Route } from '../../../shared/core/index.ts';
 import { ruleInputTemplate } from '../../../shared/buses/eventbridge/ruleDelivery.ts';
 import { serviceBusParameterName } from '../../../shared/buses/servicebus/ssmConnections.ts';
 
@@ -57,6 +57,16 @@ export function deployPlan(config: MeshConfig, routes: Route[], options: DeployP
     pattern: r.match,
     inputTemplate: ruleInputTemplate(r.id),
   }));
+  // Approval events reach the function by a rule of their own, from the approvals source only
+  // (the pipeline checks the source again). The whole event is the input: it runs no route.
+  if (routes.some((r) => r.approval === 'required')) {
+    rules.push({
+      name: `${options.service}-${options.stage}-approvals`.slice(0, 64),
+      description: 'nearmesh approval events: approve or reject held results',
+      pattern: { source: [config.approvals?.source ?? DEFAULT_APPROVAL_SOURCE], 'detail-type': [APPROVAL_EVENT_TYPE] },
+      inputTemplate: '<aws.events.event.json>',
+    });
+  }
   const statements: IamStatement[] = [];
   const direct: CfnValue[] = [];
   const viaProfile: IamStatement[] = [];

@@ -1,9 +1,8 @@
 import { parseDuration } from '../../../shared/config/retention.ts';
 import type { AuditEntry, AuditFilter } from '../../../shared/core/ports/AuditLog.ts';
-import { openLocalStore } from '../../../shared/store/index.ts';
-import { adminRequest, findRunningDev } from '../devClient.ts';
+import { openAccess } from '../access.ts';
 import { table } from '../format.ts';
-import { COMMON_HELP, commonOptions, parseCommand, UsageError } from '../options.ts';
+import { COMMON_HELP, commonOptions, parseCommand, UsageError, type CommonOptions } from '../options.ts';
 import { intOption } from './events.ts';
 
 export const AUDIT_HELP = `mesh audit — list model invocations from the local audit trail, newest first
@@ -26,8 +25,8 @@ ${COMMON_HELP}`;
 const DEFAULT_LIMIT = 100;
 
 /**
- * `mesh audit`: the local audit trail, from the embedded store (or the running mesh dev,
- * which holds it).
+ * `mesh audit`: the local audit trail, through the running mesh dev (which holds the
+ * embedded store) or, when none runs, from the store itself.
  *
  * @example
  * await auditCommand(['--route', 'order-risk', '--since', '1h', '--json']);
@@ -42,7 +41,7 @@ export async function auditCommand(args: string[], now: () => Date = () => new D
     ...(values.since ? { since: sinceOption(values.since, now()) } : {}),
     limit: values.limit ? intOption('--limit', values.limit) : DEFAULT_LIMIT,
   };
-  const { entries, via } = await listAudit(opts.home, filter);
+  const { entries, via } = await listAudit(opts, filter);
   if (opts.json) console.log(JSON.stringify(entries, null, 2));
   else console.log(entries.length === 0 ? `No model invocations recorded (read from ${via}).` : auditTable(entries));
   return 0;
@@ -57,27 +56,12 @@ export function sinceOption(raw: string, now: Date): string {
   return new Date(ms).toISOString();
 }
 
-async function listAudit(home: string, filter: AuditFilter): Promise<{ entries: AuditEntry[]; via: string }> {
-  const dev = await findRunningDev(home);
-  if (dev) {
-    const qs = new URLSearchParams();
-    if (filter.routeId !== undefined) qs.set('route', filter.routeId);
-    if (filter.since !== undefined) qs.set('since', filter.since);
-    if (filter.limit !== undefined) qs.set('limit', String(filter.limit));
-    try {
-      const { audit } = await adminRequest<{ audit: AuditEntry[] }>(dev, `/_mesh/audit?${qs}`);
-      return { entries: audit, via: `mesh dev at ${dev.url} (pid ${dev.pid})` };
-    } catch (err) {
-      // A mesh dev that does not serve the trail still holds the store, which admits one process.
-      if (!/answered 404/.test((err as Error).message)) throw err;
-      throw new UsageError(`mesh dev (pid ${dev.pid}) holds the embedded store in ${home} and does not serve the audit trail: stop it, then run mesh audit again`);
-    }
-  }
-  const store = await openLocalStore({ dir: home });
+async function listAudit(opts: CommonOptions, filter: AuditFilter): Promise<{ entries: AuditEntry[]; via: string }> {
+  const access = await openAccess(opts);
   try {
-    return { entries: await store.audit.listAudit(filter), via: `the embedded store in ${home} (mesh dev is not running)` };
+    return { entries: await access.listAudit(filter), via: access.via };
   } finally {
-    await store.close();
+    await access.close();
   }
 }
 

@@ -177,6 +177,12 @@ function routeSummary(r: RouteOutcome): string {
       return `= ${r.routeId}: already processed; result ${r.resultId ?? ''} was emitted before (not emitted again)`;
     case 'in-progress':
       return `… ${r.routeId}: another delivery of this event is being processed`;
+    case 'pending-approval':
+      return `⏸ ${r.routeId} → ${r.endpoint ?? '?'}: result ${r.resultId ?? ''} held for approval, PendingApproval sent to ${(r.destinations ?? []).join(', ')} (mesh approve ${r.resultId ?? ''}) · ${r.latencyMs} ms`;
+    case 'approved':
+      return `✓ ${r.routeId}: result ${r.resultId ?? ''} approved, published to ${(r.destinations ?? []).join(', ')}`;
+    case 'rejected':
+      return `⊘ ${r.routeId}: result ${r.resultId ?? ''} rejected; nothing published`;
     default:
       return `✗ ${r.routeId} failed: ${r.error?.code ?? 'Error'}: ${r.error?.message ?? ''} (mesh failed show ${r.failureId ?? '?'})`;
   }

@@ -9,8 +9,10 @@ export const PRUNE_HELP = `mesh prune — delete old inputs and results from the
 Usage: mesh prune [--older-than <duration>] [--dry-run] [--json]
 
 Deletes the inputs and results logged longer ago than retention.events in mesh.yaml
-(default 7d), and the failures resolved longer ago than retention.resolvedFailures
-(default 30d) with their replay history. Open failures are never deleted; claims are kept,
+(default 7d), the failures resolved longer ago than retention.resolvedFailures
+(default 30d) with their replay history, the held results approved or rejected as long
+ago, and the audit records of model calls made longer ago than retention.audit (default
+365d). Open failures and pending approvals are never deleted; claims are kept,
 so a late duplicate of a pruned event still finds its result. mesh dev prunes the same way
 each time it starts.
 
@@ -51,6 +53,8 @@ export async function pruneCommand(args: string[]): Promise<number> {
           dryRun: report.dryRun,
           events: { olderThan: formatDuration(retention.eventsMs), before: report.eventsBefore, count: report.events },
           resolvedFailures: { olderThan: formatDuration(retention.resolvedFailuresMs), before: report.resolvedFailuresBefore, count: report.resolvedFailures },
+          decidedApprovals: { olderThan: formatDuration(retention.resolvedFailuresMs), before: report.resolvedFailuresBefore, count: report.decidedApprovals },
+          audit: { olderThan: formatDuration(retention.auditMs), before: report.auditBefore, count: report.audit },
         },
         null,
         2,
@@ -67,13 +71,15 @@ export async function pruneCommand(args: string[]): Promise<number> {
  *
  * @example
  * pruneSummary(report, retention)
- * // 'Pruned 120 inputs and results older than 7d and 2 failures resolved more than 30d ago; open failures are kept.'
+ * // 'Pruned 120 inputs and results older than 7d and 2 failures resolved more than 30d ago; open failures are kept. Pruned 0 audit records older than 365d and 0 approvals decided more than 30d ago; pending approvals are kept.'
  */
 export function pruneSummary(report: PruneReport, retention: RetentionSettings): string {
   const verb = report.dryRun ? 'Would prune' : 'Pruned';
   const events = `${report.events} ${report.events === 1 ? 'input or result' : 'inputs and results'} older than ${formatDuration(retention.eventsMs)}`;
   const failures = `${report.resolvedFailures} ${report.resolvedFailures === 1 ? 'failure' : 'failures'} resolved more than ${formatDuration(retention.resolvedFailuresMs)} ago`;
-  return `${verb} ${events} and ${failures}; open failures are kept.`;
+  const audit = `${report.audit} audit ${report.audit === 1 ? 'record' : 'records'} older than ${formatDuration(retention.auditMs)}`;
+  const approvals = `${report.decidedApprovals} ${report.decidedApprovals === 1 ? 'approval' : 'approvals'} decided more than ${formatDuration(retention.resolvedFailuresMs)} ago`;
+  return `${verb} ${events} and ${failures}; open failures are kept. ${verb} ${audit} and ${approvals}; pending approvals are kept.`;
 }
 
 function durationOption(name: string, raw: string): number {

@@ -1,4 +1,5 @@
 import type { Envelope } from '../envelope.ts';
+import type { ApprovalStore } from './Approvals.ts';
 import type { UsageCounters } from './Counters.ts';
 import type { PlacementDecision } from './Placer.ts';
 
@@ -141,5 +142,7 @@ export interface Store {
    * without it (each write durable on its own) run `fn` as it is.
    */
   unitOfWork?<T>(fn: () => Promise<T>): Promise<T>;
+  /** Results held for approval (routes with `approval: required`). Absent: such routes refuse to start. */
+  approvals?: ApprovalStore;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { silentLogger, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { silentLogger, type ApprovalStore, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { DynamoDbApprovalStore } from './DynamoDbApprovalStore.ts';
 import { FencedDynamoDBPersistenceLayer } from './FencedDynamoDBPersistenceLayer.ts';
 import { PowertoolsIdempotencyStore } from './PowertoolsIdempotencyStore.ts';
 import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
@@ -11,6 +12,8 @@ export interface DynamoDbStoreOptions {
   client?: DynamoDBClient;
   /** Override the claims entirely (tests: an in-memory store). */
   idempotency?: IdempotencyStore;
+  /** Override the held results (tests). Default: in the idempotency table, through `client`. */
+  approvals?: ApprovalStore;
   keyPrefix?: string;
   expiresAfterSeconds?: number;
   /** Decides whether a claim has expired. Default: the system clock. */
@@ -19,8 +22,9 @@ export interface DynamoDbStoreOptions {
 }
 
 /**
- * The Store of the Lambda edge. Only idempotency is durable here (DynamoDB through
- * Powertools, with owner-fenced claims); the other two parts belong to AWS itself:
+ * The Store of the Lambda edge. Idempotency (DynamoDB through Powertools, with owner-fenced
+ * claims) and held results (DynamoDbApprovalStore, in the same table) are durable here; the
+ * other two parts belong to AWS itself:
  * - failures: the handler throws when a route fails, so Lambda's on-failure destination (an
  *   SQS queue) holds the original event with the error — that queue is the failure ledger,
  *   read by `mesh failed/replay --source sqs:<url>`. This ledger only logs, and answers
@@ -46,8 +50,11 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): Store {
       ...(options.expiresAfterSeconds ? { expiresAfterSeconds: options.expiresAfterSeconds } : {}),
     });
   }
+  const approvalClient = client ?? options.client;
+  const approvals = options.approvals ?? (approvalClient ? new DynamoDbApprovalStore({ client: approvalClient, tableName: options.tableName }) : undefined);
   return {
     idempotency,
+    ...(approvals ? { approvals } : {}),
     failures: logOnlyFailureLedger(logger, 'route failed; the event goes to the on-failure destination'),
     events: logOnlyEventLog(logger),
     close: async () => {

@@ -115,6 +115,31 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX audit_route_newest ON audit (route_id, at_ms DESC, seq DESC);
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Results held for approval (sqlApprovals.ts): the result envelope and its destinations as JSON.
+      CREATE TABLE approvals (
+        result_id     TEXT PRIMARY KEY,
+        seq           INTEGER NOT NULL,
+        route_id      TEXT NOT NULL,
+        input_id      TEXT NOT NULL,
+        held_at       TEXT NOT NULL,
+        held_at_ms    INTEGER NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        result        TEXT NOT NULL,
+        destinations  TEXT NOT NULL,
+        decided_at    TEXT,
+        -- When the decision was recorded (store clock); NULL while pending. Retention counts from here.
+        decided_at_ms INTEGER,
+        actor         TEXT,
+        reason        TEXT
+      ) STRICT;
+      CREATE INDEX approvals_newest ON approvals (held_at_ms DESC, seq DESC);
+      CREATE INDEX approvals_status_newest ON approvals (status, held_at_ms DESC, seq DESC);
+      CREATE INDEX approvals_decided ON approvals (decided_at_ms) WHERE status <> 'pending';
+    `,
+  },
 ];
 
 /** The newest schema this code knows. */

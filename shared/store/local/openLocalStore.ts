@@ -8,6 +8,7 @@ import type { Store } from '../../core/ports/Store.ts';
 import type { AuditTrail } from '../../core/ports/AuditLog.ts';
 import { LegacyStoreError } from '../LegacyStoreError.ts';
 import { migrate } from './migrations.ts';
+import { sqlApprovals } from './sqlApprovals.ts';
 import { sqlAuditLog } from './sqlAuditLog.ts';
 import { sqlEventLog } from './sqlEventLog.ts';
 import { sqlFailureLedger } from './sqlFailureLedger.ts';
@@ -54,15 +55,16 @@ export interface LocalStoreOptions {
 
 /** The embedded store: the Store port, plus pruning by age. */
 export interface LocalStore extends Store {
-  /** The audit trail of model invocations (give it to the Pipeline as `audit`); retention leaves it alone. */
+  /** The audit trail of model invocations (give it to the Pipeline as `audit`); pruned by `retention.auditMs`. */
   audit: AuditTrail;
   /**
-   * Deletes inputs and results logged longer ago than `retention.eventsMs` and failures
-   * resolved longer ago than `retention.resolvedFailuresMs`; open failures are kept.
+   * Deletes inputs and results logged longer ago than `retention.eventsMs`, failures
+   * resolved longer ago than `retention.resolvedFailuresMs` and audit records older than
+   * `retention.auditMs`; open failures are kept.
    * `dryRun` counts without deleting.
    *
    * @example
-   * const report = await store.prune({ eventsMs: 7 * 86_400_000, resolvedFailuresMs: 30 * 86_400_000 });
+   * const report = await store.prune({ eventsMs: 7 * 86_400_000, resolvedFailuresMs: 30 * 86_400_000, auditMs: 365 * 86_400_000 });
    * console.log(`pruned ${report.events} events`);
    */
   prune(retention: RetentionSettings, options?: { dryRun?: boolean }): Promise<PruneReport>;
@@ -119,6 +121,7 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
     events: sqlEventLog(db, clock),
     audit: sqlAuditLog(db),
     unitOfWork: (fn) => db.unit(fn),
+    approvals: sqlApprovals(db, clock),
     prune: (retention, pruneOptions) => pruneSql(db, clock, retention, pruneOptions),
     close: () =>
       (closed ??= (async () => {

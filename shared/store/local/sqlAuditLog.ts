@@ -30,8 +30,9 @@ const COLUMNS = `at, route_id, event_id, endpoint, provider, model, cloud, regio
 /**
  * The audit trail in the `audit` table: one row per model invocation attempt, one column per
  * field (no JSON: the trail is read by filters and by people, never holds content, and a
- * column is what a `WHERE` needs). Listed newest first, `since` inclusive. Retention does not
- * prune it: an audit outlives the events it describes.
+ * column is what a `WHERE` needs). Listed newest first, `since` inclusive. Retention prunes it
+ * by `at` on its own window (`retention.audit`, a year by default): an audit outlives the
+ * events it describes.
  *
  * @example
  * const audit = sqlAuditLog(db);

@@ -11,31 +11,44 @@ export interface PruneReport {
   /** Failures resolved before `resolvedFailuresBefore`, each with its replay history. */
   resolvedFailures: number;
   resolvedFailuresBefore: string;
+  /** Held results approved or rejected before `resolvedFailuresBefore` (pending ones are kept). */
+  decidedApprovals: number;
+  /** Audit records of model calls made before `auditBefore`. */
+  audit: number;
+  auditBefore: string;
 }
 
 /**
  * Deletes the inputs and results logged longer ago than `retention.eventsMs` and the failures
  * resolved longer ago than `retention.resolvedFailuresMs` (their replays go with them through
- * the foreign key). Open failures are never deleted: they are the work still to do. Claims
+ * the foreign key), and the audit records of model calls made longer ago than
+ * `retention.auditMs`. Held results decided longer ago than `retention.resolvedFailuresMs` go
+ * too. Open failures and pending approvals are never deleted: they are the work still to do. Claims
  * are kept too, so a late redelivery of a pruned event still finds its result id.
  *
- * Both deletes run on an index of the time column and in one transaction, so a crash
+ * The deletes run on an index of the time column and in one transaction, so a crash
  * leaves either everything or nothing pruned. SQLite reuses the freed pages for new
  * entries; the file does not shrink.
  */
 export async function pruneSql(db: SqlClient, clock: Clock, retention: RetentionSettings, { dryRun = false } = {}): Promise<PruneReport> {
   checkWindow(retention.eventsMs, 'eventsMs');
   checkWindow(retention.resolvedFailuresMs, 'resolvedFailuresMs');
+  checkWindow(retention.auditMs, 'auditMs');
   const now = clock.now().getTime();
   const eventsBefore = now - retention.eventsMs;
   const failuresBefore = now - retention.resolvedFailuresMs;
+  const auditBefore = now - retention.auditMs;
   return db.transaction(async (tx) => {
     const count = async (sql: string, before: number) => (await tx.query<{ n: number }>(sql, [before])).rows[0]?.n ?? 0;
     const events = await count('SELECT count(*) AS n FROM events WHERE logged_at_ms < ?', eventsBefore);
     const resolvedFailures = await count(`SELECT count(*) AS n FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, failuresBefore);
+    const audit = await count('SELECT count(*) AS n FROM audit WHERE at_ms < ?', auditBefore);
+    const decidedApprovals = await count(`SELECT count(*) AS n FROM approvals WHERE status <> 'pending' AND decided_at_ms < ?`, failuresBefore);
     if (!dryRun) {
       if (events > 0) await tx.query('DELETE FROM events WHERE logged_at_ms < ?', [eventsBefore]);
       if (resolvedFailures > 0) await tx.query(`DELETE FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, [failuresBefore]);
+      if (audit > 0) await tx.query('DELETE FROM audit WHERE at_ms < ?', [auditBefore]);
+      if (decidedApprovals > 0) await tx.query(`DELETE FROM approvals WHERE status <> 'pending' AND decided_at_ms < ?`, [failuresBefore]);
     }
     return {
       dryRun,
@@ -43,6 +56,9 @@ export async function pruneSql(db: SqlClient, clock: Clock, retention: Retention
       eventsBefore: new Date(eventsBefore).toISOString(),
       resolvedFailures,
       resolvedFailuresBefore: new Date(failuresBefore).toISOString(),
+      decidedApprovals,
+      audit,
+      auditBefore: new Date(auditBefore).toISOString(),
     };
   });
 }

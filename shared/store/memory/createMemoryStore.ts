@@ -17,6 +17,7 @@ import { checkLimit, instantMs, jsonCopy } from '../storeInput.ts';
 import type { AuditTrail } from '../../core/ports/AuditLog.ts';
 import { memoryAuditTrail } from './memoryAuditTrail.ts';
 import { memoryCounters } from './memoryCounters.ts';
+import { memoryApprovals } from './memoryApprovals.ts';
 
 /** The Store port, plus the audit trail of model invocations (give it to the Pipeline as `audit`). */
 export interface MemoryStore extends Store {
@@ -44,6 +45,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     events: memoryEventLog(),
     audit: memoryAuditTrail(),
     counters: memoryCounters(),
+    approvals: memoryApprovals(),
     close: async () => {},
   };
 }

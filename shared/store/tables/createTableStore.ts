@@ -1,5 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
-import { silentLogger, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { silentLogger, type ApprovalStore, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { TableApprovalStore } from './TableApprovalStore.ts';
 import { TableIdempotencyStore } from './TableIdempotencyStore.ts';
 import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
 
@@ -8,6 +9,8 @@ export interface TableStoreOptions {
   client?: TableClient;
   /** Override the claims entirely (tests: an in-memory store). */
   idempotency?: IdempotencyStore;
+  /** Override the held results (tests). Default: in the idempotency table, through `client`. */
+  approvals?: ApprovalStore;
   /** Create the idempotency table on first use. Default true (see TableIdempotencyStoreOptions). */
   ensureTable?: boolean;
   clock?: Clock;
@@ -15,8 +18,8 @@ export interface TableStoreOptions {
 }
 
 /**
- * The Store of the Azure edge. Only idempotency is durable here (Table Storage); the other
- * two parts belong to Service Bus itself:
+ * The Store of the Azure edge. Idempotency and held results (TableApprovalStore, in the same
+ * table) are durable here (Table Storage); the other two parts belong to Service Bus itself:
  * - failures: a failed message is dead-lettered with the mesh error as its reason, so the
  *   dead-letter subqueue is the failure ledger (`ServiceBusDeadLetterReader`). This ledger
  *   only logs, and answers "no earlier failure".
@@ -34,7 +37,9 @@ export function createTableStore(options: TableStoreOptions): Store {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.ensureTable === undefined ? {} : { ensureTable: options.ensureTable }),
     });
-  return { idempotency, failures: logOnlyFailureLedger(logger, 'route failed'), events: logOnlyEventLog(logger), close: async () => {} };
+  const approvals =
+    options.approvals ?? (options.client ? new TableApprovalStore({ client: options.client, ...(options.ensureTable === undefined ? {} : { ensureTable: options.ensureTable }) }) : undefined);
+  return { idempotency, ...(approvals ? { approvals } : {}), failures: logOnlyFailureLedger(logger, 'route failed'), events: logOnlyEventLog(logger), close: async () => {} };
 }
 
 function missingClient(): never {

@@ -2,5 +2,7 @@
 export { TableIdempotencyStore, TableStoreError, tableKeys } from './TableIdempotencyStore.ts';
 export type { TableIdempotencyStoreOptions } from './TableIdempotencyStore.ts';
 export { createTableStore } from './createTableStore.ts';
+export { TableApprovalStore } from './TableApprovalStore.ts';
+export type { TableApprovalStoreOptions } from './TableApprovalStore.ts';
 export type { TableStoreOptions } from './createTableStore.ts';
 export { tableClientFromEnv } from './tableClientFromEnv.ts';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TableClient } from '@azure/data-tables';
 import type { Envelope, EventLogEntry, FailureRecord, Store } from '../../../shared/core/index.ts';
+import type { AuditEntry } from '../../../shared/core/ports/AuditLog.ts';
 import { createDynamoDbStore } from '../../../shared/store/dynamodb/index.ts';
 import { createMemoryStore, openLocalStore } from '../../../shared/store/index.ts';
 import { createTableStore } from '../../../shared/store/tables/index.ts';
@@ -58,6 +59,30 @@ export function failure(overrides: Partial<FailureRecord> = {}): FailureRecord {
 
 export function entry(overrides: Partial<EventLogEntry> = {}): EventLogEntry {
   return { at: '2026-11-22T08:00:00.000Z', kind: 'input', eventId: 'evt-1', type: 'OrderPlaced', source: 'com.example.orders', envelope: envelope(), ...overrides };
+}
+
+/** One model invocation attempt, as the invoke step records it (no content). */
+export function auditEntry(overrides: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    at: '2026-11-22T08:00:00.000Z',
+    routeId: 'order-risk',
+    eventId: 'evt-1',
+    endpoint: 'sim-bedrock-us-east-1',
+    provider: 'simulated',
+    model: 'm',
+    cloud: 'aws',
+    region: 'us-east-1',
+    attempt: 1,
+    dataLocation: 'aws:us-east-1',
+    dataLocationSource: 'route',
+    classification: 'internal',
+    tokens: { input: 100, output: 20 },
+    costUsd: 0.000027,
+    outcome: 'ok',
+    errorCode: null,
+    latencyMs: 42,
+    ...overrides,
+  };
 }
 
 export interface Adapter {

@@ -14,15 +14,15 @@ describe('retention in mesh.yaml', () => {
   it('keeps events 7 days and resolved failures 30 days when mesh.yaml says nothing', async () => {
     const config = await loadMeshConfig(await meshFile(MINIMAL_MESH));
 
-    expect(config.retention).toEqual({ eventsMs: 7 * DAY, resolvedFailuresMs: 30 * DAY });
+    expect(config.retention).toEqual({ eventsMs: 7 * DAY, resolvedFailuresMs: 30 * DAY, auditMs: 365 * DAY });
   });
 
   it('reads durations in any unit, each setting defaulting on its own', async () => {
-    const both = await loadMeshConfig(await meshFile(`${MINIMAL_MESH}retention: { events: 36h, resolvedFailures: 2w }\n`));
+    const both = await loadMeshConfig(await meshFile(`${MINIMAL_MESH}retention: { events: 36h, resolvedFailures: 2w, audit: 90d }\n`));
     const eventsOnly = await loadMeshConfig(await meshFile(`${MINIMAL_MESH}retention:\n  events: 90m\n`));
 
-    expect(both.retention).toEqual({ eventsMs: 36 * 3_600_000, resolvedFailuresMs: 14 * DAY });
-    expect(eventsOnly.retention).toEqual({ eventsMs: 90 * 60_000, resolvedFailuresMs: 30 * DAY });
+    expect(both.retention).toEqual({ eventsMs: 36 * 3_600_000, resolvedFailuresMs: 14 * DAY, auditMs: 90 * DAY });
+    expect(eventsOnly.retention).toEqual({ eventsMs: 90 * 60_000, resolvedFailuresMs: 30 * DAY, auditMs: 365 * DAY });
   });
 
   it('refuses a duration without a unit, a zero one and an unknown key, naming line and field', async () => {

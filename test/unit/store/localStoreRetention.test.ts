@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLocalStore, type LocalStore } from '../../../shared/store/index.ts';
-import { entry, failure } from '../../contract/store/fixtures.ts';
+import { auditEntry, entry, failure } from '../../contract/store/fixtures.ts';
 import { FakeClock } from '../../fakes/fakeClock.ts';
 
 /* Retention: old inputs and results go, long-resolved failures go, open failures stay. */
 
 const DAY = 86_400_000;
-const RETENTION = { eventsMs: 7 * DAY, resolvedFailuresMs: 30 * DAY };
+const RETENTION = { eventsMs: 7 * DAY, resolvedFailuresMs: 30 * DAY, auditMs: 90 * DAY };
 
 describe('embedded store retention', () => {
   let dir = '';
@@ -47,6 +47,9 @@ describe('embedded store retention', () => {
       eventsBefore: '2026-11-02T08:00:00.000Z',
       resolvedFailures: 0,
       resolvedFailuresBefore: '2026-10-10T08:00:00.000Z',
+      decidedApprovals: 0,
+      audit: 0,
+      auditBefore: '2026-08-11T08:00:00.000Z',
     });
     expect(await eventIds()).toEqual(['at-the-edge', 'recent']);
   });
@@ -112,7 +115,51 @@ describe('embedded store retention', () => {
     expect(await store.idempotency.peek('r1:evt-1')).toEqual({ state: 'completed', resultId: 'res-1' });
   });
 
+  it('prunes audit records made more than the audit retention ago, by when the call was made, and counts them in a dry run', async () => {
+    // Prepare: calls made 91 days ago, exactly 90 days ago and today (the store's clock is now).
+    await store.audit.record(auditEntry({ eventId: 'old', at: '2026-08-02T08:00:00.000Z' }));
+    await store.audit.record(auditEntry({ eventId: 'at-the-edge', at: '2026-08-03T08:00:00.000Z' }));
+    await store.audit.record(auditEntry({ eventId: 'recent', at: '2026-11-01T07:00:00.000Z' }));
+
+    // Act
+    const dry = await store.prune(RETENTION, { dryRun: true });
+    const afterDry = (await store.audit.listAudit()).map((e) => e.eventId);
+    const report = await store.prune(RETENTION);
+
+    // Assess
+    expect(dry).toMatchObject({ dryRun: true, audit: 1, auditBefore: '2026-08-03T08:00:00.000Z' });
+    expect(afterDry).toEqual(['recent', 'at-the-edge', 'old']);
+    expect(report).toMatchObject({ dryRun: false, audit: 1 });
+    expect((await store.audit.listAudit()).map((e) => e.eventId)).toEqual(['recent', 'at-the-edge']);
+  });
+
+  it('prunes held results decided more than the failures’ retention ago, by when the decision was recorded; pending ones stay', async () => {
+    // Prepare: one held long ago and still pending, one decided 31 days ago, one decided 29 days ago.
+    const held = (resultId: string) => ({
+      resultId,
+      routeId: 'order-risk',
+      inputId: `in-${resultId}`,
+      heldAt: '2026-01-01T08:00:00.000Z',
+      status: 'pending' as const,
+      result: entry().envelope,
+      destinations: [],
+    });
+    for (const id of ['pending', 'old', 'recent']) await store.approvals!.hold(held(id));
+    await store.approvals!.decide('old', { status: 'approved', actor: 'ana', at: '2020-01-01T00:00:00.000Z' });
+    clock.advance(2 * DAY);
+    await store.approvals!.decide('recent', { status: 'rejected', actor: 'bo', at: '2020-01-01T00:00:00.000Z', reason: 'no' });
+    clock.advance(29 * DAY);
+
+    // Act
+    const report = await store.prune(RETENTION);
+
+    // Assess
+    expect(report.decidedApprovals).toBe(1);
+    expect((await store.approvals!.list()).map((r) => r.resultId).sort()).toEqual(['pending', 'recent']);
+  });
+
   it('refuses a negative retention, naming it', async () => {
-    await expect(store.prune({ eventsMs: -1, resolvedFailuresMs: DAY })).rejects.toThrow(/retention eventsMs/);
+    await expect(store.prune({ eventsMs: -1, resolvedFailuresMs: DAY, auditMs: DAY })).rejects.toThrow(/retention eventsMs/);
+    await expect(store.prune({ eventsMs: DAY, resolvedFailuresMs: DAY, auditMs: -1 })).rejects.toThrow(/retention auditMs/);
   });
 });
