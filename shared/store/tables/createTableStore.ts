@@ -1,10 +1,11 @@
 import type { TableClient } from '@azure/data-tables';
 import { silentLogger, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
+import { TableCounters } from './TableCounters.ts';
 import { TableIdempotencyStore } from './TableIdempotencyStore.ts';
 import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
 
 export interface TableStoreOptions {
-  /** The idempotency table's client. Required unless `idempotency` is given. */
+  /** The idempotency table's client (the usage counters live in it too). Required unless `idempotency` is given. */
   client?: TableClient;
   /** Override the claims entirely (tests: an in-memory store). */
   idempotency?: IdempotencyStore;
@@ -15,8 +16,8 @@ export interface TableStoreOptions {
 }
 
 /**
- * The Store of the Azure edge. Only idempotency is durable here (Table Storage); the other
- * two parts belong to Service Bus itself:
+ * The Store of the Azure edge. Only idempotency and the usage counters are durable here (one
+ * Table Storage table); the other two parts belong to Service Bus itself:
  * - failures: a failed message is dead-lettered with the mesh error as its reason, so the
  *   dead-letter subqueue is the failure ledger (`ServiceBusDeadLetterReader`). This ledger
  *   only logs, and answers "no earlier failure".
@@ -34,7 +35,9 @@ export function createTableStore(options: TableStoreOptions): Store {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.ensureTable === undefined ? {} : { ensureTable: options.ensureTable }),
     });
-  return { idempotency, failures: logOnlyFailureLedger(logger, 'route failed'), events: logOnlyEventLog(logger), close: async () => {} };
+  // Without a table client (claims overridden) there is nowhere shared to count.
+  const counters = options.client ? new TableCounters({ client: options.client, ...(options.ensureTable === undefined ? {} : { ensureTable: options.ensureTable }) }) : undefined;
+  return { idempotency, ...(counters ? { counters } : {}), failures: logOnlyFailureLedger(logger, 'route failed'), events: logOnlyEventLog(logger), close: async () => {} };
 }
 
 function missingClient(): never {

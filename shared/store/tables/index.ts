@@ -4,3 +4,5 @@ export type { TableIdempotencyStoreOptions } from './TableIdempotencyStore.ts';
 export { createTableStore } from './createTableStore.ts';
 export type { TableStoreOptions } from './createTableStore.ts';
 export { tableClientFromEnv } from './tableClientFromEnv.ts';
+export { TableCounters } from './TableCounters.ts';
+export type { TableCountersOptions } from './TableCounters.ts';
