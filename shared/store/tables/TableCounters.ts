@@ -110,6 +110,8 @@ export class TableCounters implements UsageCounters {
       return { used: Number(entity.used ?? 0), etag: entity.etag };
     } catch (err) {
       if (isEntityMissing(err)) return undefined;
+      // A read has no race to lose: a 409 or 412 here is the service misbehaving.
+      if (lostRace(err)) throw this.translate('read', key, window, err);
       throw err;
     }
   }
