@@ -7,7 +7,7 @@ export const BUNDLED_CONFIG = 'mesh.yaml';
 export const BUNDLED_ROUTES_DIR = 'events/routes';
 
 export interface AwsHandlerSettings {
-  mesh: Pick<AwsMeshOptions, 'configFile' | 'routesDir' | 'snapshotFile' | 'idempotencyTable' | 'eventBridge'>;
+  mesh: Pick<AwsMeshOptions, 'configFile' | 'routesDir' | 'snapshotFile' | 'idempotencyTable' | 'countersTable' | 'eventBridge'>;
   /** The bus results go back to when a route names no destination (MESH_EVENT_BUS, default `default`). */
   eventBus: string;
   /** Time kept back from the model step for publishing the result (MESH_PUBLISH_MARGIN_MS, default 3000). */
@@ -35,6 +35,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsHandle
       routesDir: env.MESH_ROUTES_DIR ?? join(root, BUNDLED_ROUTES_DIR),
       ...(env.MESH_CONFIG === undefined && env.MESH_ROUTES_DIR === undefined ? { snapshotFile: join(root, MESH_SNAPSHOT_FILE) } : {}),
       ...(env.MESH_IDEMPOTENCY_TABLE ? { idempotencyTable: env.MESH_IDEMPOTENCY_TABLE } : {}),
+      ...(env.MESH_COUNTERS_TABLE ? { countersTable: env.MESH_COUNTERS_TABLE } : {}),
       eventBridge: {
         traceHeader: () => process.env._X_AMZN_TRACE_ID,
         ...(maxEntryBytes === undefined ? {} : { maxEntryBytes, maxRequestBytes: maxEntryBytes }),

@@ -41,13 +41,22 @@ module.exports = {
       eventBridge: { name: r.name, description: r.description, eventBus: p.eventBus, pattern: r.pattern, inputTransformer: { inputTemplate: r.inputTemplate } },
     }));
   },
-  /** The function's policy: Bedrock and PutEvents from the plan, then this stack's table (the framework adds sqs:SendMessage for the on-failure queue). */
+  /**
+   * The function's policy: Bedrock and PutEvents from the plan, then this stack's tables (the
+   * framework adds sqs:SendMessage for the on-failure queue). The counters are only ever added to
+   * and read (DynamoDbCounters.ts), so their table gets UpdateItem and GetItem, nothing more.
+   */
   statements: async (ctx) => [
     ...(await plan(ctx)).statements,
     {
       Effect: 'Allow',
       Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       Resource: [{ 'Fn::GetAtt': ['IdempotencyTable', 'Arn'] }],
+    },
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+      Resource: [{ 'Fn::GetAtt': ['CountersTable', 'Arn'] }],
     },
   ],
   timeout: async (ctx) => (await plan(ctx)).timeoutSeconds,

@@ -26,9 +26,9 @@ export interface AwsReplayTargetOptions {
  */
 export async function openAwsReplayTarget(options: AwsReplayTargetOptions): Promise<ReplayTarget> {
   const { settings } = options;
-  const cloud = createDynamoDbStore({ tableName: settings.idempotencyTable });
+  const cloud = createDynamoDbStore({ tableName: settings.idempotencyTable, ...(settings.countersTable ? { countersTable: settings.countersTable } : {}) });
   // The pipeline records a route that fails again in the local ledger, beside its history.
-  const store: Store = { idempotency: cloud.idempotency, failures: options.ledger, events: cloud.events, close: () => cloud.close() };
+  const store: Store = { idempotency: cloud.idempotency, failures: options.ledger, events: cloud.events, ...(cloud.counters ? { counters: cloud.counters } : {}), close: () => cloud.close() };
   const meshOptions: AwsMeshOptions & { models?: 'live' | 'simulated' } = {
     configFile: options.configFile,
     routesDir: options.routesDir,

@@ -8,6 +8,8 @@ export interface AwsTargetSettings {
   eventBus: string;
   /** AWS_REGION: the deployment's region (DynamoDB, and PutEvents for destinations without one). */
   region: string;
+  /** MESH_COUNTERS_TABLE: the usage counters (output CountersTableName), so a replay counts against the same budgets and limits. */
+  countersTable?: string;
 }
 
 const LOCAL = 'or replay through the local mesh on purpose with --target local';
@@ -25,7 +27,9 @@ export function awsTargetSettings(env: NodeJS.ProcessEnv = process.env, given: P
     if (value) return value;
     throw new SettingMissingError(name, `${name} is not set: ${what}. Set it as the function has it (or pass --stack <name>), ${LOCAL}`);
   };
+  const countersTable = given.countersTable ?? env.MESH_COUNTERS_TABLE;
   return {
+    ...(countersTable ? { countersTable } : {}),
     idempotencyTable: pick(given.idempotencyTable ?? env.MESH_IDEMPOTENCY_TABLE, 'MESH_IDEMPOTENCY_TABLE', "the deployment's idempotency table, where its claims are kept"),
     eventBus: pick(given.eventBus ?? env.MESH_EVENT_BUS, 'MESH_EVENT_BUS', 'the bus the function sends results of routes without destination back to'),
     region: pick(given.region ?? env.AWS_REGION, 'AWS_REGION', "the deployment's region"),

@@ -39,7 +39,7 @@ export async function openAzureReplayTarget(options: AzureReplayTargetOptions): 
     );
   }
   const cloud = createTableStore({ client });
-  const store: Store = { idempotency: cloud.idempotency, failures: options.ledger, events: cloud.events, close: () => cloud.close() };
+  const store: Store = { idempotency: cloud.idempotency, failures: options.ledger, events: cloud.events, ...(cloud.counters ? { counters: cloud.counters } : {}), close: () => cloud.close() };
   const mesh = await createAzureMesh({
     configFile: options.configFile,
     routesDir: options.routesDir,

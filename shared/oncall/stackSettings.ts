@@ -7,7 +7,7 @@ export interface StackSettings extends Partial<AwsTargetSettings> {
 }
 
 /** The stack outputs the deployment declares (serverless.yml `resources.Outputs`). */
-export const STACK_OUTPUTS = { idempotencyTable: 'IdempotencyTableName', eventBus: 'EventBusName', failureQueueUrl: 'FailureQueueUrl' } as const;
+export const STACK_OUTPUTS = { idempotencyTable: 'IdempotencyTableName', countersTable: 'CountersTableName', eventBus: 'EventBusName', failureQueueUrl: 'FailureQueueUrl' } as const;
 
 /**
  * The deployment's settings from its CloudFormation stack (`--stack <name>`): the idempotency
@@ -26,6 +26,7 @@ export async function stackSettings(stackName: string): Promise<StackSettings> {
   const o = stack.outputs;
   return {
     ...(o[STACK_OUTPUTS.idempotencyTable] ? { idempotencyTable: o[STACK_OUTPUTS.idempotencyTable] } : {}),
+    ...(o[STACK_OUTPUTS.countersTable] ? { countersTable: o[STACK_OUTPUTS.countersTable] } : {}),
     ...(o[STACK_OUTPUTS.eventBus] ? { eventBus: o[STACK_OUTPUTS.eventBus] } : {}),
     ...(o[STACK_OUTPUTS.failureQueueUrl] ? { failureQueueUrl: o[STACK_OUTPUTS.failureQueueUrl] } : {}),
     ...(stack.region ? { region: stack.region } : {}),

@@ -33,6 +33,8 @@ export interface AwsMeshOptions {
   snapshotFile?: string;
   /** The idempotency table (MESH_IDEMPOTENCY_TABLE). Required unless `store` is given. */
   idempotencyTable?: string;
+  /** The usage counters table (MESH_COUNTERS_TABLE). Unset: the store has no counters. */
+  countersTable?: string;
   /**
    * Publishers by destination kind. `eventbridge` defaults to PutEvents; `servicebus`
    * (cross-cloud results from Lambda) has no default here: the Service Bus sender lives with
@@ -80,7 +82,7 @@ export async function createAwsMesh(options: AwsMeshOptions): Promise<AwsMesh> {
   if (!options.store && !options.idempotencyTable) {
     throw new ConfigError([{ file: '(environment)', path: 'MESH_IDEMPOTENCY_TABLE', message: 'the idempotency table is not set; deploy with serverless.yml or set MESH_IDEMPOTENCY_TABLE' }]);
   }
-  const store = options.store ?? createDynamoDbStore({ tableName: options.idempotencyTable!, logger });
+  const store = options.store ?? createDynamoDbStore({ tableName: options.idempotencyTable!, ...(options.countersTable ? { countersTable: options.countersTable } : {}), logger });
   const eventBridge = options.publishers?.eventbridge ? undefined : new EventBridgePublisher({ logger, ...options.eventBridge });
   const publisher = publisherByKind({ ...(eventBridge ? { eventbridge: eventBridge } : {}), ...options.publishers }, (destination) => {
     const hint =

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 
 /*
  * A wire-level fake of DynamoDB for the real DynamoDBClient (AWS JSON 1.0,
- * `X-Amz-Target: DynamoDB_20120810.<Operation>`): GetItem; PutItem, UpdateItem (`SET a = :v, …`
- * and `REMOVE a, …`, ReturnValues ALL_NEW) and DeleteItem, each with an optional
- * ConditionExpression; Scan with an optional FilterExpression (one page). As DynamoDB
+ * `X-Amz-Target: DynamoDB_20120810.<Operation>`): GetItem; PutItem, UpdateItem (`SET a = :v, …`,
+ * `REMOVE a, …` and `ADD a :n, …` of numbers; ReturnValues UPDATED_NEW / ALL_NEW) and DeleteItem,
+ * each with an optional ConditionExpression; Scan with an optional FilterExpression (one page). As DynamoDB
  * does, a failed condition changes nothing and answers ConditionalCheckFailedException,
  * carrying the item as it was when ReturnValuesOnConditionCheckFailure is ALL_OLD (and the
  * item exists). That is what Powertools' DynamoDB persistence layer and the fenced layer
@@ -82,22 +82,39 @@ export async function startDynamoDbFake(): Promise<DynamoDbFake> {
       const names = (b.ExpressionAttributeNames ?? {}) as Record<string, string>;
       const values = (b.ExpressionAttributeValues ?? {}) as Item;
       const expression = String(b.UpdateExpression);
-      const clauses = [...expression.matchAll(/\b(SET|REMOVE)\s+(.+?)(?=\s+\b(?:SET|REMOVE)\b|$)/gi)];
-      if (clauses.length === 0) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `the fake supports SET and REMOVE only: ${expression}`);
+      const clauses = [...expression.matchAll(/\b(SET|REMOVE|ADD)\s+(.+?)(?=\s+\b(?:SET|REMOVE|ADD)\b|$)/gi)];
+      if (clauses.length === 0) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `the fake supports SET, REMOVE and ADD (of numbers) only: ${expression}`);
+      const updated = new Set<string>();
       for (const [, action, body] of clauses) {
         for (const part of body!.split(',')) {
           if (action!.toUpperCase() === 'REMOVE') {
             delete item[names[part.trim()] ?? part.trim()];
             continue;
           }
+          if (action!.toUpperCase() === 'ADD') {
+            // `ADD a :n`: a missing attribute counts from 0, as DynamoDB's ADD of a number does.
+            const [path, rhs] = part.trim().split(/\s+/);
+            const name = names[path!] ?? path!;
+            const value = values[rhs!];
+            if (value?.N === undefined) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `the fake supports ADD of a number only: ${part}`);
+            const current = item[name];
+            if (current !== undefined && current.N === undefined) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', 'An operand in the update expression has an incorrect data type');
+            item[name] = { N: String(Number(current?.N ?? 0) + Number(value.N)) };
+            updated.add(name);
+            continue;
+          }
           const [lhs, rhs] = part.split('=').map((x) => x.trim());
           const value = values[rhs!];
           if (value === undefined) throw new AwsError(400, 'com.amazonaws.dynamodb.v20120810#ValidationException', `An expression attribute value used in expression is not defined: ${rhs}`);
           item[names[lhs!] ?? lhs!] = value;
+          updated.add(names[lhs!] ?? lhs!);
         }
       }
       t.items.set(k, item);
-      return b.ReturnValues === 'ALL_NEW' ? { Attributes: item } : {};
+      // ReturnValues: UPDATED_NEW gives the attributes the update wrote, ALL_NEW the whole item.
+      if (b.ReturnValues === 'ALL_NEW') return { Attributes: item };
+      if (b.ReturnValues === 'UPDATED_NEW') return { Attributes: Object.fromEntries(Object.entries(item).filter(([name]) => updated.has(name))) };
+      return {};
     },
     /** One page holding every item that passes FilterExpression (the fake has no 1 MB pages). */
     Scan(b) {

@@ -6,8 +6,15 @@
  * the embedded store), so two instances can never both take the last of a window.
  *
  * A counter is named by `key` (`budget:<route>:tokens`, `limit:<endpoint>:rpm`, …) and the
- * window it counts (`windowStartMs`, the window's first instant, aligned by `windowStart`).
- * A window's counter may be dropped by its store once `windowStartMs + windowMs` has passed.
+ * window it counts (its first instant and length, aligned by `counterWindow`): a minute and an
+ * hour that start at the same instant are different counters. A window's counter may be
+ * dropped by its store once `startMs + lengthMs` has passed (by the store's clock).
+ *
+ * Every adapter refuses the same bad input with a RangeError (an empty key, a window that is
+ * not whole milliseconds with a positive length, an amount or limit that is not finite, a
+ * negative amount to `reserve` or a negative limit). A store that cannot be updated throws a
+ * retryable MeshError (`StoreUnavailable` in the cloud adapters): never a silent "within the
+ * limit". Amounts may be fractional (costs).
  */
 export interface UsageCounters {
   /**

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { silentLogger, type ApprovalStore, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
 import { DynamoDbApprovalStore } from './DynamoDbApprovalStore.ts';
+import { DynamoDbCounters } from './DynamoDbCounters.ts';
 import { FencedDynamoDBPersistenceLayer } from './FencedDynamoDBPersistenceLayer.ts';
 import { PowertoolsIdempotencyStore } from './PowertoolsIdempotencyStore.ts';
 import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
@@ -14,6 +15,12 @@ export interface DynamoDbStoreOptions {
   idempotency?: IdempotencyStore;
   /** Override the held results (tests). Default: in the idempotency table, through `client`. */
   approvals?: ApprovalStore;
+  /**
+   * The usage counters table (MESH_COUNTERS_TABLE: partition key `id`, TTL attribute
+   * `expiration`). Absent: the store has no counters, and a mesh with budgets or rate limits
+   * cannot start.
+   */
+  countersTable?: string;
   keyPrefix?: string;
   expiresAfterSeconds?: number;
   /** Decides whether a claim has expired. Default: the system clock. */
@@ -38,10 +45,10 @@ export interface DynamoDbStoreOptions {
 export function createDynamoDbStore(options: DynamoDbStoreOptions): Store {
   const logger = options.logger ?? silentLogger;
   let client: DynamoDBClient | undefined;
+  const sdk = () => (client ??= options.client ?? new DynamoDBClient({}));
   let idempotency = options.idempotency;
   if (!idempotency) {
-    client = options.client ?? new DynamoDBClient({});
-    const persistence = new FencedDynamoDBPersistenceLayer({ tableName: options.tableName, awsSdkV3Client: client });
+    const persistence = new FencedDynamoDBPersistenceLayer({ tableName: options.tableName, awsSdkV3Client: sdk() });
     const clock = options.clock;
     idempotency = new PowertoolsIdempotencyStore({
       persistence,
@@ -52,9 +59,11 @@ export function createDynamoDbStore(options: DynamoDbStoreOptions): Store {
   }
   const approvalClient = client ?? options.client;
   const approvals = options.approvals ?? (approvalClient ? new DynamoDbApprovalStore({ client: approvalClient, tableName: options.tableName }) : undefined);
+  const counters = options.countersTable ? new DynamoDbCounters({ client: sdk(), tableName: options.countersTable }) : undefined;
   return {
     idempotency,
     ...(approvals ? { approvals } : {}),
+    ...(counters ? { counters } : {}),
     failures: logOnlyFailureLedger(logger, 'route failed; the event goes to the on-failure destination'),
     events: logOnlyEventLog(logger),
     close: async () => {

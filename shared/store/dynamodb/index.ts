@@ -7,3 +7,5 @@ export { PowertoolsIdempotencyStore, IdempotencyStoreError } from './PowertoolsI
 export type { PowertoolsIdempotencyStoreOptions } from './PowertoolsIdempotencyStore.ts';
 export { FencedDynamoDBPersistenceLayer, OwnedIdempotencyRecord } from './FencedDynamoDBPersistenceLayer.ts';
 export type { FencedDynamoDBPersistenceOptions, FencedOutcome } from './FencedDynamoDBPersistenceLayer.ts';
+export { DynamoDbCounters } from './DynamoDbCounters.ts';
+export type { DynamoDbCountersOptions } from './DynamoDbCounters.ts';

@@ -140,6 +140,23 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX approvals_decided ON approvals (decided_at_ms) WHERE status <> 'pending';
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Usage counters for route budgets and endpoint rate limits (sqlCounters.ts): one row per
+      -- counter key and fixed window; rows of ended windows are deleted as new windows are counted.
+      CREATE TABLE counters (
+        key              TEXT NOT NULL,
+        window_start_ms  INTEGER NOT NULL,
+        window_ms        INTEGER NOT NULL,
+        -- window_start_ms + window_ms: from then on the row may be deleted.
+        end_ms           INTEGER NOT NULL,
+        used             REAL NOT NULL CHECK (used >= 0),
+        PRIMARY KEY (key, window_start_ms, window_ms)
+      ) STRICT;
+      CREATE INDEX counters_end ON counters (end_ms);
+    `,
+  },
 ];
 
 /** The newest schema this code knows. */

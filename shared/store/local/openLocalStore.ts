@@ -6,10 +6,12 @@ import { systemClock, type Clock } from '../../core/clock.ts';
 import { InternalError, MeshError } from '../../core/errors.ts';
 import type { Store } from '../../core/ports/Store.ts';
 import type { AuditTrail } from '../../core/ports/AuditLog.ts';
+import type { UsageCounters } from '../../core/ports/Counters.ts';
 import { LegacyStoreError } from '../LegacyStoreError.ts';
 import { migrate } from './migrations.ts';
 import { sqlApprovals } from './sqlApprovals.ts';
 import { sqlAuditLog } from './sqlAuditLog.ts';
+import { sqlCounters } from './sqlCounters.ts';
 import { sqlEventLog } from './sqlEventLog.ts';
 import { sqlFailureLedger } from './sqlFailureLedger.ts';
 import { sqlIdempotencyStore } from './sqlIdempotencyStore.ts';
@@ -55,6 +57,8 @@ export interface LocalStoreOptions {
 
 /** The embedded store: the Store port, plus pruning by age. */
 export interface LocalStore extends Store {
+  /** Usage counters in the same database (sqlCounters.ts): budgets and rate limits of `mesh dev`. */
+  counters: UsageCounters;
   /** The audit trail of model invocations (give it to the Pipeline as `audit`); pruned by `retention.auditMs`. */
   audit: AuditTrail;
   /**
@@ -122,6 +126,7 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
     audit: sqlAuditLog(db),
     unitOfWork: (fn) => db.unit(fn),
     approvals: sqlApprovals(db, clock),
+    counters: sqlCounters(db, clock),
     prune: (retention, pruneOptions) => pruneSql(db, clock, retention, pruneOptions),
     close: () =>
       (closed ??= (async () => {

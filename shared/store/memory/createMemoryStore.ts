@@ -15,6 +15,7 @@ import type {
 } from '../../core/ports/Store.ts';
 import { checkLimit, instantMs, jsonCopy } from '../storeInput.ts';
 import type { AuditTrail } from '../../core/ports/AuditLog.ts';
+import type { UsageCounters } from '../../core/ports/Counters.ts';
 import { memoryAuditTrail } from './memoryAuditTrail.ts';
 import { memoryCounters } from './memoryCounters.ts';
 import { memoryApprovals } from './memoryApprovals.ts';
@@ -22,6 +23,7 @@ import { memoryApprovals } from './memoryApprovals.ts';
 /** The Store port, plus the audit trail of model invocations (give it to the Pipeline as `audit`). */
 export interface MemoryStore extends Store {
   audit: AuditTrail;
+  counters: UsageCounters;
 }
 
 export interface MemoryStoreOptions {
@@ -44,7 +46,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     failures: memoryFailureLedger(),
     events: memoryEventLog(),
     audit: memoryAuditTrail(),
-    counters: memoryCounters(),
+    counters: memoryCounters(clock),
     approvals: memoryApprovals(),
     close: async () => {},
   };

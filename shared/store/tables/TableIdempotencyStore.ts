@@ -280,24 +280,24 @@ function strip(entity: ClaimEntity): ClaimEntity {
   return { partitionKey, rowKey, status: s, expiresAt, ...(owner === undefined ? {} : { owner }), ...(resultId === undefined ? {} : { resultId }) };
 }
 
-function status(err: unknown): number | undefined {
+export function status(err: unknown): number | undefined {
   const s = (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof s === 'number' ? s : undefined;
 }
 
 /** The service's error code (`TableNotFound`, `ResourceNotFound`, …) or the network error's (`ECONNREFUSED`). */
-function errorCode(err: unknown): string | undefined {
+export function errorCode(err: unknown): string | undefined {
   const e = err as { code?: unknown; details?: { errorCode?: unknown; odataError?: { code?: unknown } } } | null;
   const code = e?.details?.errorCode ?? e?.details?.odataError?.code ?? e?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
 /** 404 for the entity itself. A missing table is also a 404, but a problem of the infrastructure. */
-function isEntityMissing(err: unknown): boolean {
+export function isEntityMissing(err: unknown): boolean {
   return status(err) === 404 && errorCode(err) !== 'TableNotFound';
 }
 
-function isNetworkError(code: string | undefined): boolean {
+export function isNetworkError(code: string | undefined): boolean {
   return code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'REQUEST_SEND_ERROR'].includes(code);
 }
 

@@ -1,11 +1,12 @@
 import type { TableClient } from '@azure/data-tables';
 import { silentLogger, type ApprovalStore, type Clock, type IdempotencyStore, type Logger, type Store } from '../../core/index.ts';
 import { TableApprovalStore } from './TableApprovalStore.ts';
+import { TableCounters } from './TableCounters.ts';
 import { TableIdempotencyStore } from './TableIdempotencyStore.ts';
 import { logOnlyEventLog, logOnlyFailureLedger } from '../logOnly.ts';
 
 export interface TableStoreOptions {
-  /** The idempotency table's client. Required unless `idempotency` is given. */
+  /** The idempotency table's client (the usage counters live in it too). Required unless `idempotency` is given. */
   client?: TableClient;
   /** Override the claims entirely (tests: an in-memory store). */
   idempotency?: IdempotencyStore;
@@ -18,8 +19,9 @@ export interface TableStoreOptions {
 }
 
 /**
- * The Store of the Azure edge. Idempotency and held results (TableApprovalStore, in the same
- * table) are durable here (Table Storage); the other two parts belong to Service Bus itself:
+ * The Store of the Azure edge. Idempotency, the usage counters and held results
+ * (TableApprovalStore) are durable here, in one Table Storage table; the other two parts belong
+ * to Service Bus itself:
  * - failures: a failed message is dead-lettered with the mesh error as its reason, so the
  *   dead-letter subqueue is the failure ledger (`ServiceBusDeadLetterReader`). This ledger
  *   only logs, and answers "no earlier failure".
@@ -39,7 +41,16 @@ export function createTableStore(options: TableStoreOptions): Store {
     });
   const approvals =
     options.approvals ?? (options.client ? new TableApprovalStore({ client: options.client, ...(options.ensureTable === undefined ? {} : { ensureTable: options.ensureTable }) }) : undefined);
-  return { idempotency, ...(approvals ? { approvals } : {}), failures: logOnlyFailureLedger(logger, 'route failed'), events: logOnlyEventLog(logger), close: async () => {} };
+  // Without a table client (claims overridden) there is nowhere shared to count.
+  const counters = options.client ? new TableCounters({ client: options.client, ...(options.ensureTable === undefined ? {} : { ensureTable: options.ensureTable }) }) : undefined;
+  return {
+    idempotency,
+    ...(approvals ? { approvals } : {}),
+    ...(counters ? { counters } : {}),
+    failures: logOnlyFailureLedger(logger, 'route failed'),
+    events: logOnlyEventLog(logger),
+    close: async () => {},
+  };
 }
 
 function missingClient(): never {

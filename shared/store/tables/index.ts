@@ -6,3 +6,5 @@ export { TableApprovalStore } from './TableApprovalStore.ts';
 export type { TableApprovalStoreOptions } from './TableApprovalStore.ts';
 export type { TableStoreOptions } from './createTableStore.ts';
 export { tableClientFromEnv } from './tableClientFromEnv.ts';
+export { TableCounters } from './TableCounters.ts';
+export type { TableCountersOptions } from './TableCounters.ts';

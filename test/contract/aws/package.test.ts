@@ -129,7 +129,12 @@ describe('serverless.yml packaged with osls', () => {
     const fn = ofType('AWS::Lambda::Function')[0]![1];
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'functions/aws/on-event.handler' });
     const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(env).toMatchObject({ MESH_EVENT_BUS: 'acme-ingress', MESH_IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' }, MESH_FAILURE_QUEUE_URL: { Ref: 'FailureQueue' } });
+    expect(env).toMatchObject({
+      MESH_EVENT_BUS: 'acme-ingress',
+      MESH_IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' },
+      MESH_COUNTERS_TABLE: { Ref: 'CountersTable' },
+      MESH_FAILURE_QUEUE_URL: { Ref: 'FailureQueue' },
+    });
     // The slowest route (order-risk, 20 s) plus the publish margin fits in the timeout.
     expect(fn.Properties.Timeout).toBeGreaterThanOrEqual(23);
   });
@@ -147,6 +152,13 @@ describe('serverless.yml packaged with osls', () => {
 
   it('creates the idempotency table keyed by id with a TTL', () => {
     expect(template.Resources.IdempotencyTable).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } },
+    });
+  });
+
+  it('creates the usage counters table keyed by id, its ended windows removed by TTL on expiration', () => {
+    expect(template.Resources.CountersTable).toMatchObject({
       Type: 'AWS::DynamoDB::Table',
       Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } },
     });
@@ -211,11 +223,12 @@ describe('serverless.yml packaged with osls', () => {
       expect([sqs[0]!.Resource].flat()).toEqual([{ 'Fn::GetAtt': ['FailureQueue', 'Arn'] }]);
     });
 
-    it('grants the DynamoDB item actions on the idempotency table only', () => {
+    it('grants the four DynamoDB item actions on the idempotency table, and only UpdateItem and GetItem on the counters table', () => {
       const dynamo = statements().filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
-      expect(dynamo).toHaveLength(1);
-      expect(actions(dynamo[0]!).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-      expect(dynamo[0]!.Resource).toEqual([{ 'Fn::GetAtt': ['IdempotencyTable', 'Arn'] }]);
+      expect(dynamo).toHaveLength(2);
+      const on = (table: string) => dynamo.filter((s) => JSON.stringify(s.Resource) === JSON.stringify([{ 'Fn::GetAtt': [table, 'Arn'] }]));
+      expect(on('IdempotencyTable').map((s) => actions(s).sort())).toEqual([['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']]);
+      expect(on('CountersTable').map((s) => actions(s).sort())).toEqual([['dynamodb:GetItem', 'dynamodb:UpdateItem']]);
     });
   });
 });

@@ -43,7 +43,7 @@ describe('embedded store schema', () => {
     await (await openLocalStore({ dir })).close();
     await (await openLocalStore({ dir })).close();
 
-    expect(versions(dir)).toEqual([1, 2, 3]);
+    expect(versions(dir)).toEqual([1, 2, 3, 4]);
     expect(withDatabase(dir, (db) => db.prepare('PRAGMA journal_mode').get())).toEqual({ journal_mode: 'wal' });
   });
 
@@ -54,7 +54,7 @@ describe('embedded store schema', () => {
     const refused = await openLocalStore({ dir }).catch((err: unknown) => err);
 
     expect(refused).toBeInstanceOf(MeshError);
-    expect((refused as Error).message).toMatch(/schema version 99, newer than this mesh knows \(3\)/);
+    expect((refused as Error).message).toMatch(/schema version 99, newer than this mesh knows \(4\)/);
     expect((refused as Error).message).toContain(dir);
     expect(existsSync(join(dir, 'store.lock'))).toBe(false);
   });
