@@ -38,7 +38,7 @@ let server: DevServer;
 let url: string;
 let client: EventBridgeClient;
 const clock = new FakeClock('2026-11-22T08:00:10.000Z');
-const counters = memoryCounters();
+const counters = memoryCounters(clock);
 let detail: Record<string, unknown>;
 
 beforeAll(async () => {

@@ -57,7 +57,7 @@ beforeEach(async () => {
   dynamo.createTable(TABLE);
   // Near the real time (claims expire by it), at the start of a minute.
   clock = new FakeClock(new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000).toISOString());
-  counters = memoryCounters();
+  counters = memoryCounters(clock);
   provider = new ScriptedProvider({ near: [{ output: ANSWER }], far: [{ output: ANSWER }], eu: [{ output: ANSWER }] });
   published = [];
   meshes = [];

@@ -60,7 +60,7 @@ beforeEach(async () => {
   await TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true }).createTable();
   // Near the real time (claims expire by it), at the start of a minute.
   clock = new FakeClock(new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000).toISOString());
-  counters = memoryCounters();
+  counters = memoryCounters(clock);
   provider = new ScriptedProvider({ 'sim-azure-westeurope': [{ output: ANSWER }], 'sim-azure-westeurope-2': [{ output: ANSWER }], 'sim-azure-eastus': [{ output: ANSWER }] });
   sent = [];
   meshes = [];

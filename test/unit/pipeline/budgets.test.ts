@@ -131,7 +131,7 @@ describe('route budgets in the pipeline', () => {
   });
 
   it('several pipelines sharing the counters never spend past a route budget together', async () => {
-    const counters = memoryCounters();
+    const counters = memoryCounters(clock);
     const provider = new ScriptedProvider({ near: [ANSWER], far: [ANSWER] });
     const instances = [1, 2, 3].map(() => {
       store = createMemoryStore({ clock });
@@ -220,7 +220,7 @@ describe('endpoint rate limits in the pipeline', () => {
 
   it('several pipelines sharing the counters never exceed an endpoint limit or a route budget together', async () => {
     const cfg = limitedCatalogue({ rpm: 4 }, { rpm: 3 });
-    const counters = memoryCounters();
+    const counters = memoryCounters(clock);
     const provider = new ScriptedProvider({ near: [ANSWER], far: [ANSWER] });
     // Every instance has its own store (claims, ledger) but the counters are one, as in a cloud table.
     const instances = [1, 2, 3].map(() => {

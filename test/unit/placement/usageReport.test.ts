@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { counterWindow, usageKeys } from '../../../shared/core/index.ts';
 import { formatRouteUsage, readUsageReport } from '../../../shared/placement/index.ts';
 import { memoryCounters } from '../../../shared/store/memory/index.ts';
+import { FakeClock } from '../../fakes/fakeClock.ts';
 import { config, endpoint, route } from '../pipeline/fixtures.ts';
 
 const NOW = Date.parse('2026-11-22T08:00:10.000Z');
@@ -15,7 +16,8 @@ function mesh() {
 describe('readUsageReport', () => {
   it('reads each budget and limit in its current window, and says exhausted once no further call fits', async () => {
     const { config: c, routes } = mesh();
-    const counters = memoryCounters();
+    // Counters drop the windows that ended by their clock: theirs must be the report's.
+    const counters = memoryCounters(new FakeClock(new Date(NOW).toISOString()));
     await counters.adjust(usageKeys.budgetTokens('order-risk'), counterWindow('hour', NOW), 950); // 950 + maxTokens 100 > 1000
     await counters.adjust(usageKeys.budgetMicroUsd('order-risk'), counterWindow('hour', NOW), 250_000);
     await counters.adjust(usageKeys.rpm('near'), counterWindow('minute', NOW), 1);

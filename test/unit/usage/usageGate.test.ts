@@ -24,7 +24,7 @@ const hour = (clock: FakeClock) => counterWindow('hour', clock.now().getTime());
 
 function setup(routeBudget?: Route['task']['budget'], limits?: ModelEndpoint['limits']) {
   const clock = new FakeClock(NOW);
-  const counters = memoryCounters();
+  const counters = memoryCounters(clock);
   const gate = new UsageGate({ counters, clock, logger: silentLogger });
   const r = route({}, routeBudget ? { budget: routeBudget, maxTokens: 100 } : { maxTokens: 100 });
   const e: ModelEndpoint = { ...endpoint('near'), ...(limits ? { limits } : {}) };
