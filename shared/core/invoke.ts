@@ -5,6 +5,7 @@ import type { AuditEntry, AuditLog } from './ports/AuditLog.ts';
 import type { ModelProvider, ModelRequest, ModelResponse, ModelUsage } from './ports/ModelProvider.ts';
 import type { EndpointHealth, PlacementDecision, RankedEndpoint } from './ports/Placer.ts';
 import type { Attempt } from './ports/Store.ts';
+import type { RouteTrace } from './ports/Telemetry.ts';
 import type { Route } from './route.ts';
 
 /** Providers by kind (`simulated`, `bedrock`, …). */
@@ -45,6 +46,8 @@ export interface InvokeOptions {
   health?: EndpointHealth;
   /** Given one entry per attempt, with the residency facts of `placement`. */
   audit?: { log: AuditLog; placement: PlacementDecision };
+  /** The route's trace: one GenAI span (and metrics) per model call. */
+  trace?: RouteTrace;
 }
 
 const BASE_BACKOFF_MS = 100;
@@ -92,6 +95,7 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
       const context = { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id };
       // Kept outside the try: an answer that fails its schema still spent tokens, and the audit says so.
       let usage: ModelUsage | undefined;
+      const call = opts.trace?.modelCall(endpoint, request);
       try {
         // Inside the try: an endpoint whose provider is unavailable fails over like any other.
         const response = await opts.providers.get(endpoint.provider).invoke(request, signal);
@@ -103,6 +107,7 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
             context,
           });
         }
+        call?.end({ usage });
         const record = attemptRecord(candidate, attempt, startedAt, clock, response.latencyMs);
         attempts.push(record);
         await audit(opts, candidate, record, usage);
@@ -113,6 +118,7 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
           ? new ModelTimeoutError(`route ${route.id} ran out of time while calling ${endpoint.id} (its budget is ${route.task.timeoutMs} ms, less if the host's invocation ends sooner)`, { cause: err, context })
           : toMeshError(err, context);
         lastError = error;
+        call?.end({ ...(usage ? { usage } : {}), error });
         health?.failed(endpoint.id, error);
         const record = attemptRecord(candidate, attempt, startedAt, clock, undefined, error);
         attempts.push(record);

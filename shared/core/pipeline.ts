@@ -11,9 +11,12 @@ import type { EndpointHealth, PlacementDecision, Placer } from './ports/Placer.t
 import type { Publisher } from './ports/Publisher.ts';
 import type { RouteMatcher } from './ports/RouteMatcher.ts';
 import type { Attempt, IdempotencyBegin, Store } from './ports/Store.ts';
-import { buildResultEnvelope } from './result.ts';
+import type { RouteTrace, Telemetry } from './ports/Telemetry.ts';
+import { propagateOnly } from './propagateOnly.ts';
+import { buildResultEnvelope, stampTraceContext } from './result.ts';
 import type { Route } from './route.ts';
 import { renderTemplate } from './template.ts';
+import { inputTraceContext, type TraceContext } from './trace.ts';
 
 export interface PipelineOptions {
   config: MeshConfig;
@@ -34,6 +37,8 @@ export interface PipelineOptions {
   publishHoldMs?: number;
   /** Given one record per model invocation attempt. Default: none. */
   audit?: AuditLog;
+  /** Spans and metrics; default: none recorded, the trace context still carried to results. */
+  telemetry?: Telemetry;
 }
 
 export type RouteStatus = 'emitted' | 'duplicate' | 'in-progress' | 'failed';
@@ -68,6 +73,8 @@ export interface RouteRunOptions {
    * residency policy allows: pinning never reaches a forbidden endpoint.
    */
   onlyEndpoint?: string;
+  /** The host's trace context (Lambda's `_X_AMZN_TRACE_ID`), for an event that carries none. */
+  trace?: TraceContext;
 }
 
 export interface ProcessOptions {
@@ -80,6 +87,8 @@ export interface ProcessOptions {
    * generated from the route). A route this deployment does not load fails with ConfigError.
    */
   route?: string;
+  /** The host's trace context, for an event that carries none. */
+  trace?: TraceContext;
 }
 
 /** The failure ledger id for a route + event: stable, so repeated failures update one record. */
@@ -128,7 +137,7 @@ export class Pipeline {
       });
     }
     const ids = options.route !== undefined ? [options.route] : this.opts.matcher.matches(toEventBridgeEvent(envelope));
-    const runOptions: RouteRunOptions = options.signal ? { signal: options.signal } : {};
+    const runOptions: RouteRunOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.trace ? { trace: options.trace } : {}) };
     const routes = await Promise.all(
       ids.map((id) => {
         const route = this.routesById.get(id);
@@ -156,6 +165,18 @@ export class Pipeline {
    * claim, the model call, the publish and the failure record each end as this route's outcome.
    */
   async processRoute(route: Route, envelope: Envelope, options: RouteRunOptions = {}): Promise<RouteOutcome> {
+    const span = (this.opts.telemetry ?? propagateOnly).route(route.id, envelope, inputTraceContext(envelope.event) ?? options.trace);
+    try {
+      const outcome = await this.runRoute(route, envelope, options, span);
+      span.end(outcome);
+      return outcome;
+    } catch (err) {
+      span.end({ status: 'failed', error: toMeshError(err, { routeId: route.id, eventId: envelope.event.id }) });
+      throw err;
+    }
+  }
+
+  private async runRoute(route: Route, envelope: Envelope, options: RouteRunOptions, span: RouteTrace): Promise<RouteOutcome> {
     const outer = options.signal;
     const started = this.clock.now().getTime();
     const eventId = envelope.event.id;
@@ -215,6 +236,7 @@ export class Pipeline {
         ...(this.opts.random ? { random: this.opts.random } : {}),
         ...(this.opts.health ? { health: this.opts.health } : {}),
         ...(this.opts.audit ? { audit: { log: this.opts.audit, placement } } : {}),
+        trace: span,
       });
       attempts = invoked.attempts;
       const result = buildResultEnvelope({
@@ -230,7 +252,7 @@ export class Pipeline {
       // Fencing: prove the claim is still ours (and hold it for the publish) before any side
       // effect. A holder that outlived its lease learns it here and leaves the route to the new owner.
       await store.idempotency.renew(key, token, new Date(this.clock.now().getTime() + this.publishHoldMs));
-      const destinations = await this.publish(route, envelope, result);
+      const destinations = await this.publish(route, envelope, result, span);
       await this.completeClaim(key, token, route.id, eventId, result.event.id);
       await this.resolveEarlierFailure(route.id, eventId);
       const outcome: RouteOutcome = {
@@ -326,8 +348,22 @@ export class Pipeline {
     }
   }
 
-  private async publish(route: Route, input: Envelope, result: Envelope): Promise<string[]> {
+  private async publish(route: Route, input: Envelope, result: Envelope, span: RouteTrace): Promise<string[]> {
     const destinations = route.emit.to.length > 0 ? route.emit.to.map((name) => this.opts.config.destinations[name]!) : [originDestination(input)];
+    // The result is sent under its own span, in its input's trace: the context it carries is that span's.
+    const send = span.send(destinations, result);
+    stampTraceContext(result, send.context);
+    try {
+      await this.publishTo(route, input, result, destinations);
+      send.end();
+    } catch (err) {
+      send.end(toMeshError(err));
+      throw err;
+    }
+    return destinations.map((d) => d.name);
+  }
+
+  private async publishTo(route: Route, input: Envelope, result: Envelope, destinations: Destination[]): Promise<void> {
     for (const destination of destinations) {
       const [outcome] = await this.opts.publisher.publish(destination, [result]);
       if (!outcome || !outcome.ok) {
@@ -338,7 +374,6 @@ export class Pipeline {
         throw cause && !cause.retryable ? new PublishRejectedError(message, options) : new PublishFailedError(message, options);
       }
     }
-    return destinations.map((d) => d.name);
   }
 
   private async resolveEarlierFailure(routeId: string, eventId: string): Promise<void> {
