@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -130,6 +130,21 @@ describe('traces through mesh dev', () => {
     expect(parentSpanId(spans.process[0]!)).toBe('53995c3f42cd8ad8');
     expect(spans.process[0]!.attributes).toMatchObject({ 'messaging.system': 'aws_eventbridge', 'messaging.destination.name': 'default' });
     expect(result!.event.extensions.traceparent).toBe(`00-5759e988bd862e3fe1be46a994272793-${spans.send[0]!.spanContext().spanId}-01`);
+  });
+
+  it('uses the Diagnostic-Id of a Service Bus message that has no traceparent (mesh emit of a message file)', async () => {
+    const message = JSON.parse(await readFile(join(REPO, 'events', 'samples', '03-ticket-opened.servicebus.json'), 'utf8')) as { applicationProperties: Record<string, string> };
+    message.applicationProperties['Diagnostic-Id'] = `00-${TRACE_ID}-${PARENT}-01`;
+
+    const res = await fetch(`${url}/_mesh/ingest`, { method: 'POST', body: JSON.stringify(message) });
+    expect(res.status).toBe(200);
+
+    const [result] = await results();
+    const spans = spansOf(otel!.spans(), TRACE_ID);
+    expect(spans.process).toHaveLength(1);
+    expect(parentSpanId(spans.process[0]!)).toBe(PARENT);
+    expect(spans.process[0]!.attributes).toMatchObject({ 'messaging.system': 'servicebus', 'messaging.destination.name': 'tickets', 'messaging.servicebus.message.delivery_count': 1 });
+    expect(result!.event.extensions.traceparent).toBe(`00-${TRACE_ID}-${spans.send[0]!.spanContext().spanId}-01`);
   });
 
   it('ignores a malformed traceparent: the event is processed in a new trace, and the garbage is not echoed', async () => {
