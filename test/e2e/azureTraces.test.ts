@@ -132,6 +132,10 @@ describe('traces through the Azure Service Bus function', () => {
       expect((sent.body as { lineage: { traceparent: string } }).lineage.traceparent).toBe(carried);
     }
     expect(peer.messages('triage-audit')).toHaveLength(1);
+    const tokens = await otel.histogram('gen_ai.client.token.usage');
+    expect(tokens.map((p) => p.attributes['gen_ai.token.type']).sort()).toEqual(['input', 'output']);
+    expect(tokens[0]!.attributes).toMatchObject({ 'gen_ai.provider.name': 'nearmesh.simulated', 'gen_ai.request.model': 'sim-azure-westeurope' });
+    expect((await otel.histogram('gen_ai.client.operation.duration'))[0]!.value.count).toBe(1);
   });
 
   it('reads the W3C traceparent before Diagnostic-Id', async () => {

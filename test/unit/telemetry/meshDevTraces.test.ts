@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../shared/core/index.ts';
 import { createLocalMesh, DevServer, type LocalMesh } from '../../../shared/runtime/index.ts';
@@ -145,6 +145,21 @@ describe('traces through mesh dev', () => {
     expect(parentSpanId(spans.process[0]!)).toBe(PARENT);
     expect(spans.process[0]!.attributes).toMatchObject({ 'messaging.system': 'servicebus', 'messaging.destination.name': 'tickets', 'messaging.servicebus.message.delivery_count': 1 });
     expect(result!.event.extensions.traceparent).toBe(`00-${TRACE_ID}-${spans.send[0]!.spanContext().spanId}-01`);
+  });
+
+  it('marks the process span of a route that failed with its error.type, and sends nothing', async () => {
+    // The Stockholm ticket: pii data in a region no endpoint serves (PolicyViolation, no model call).
+    const message = JSON.parse(await readFile(join(REPO, 'events', 'samples', '06-ticket-opened-stockholm.servicebus.json'), 'utf8')) as { applicationProperties: Record<string, string> };
+    message.applicationProperties.traceparent = `00-${TRACE_ID}-${PARENT}-01`;
+
+    await fetch(`${url}/_mesh/ingest`, { method: 'POST', body: JSON.stringify(message) });
+
+    const spans = spansOf(otel!.spans(), TRACE_ID);
+    expect(spans.process).toHaveLength(1);
+    expect(spans.process[0]!.attributes).toMatchObject({ 'error.type': 'PolicyViolation', 'nearmesh.route.status': 'failed' });
+    expect(spans.process[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans.chat).toEqual([]);
+    expect(spans.send).toEqual([]);
   });
 
   it('ignores a malformed traceparent: the event is processed in a new trace, and the garbage is not echoed', async () => {
