@@ -1,7 +1,10 @@
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceBusClient } from '@azure/service-bus';
+import { metrics, trace } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installFunctionsCore, startServiceBusFunctionsHost, stopSettlementServer, type ServiceBusFunctionsHost } from '../fakes/functionsHost.ts';
 import { parentSpanId, registerOtelMemory, spansOf, type OtelMemory } from '../fakes/otelMemory.ts';
@@ -136,6 +139,39 @@ describe('traces through the Azure Service Bus function', () => {
     expect(tokens.map((p) => p.attributes['gen_ai.token.type']).sort()).toEqual(['input', 'output']);
     expect(tokens[0]!.attributes).toMatchObject({ 'gen_ai.provider.name': 'nearmesh.simulated', 'gen_ai.request.model': 'sim-azure-westeurope' });
     expect((await otel.histogram('gen_ai.client.operation.duration'))[0]!.value.count).toBe(1);
+  });
+
+  it('exports its spans over OTLP/HTTP when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
+    await otel.shutdown(); // no SDK registered: the function starts its own export
+    const received: string[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') received.push(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    try {
+      vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', `http://127.0.0.1:${(collector.address() as AddressInfo).port}`);
+      vi.stubEnv('OTEL_BSP_SCHEDULE_DELAY', '50');
+      await sendTicket('TCK-T4', { traceparent: `00-${TRACE_ID}-${PARENT}-01` });
+
+      await invokeOnMessage();
+
+      const exported = () =>
+        received
+          .flatMap((r) => (JSON.parse(r) as { resourceSpans: { scopeSpans: { spans: { traceId: string; name: string }[] }[] }[] }).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)))
+          .filter((s) => s.traceId === TRACE_ID);
+      for (let i = 0; i < 100 && exported().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(exported().map((s) => s.name.split(' ')[0]).sort()).toEqual(['chat', 'process', 'send']);
+      expect(received[0]).toContain('nearmesh-azure');
+    } finally {
+      trace.disable();
+      metrics.disable();
+      await new Promise((resolve) => collector.close(resolve));
+    }
   });
 
   it('reads the W3C traceparent before Diagnostic-Id', async () => {
