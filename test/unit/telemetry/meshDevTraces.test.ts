@@ -44,8 +44,8 @@ function cloudEvent(id: string, extensions: Record<string, string>) {
   return { specversion: '1.0', id, source: 'com.acme.orders', type: 'OrderPlaced', datacontenttype: 'application/json', awsregion: 'us-east-1', ...extensions, data: ORDER };
 }
 
-async function postCloudEvent(body: unknown): Promise<void> {
-  const res = await fetch(`${url}/cloudevents`, { method: 'POST', headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify(body) });
+async function postCloudEvent(body: unknown, headers: Record<string, string> = {}): Promise<void> {
+  const res = await fetch(`${url}/cloudevents`, { method: 'POST', headers: { 'content-type': 'application/cloudevents+json', ...headers }, body: JSON.stringify(body) });
   expect(res.status).toBe(200);
 }
 
@@ -160,6 +160,16 @@ describe('traces through mesh dev', () => {
     expect(spans.process[0]!.status.code).toBe(SpanStatusCode.ERROR);
     expect(spans.chat).toEqual([]);
     expect(spans.send).toEqual([]);
+  });
+
+  it('takes the request’s own traceparent header for an event without one, never over the event’s', async () => {
+    const header = '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01';
+    await postCloudEvent(cloudEvent('ce-header-1', {}), { traceparent: header });
+    await postCloudEvent(cloudEvent('ce-header-2', { traceparent: `00-${TRACE_ID}-${PARENT}-01` }), { traceparent: header });
+
+    const traceOf = (id: string) => spansOf(otel!.spans(), id).process.map((p) => [p.attributes['messaging.message.id'], parentSpanId(p)]);
+    expect(traceOf('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')).toEqual([['ce-header-1', 'bbbbbbbbbbbbbbbb']]);
+    expect(traceOf(TRACE_ID)).toEqual([['ce-header-2', PARENT]]);
   });
 
   it('ignores a malformed traceparent: the event is processed in a new trace, and the garbage is not echoed', async () => {
