@@ -5,6 +5,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
 import { decodeRuleDelivery } from '../../shared/buses/index.ts';
+import { parseXrayTraceHeader } from '../../shared/core/index.ts';
 import type { AwsMesh } from '../../shared/runtime/createAwsMesh.ts';
 import { failureOf, permanentFailureRecord, permanentFailures, toLambdaFailure } from './failure.ts';
 import { publishRouteMetrics } from './routeMetrics.ts';
@@ -26,6 +27,8 @@ export interface OnEventDeps {
    */
   failureQueue?: () => { send(body: string): Promise<unknown> };
   clock?: () => Date;
+  /** The invocation's X-Ray trace header, for an event that carries no trace context. Default: `_X_AMZN_TRACE_ID`. */
+  traceHeader?: () => string | undefined;
 }
 
 /** What the function returns (an on-success destination, or a test, can read it). */
@@ -56,7 +59,8 @@ export function createOnEventHandler(deps: OnEventDeps): MiddyfiedHandler<unknow
       const { envelope, route } = decodeRuleDelivery(event, { bus: deps.eventBus });
       // Model calls stop in time to publish; each route has its own budget inside this one.
       const budget = Math.max(1, context.getRemainingTimeInMillis() - deps.publishMarginMs);
-      const outcome = await mesh.pipeline.process(envelope, { signal: AbortSignal.timeout(budget), ...(route === undefined ? {} : { route }) });
+      const trace = parseXrayTraceHeader(deps.traceHeader ? deps.traceHeader() : process.env._X_AMZN_TRACE_ID);
+      const outcome = await mesh.pipeline.process(envelope, { signal: AbortSignal.timeout(budget), ...(route === undefined ? {} : { route }), ...(trace ? { trace } : {}) });
       publishRouteMetrics(outcome, deps.serviceName);
       const queue = deps.failureQueue?.();
       if (queue) {

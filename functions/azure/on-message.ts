@@ -1,6 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { jsonLogger } from '../../shared/core/index.ts';
 import { createAzureMesh, tableClientFromEnv, type AzureMesh } from '../../shared/runtime/createAzureMesh.ts';
+import { otelExportWanted, startOtelExport, type OtelExport } from '../../shared/telemetry/otelExport.ts';
 import { createOnMessageHandler, type MessageBatch, type OnMessageDeps } from './createOnMessageHandler.ts';
 import { DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_RETRY_WAIT_MS, settingsFromEnv, type AzureHandlerSettings } from './settingsFromEnv.ts';
 
@@ -22,6 +23,7 @@ export { EdgeUnavailableError } from './EdgeUnavailableError.ts';
 export function onMessageFromEnv(env: NodeJS.ProcessEnv = process.env) {
   let settings: AzureHandlerSettings | undefined;
   let mesh: Promise<AzureMesh> | undefined;
+  let otel: Promise<OtelExport | undefined> | undefined;
   return (batch: MessageBatch, context: InvocationContext): Promise<void> => {
     let s: AzureHandlerSettings;
     try {
@@ -37,6 +39,12 @@ export function onMessageFromEnv(env: NodeJS.ProcessEnv = process.env) {
       maxRetryWaitMs: s.maxRetryWaitMs,
       mesh: () =>
         (mesh ??= (async () => {
+          // The standard OTEL_* settings export the mesh's spans and metrics (the SDK loads only then);
+          // a worker that registered its own SDK (the Azure Monitor distro) is used as it is.
+          await (otel ??= otelExportWanted(false, env) ? startOtelExport(env, 'nearmesh-azure').catch((err: unknown) => {
+                jsonLogger({ base: { function: 'on-message' } }).warn('OpenTelemetry export could not start; the mesh runs without it', { error: err instanceof Error ? err.message : String(err) });
+                return undefined;
+              }) : Promise.resolve(undefined));
           const tableClient = await tableClientFromEnv(env);
           return createAzureMesh({
             configFile: s.configFile,

@@ -17,7 +17,7 @@ export { lookupPath, renderTemplate, templateSlots } from './template.ts';
 export type { ProviderLookup, InvokeSuccess } from './invoke.ts';
 export { InvokeFailure, invokeWithFailover } from './invoke.ts';
 export type { Lineage, Provenance } from './result.ts';
-export { buildResultEnvelope } from './result.ts';
+export { buildResultEnvelope, stampTraceContext } from './result.ts';
 export type { EventOutcome, PipelineOptions, ProcessOptions, RouteOutcome, RouteRunOptions, RouteStatus } from './pipeline.ts';
 export type { ReplayOptions, ReplayOutcome, ReplayOutcomeKind, ReplayerDeps } from './replay.ts';
 export { Replayer } from './replay.ts';
@@ -44,3 +44,7 @@ export {
 export { counterWindow, windowResetsAt } from './ports/Counters.ts';
 export type { GateDecision, UsageGateOptions } from './usageGate.ts';
 export { costMicroUsd, estimateUsage, requireCounters, UsageGate, usageKeys } from './usageGate.ts';
+export type * from './ports/Telemetry.ts';
+export type { TraceContext } from './trace.ts';
+export { formatTraceparent, formatXrayTraceHeader, inputTraceContext, newTraceContext, parseTraceparent, parseTracestate, parseXrayTraceHeader } from './trace.ts';
+export { propagateOnly } from './propagateOnly.ts';

@@ -5,6 +5,7 @@ import type { AuditEntry, AuditLog } from './ports/AuditLog.ts';
 import type { ModelProvider, ModelRequest, ModelResponse, ModelUsage } from './ports/ModelProvider.ts';
 import type { EndpointHealth, PlacementDecision, RankedEndpoint } from './ports/Placer.ts';
 import type { Attempt } from './ports/Store.ts';
+import type { RouteTrace } from './ports/Telemetry.ts';
 import type { Route } from './route.ts';
 import { estimateUsage, type UsageGate } from './usageGate.ts';
 
@@ -48,6 +49,8 @@ export interface InvokeOptions {
   audit?: { log: AuditLog; placement: PlacementDecision };
   /** Route budget and endpoint rate limits, reserved before each call and settled after. Default: none. */
   usage?: UsageGate;
+  /** The route's trace: one GenAI span (and metrics) per model call. */
+  trace?: RouteTrace;
 }
 
 const BASE_BACKOFF_MS = 100;
@@ -110,6 +113,7 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
       const context = { routeId: route.id, eventId: opts.eventId, endpoint: endpoint.id };
       // Kept outside the try: an answer that fails its schema still spent tokens, and the audit says so.
       let usage: ModelUsage | undefined;
+      const call = opts.trace?.modelCall(endpoint, request);
       try {
         // Inside the try: an endpoint whose provider is unavailable fails over like any other.
         const response = await opts.providers.get(endpoint.provider).invoke(request, signal);
@@ -121,6 +125,7 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
             context,
           });
         }
+        call?.end({ usage });
         const record = attemptRecord(candidate, attempt, startedAt, clock, response.latencyMs);
         attempts.push(record);
         await audit(opts, candidate, record, usage);
@@ -131,6 +136,7 @@ export async function invokeWithFailover(opts: InvokeOptions): Promise<InvokeSuc
           ? new ModelTimeoutError(`route ${route.id} ran out of time while calling ${endpoint.id} (its budget is ${route.task.timeoutMs} ms, less if the host's invocation ends sooner)`, { cause: err, context })
           : toMeshError(err, context);
         lastError = error;
+        call?.end({ ...(usage ? { usage } : {}), error });
         health?.failed(endpoint.id, error);
         const record = attemptRecord(candidate, attempt, startedAt, clock, undefined, error);
         attempts.push(record);

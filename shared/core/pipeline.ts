@@ -13,10 +13,13 @@ import type { RouteMatcher } from './ports/RouteMatcher.ts';
 import type { Attempt, IdempotencyBegin, Store } from './ports/Store.ts';
 import { ApprovalDesk } from './approvals.ts';
 import { approvalEventOutcome, isApprovalEvent } from './approvalEvents.ts';
-import { buildResultEnvelope } from './result.ts';
+import type { UsageCounters } from './ports/Counters.ts';
+import type { RouteTrace, Telemetry } from './ports/Telemetry.ts';
+import { propagateOnly } from './propagateOnly.ts';
+import { buildResultEnvelope, stampTraceContext } from './result.ts';
 import type { Route } from './route.ts';
 import { renderTemplate } from './template.ts';
-import type { UsageCounters } from './ports/Counters.ts';
+import { inputTraceContext, type TraceContext } from './trace.ts';
 import { requireCounters, UsageGate } from './usageGate.ts';
 
 export interface PipelineOptions {
@@ -43,6 +46,8 @@ export interface PipelineOptions {
    * route has `task.budget` or an endpoint `limits` (the constructor throws ConfigError otherwise).
    */
   counters?: UsageCounters;
+  /** Spans and metrics; default: none recorded, the trace context still carried to results. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -81,6 +86,8 @@ export interface RouteRunOptions {
    * residency policy allows: pinning never reaches a forbidden endpoint.
    */
   onlyEndpoint?: string;
+  /** The host's trace context (Lambda's `_X_AMZN_TRACE_ID`), for an event that carries none. */
+  trace?: TraceContext;
 }
 
 export interface ProcessOptions {
@@ -93,6 +100,8 @@ export interface ProcessOptions {
    * generated from the route). A route this deployment does not load fails with ConfigError.
    */
   route?: string;
+  /** The host's trace context, for an event that carries none. */
+  trace?: TraceContext;
 }
 
 /** The failure ledger id for a route + event: stable, so repeated failures update one record. */
@@ -169,7 +178,7 @@ export class Pipeline {
       return approvalEventOutcome(this.approvals, envelope, { source: this.opts.config.approvals?.source, clock: this.clock, logger: this.logger });
     }
     const ids = options.route !== undefined ? [options.route] : this.opts.matcher.matches(toEventBridgeEvent(envelope));
-    const runOptions: RouteRunOptions = options.signal ? { signal: options.signal } : {};
+    const runOptions: RouteRunOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.trace ? { trace: options.trace } : {}) };
     const routes = await Promise.all(
       ids.map((id) => {
         const route = this.routesById.get(id);
@@ -184,7 +193,7 @@ export class Pipeline {
   /** `processRoute`, turned into an outcome whatever happens (it is written not to throw; this is the guarantee). */
   private async settledRoute(route: Route, envelope: Envelope, options: RouteRunOptions): Promise<RouteOutcome> {
     try {
-      return await this.runRoute(route, envelope, options);
+      return await this.tracedRoute(route, envelope, options);
     } catch (err) {
       const error = retryableStoreFailure(err, route.id, envelope.event.id);
       this.logger.error('route failed outside its own handling; reported as retryable', { routeId: route.id, eventId: envelope.event.id, code: error.code, message: error.message });
@@ -198,10 +207,10 @@ export class Pipeline {
    */
   async processRoute(route: Route, envelope: Envelope, options: RouteRunOptions = {}): Promise<RouteOutcome> {
     const { store } = this.opts;
-    if (!store.unitOfWork) return this.runRoute(route, envelope, options);
+    if (!store.unitOfWork) return this.tracedRoute(route, envelope, options);
     let done: RouteOutcome | undefined;
     try {
-      return await store.unitOfWork(async () => (done = await this.runRoute(route, envelope, options)));
+      return await store.unitOfWork(async () => (done = await this.tracedRoute(route, envelope, options)));
     } catch (err) {
       if (!done) throw err;
       return this.notDurable(done, envelope.event.id, err);
@@ -224,7 +233,20 @@ export class Pipeline {
     return { ...kept, status: 'failed', error };
   }
 
-  private async runRoute(route: Route, envelope: Envelope, options: RouteRunOptions): Promise<RouteOutcome> {
+  /** The route's run under its messaging span, in the input's trace. */
+  private async tracedRoute(route: Route, envelope: Envelope, options: RouteRunOptions): Promise<RouteOutcome> {
+    const span = (this.opts.telemetry ?? propagateOnly).route(route.id, envelope, inputTraceContext(envelope.event) ?? options.trace);
+    try {
+      const outcome = await this.runRoute(route, envelope, options, span);
+      span.end(outcome);
+      return outcome;
+    } catch (err) {
+      span.end({ status: 'failed', error: toMeshError(err, { routeId: route.id, eventId: envelope.event.id }) });
+      throw err;
+    }
+  }
+
+  private async runRoute(route: Route, envelope: Envelope, options: RouteRunOptions, span: RouteTrace): Promise<RouteOutcome> {
     const outer = options.signal;
     const started = this.clock.now().getTime();
     const eventId = envelope.event.id;
@@ -285,6 +307,7 @@ export class Pipeline {
         ...(this.opts.health ? { health: this.opts.health } : {}),
         ...(this.opts.audit ? { audit: { log: this.opts.audit, placement } } : {}),
         ...(this.usage ? { usage: this.usage } : {}),
+        trace: span,
       });
       attempts = invoked.attempts;
       const result = buildResultEnvelope({
@@ -301,7 +324,9 @@ export class Pipeline {
       // effect. A holder that outlived its lease learns it here and leaves the route to the new owner.
       await store.idempotency.renew(key, token, new Date(this.clock.now().getTime() + this.publishHoldMs));
       const held = route.approval === 'required' && this.approvals;
-      const destinations = held ? await held.hold(route, envelope, result, this.destinationsOf(route, envelope)) : await this.publish(route, envelope, result);
+      // A held result keeps the route's trace context, so its release later stays in the input's trace.
+      if (held) stampTraceContext(result, span.context);
+      const destinations = held ? await held.hold(route, envelope, result, this.destinationsOf(route, envelope)) : await this.publish(route, envelope, result, span);
       await this.completeClaim(key, token, route.id, eventId, result.event.id);
       await this.resolveEarlierFailure(route.id, eventId);
       const outcome: RouteOutcome = {
@@ -402,8 +427,22 @@ export class Pipeline {
     return route.emit.to.length > 0 ? route.emit.to.map((name) => this.opts.config.destinations[name]!) : [originDestination(input)];
   }
 
-  private async publish(route: Route, input: Envelope, result: Envelope): Promise<string[]> {
+  private async publish(route: Route, input: Envelope, result: Envelope, span: RouteTrace): Promise<string[]> {
     const destinations = this.destinationsOf(route, input);
+    // The result is sent under its own span, in its input's trace: the context it carries is that span's.
+    const send = span.send(destinations, result);
+    stampTraceContext(result, send.context);
+    try {
+      await this.publishTo(route, input, result, destinations);
+      send.end();
+    } catch (err) {
+      send.end(toMeshError(err));
+      throw err;
+    }
+    return destinations.map((d) => d.name);
+  }
+
+  private async publishTo(route: Route, input: Envelope, result: Envelope, destinations: Destination[]): Promise<void> {
     for (const destination of destinations) {
       const [outcome] = await this.opts.publisher.publish(destination, [result]);
       if (!outcome || !outcome.ok) {
@@ -414,7 +453,6 @@ export class Pipeline {
         throw cause && !cause.retryable ? new PublishRejectedError(message, options) : new PublishFailedError(message, options);
       }
     }
-    return destinations.map((d) => d.name);
   }
 
   private async resolveEarlierFailure(routeId: string, eventId: string): Promise<void> {

@@ -5,6 +5,7 @@ import type { ModelResponse } from './ports/ModelProvider.ts';
 import type { PlacementDecision, RankedEndpoint } from './ports/Placer.ts';
 import type { Attempt } from './ports/Store.ts';
 import type { Route } from './route.ts';
+import { formatTraceparent, type TraceContext } from './trace.ts';
 
 /** Where a result came from: attached to every result event under `data.provenance`. */
 export interface Provenance {
@@ -42,6 +43,9 @@ export interface Lineage {
   /** The input's correlation id, or the input id when it had none. */
   correlationId: string;
   route: string;
+  /** W3C trace context of the span that sent the result (the input's trace id): EventBridge keeps no extensions, so it travels here too. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export interface BuildResultOptions {
@@ -111,4 +115,23 @@ export function buildResultEnvelope(opts: BuildResultOptions): Envelope {
   // Results are published back where the input came from, so they carry its origin.
   const { deliveryCount: _drop, ...origin } = input.origin;
   return { event, origin };
+}
+
+/**
+ * Stamp a result with the trace context it is sent under: the CloudEvents distributed-tracing
+ * extension (`traceparent`, `tracestate`) and the same in `data.lineage`, which survives
+ * EventBridge. Publishers turn it into their transport's headers.
+ */
+export function stampTraceContext(result: Envelope, ctx: TraceContext): void {
+  const traceparent = formatTraceparent(ctx);
+  const ext = result.event.extensions;
+  ext.traceparent = traceparent;
+  if (ctx.tracestate === undefined) delete ext.tracestate;
+  else ext.tracestate = ctx.tracestate;
+  const lineage = (result.event.data as { lineage?: Lineage } | undefined)?.lineage;
+  if (lineage) {
+    lineage.traceparent = traceparent;
+    if (ctx.tracestate === undefined) delete lineage.tracestate;
+    else lineage.tracestate = ctx.tracestate;
+  }
 }

@@ -6,6 +6,8 @@ import {
   ApprovalNotFoundError,
   ConfigError,
   InvalidEventError,
+  parseTraceparent,
+  parseXrayTraceHeader,
   randomIds,
   systemClock,
   type Clock,
@@ -14,6 +16,7 @@ import {
   type FailureRecord,
   type Ids,
   type Logger,
+  type TraceContext,
   silentLogger,
 } from '../core/index.ts';
 import {
@@ -124,12 +127,15 @@ export class DevServer {
     await closed;
   }
 
-  /** Process envelopes one after another through the pipeline; stops at the first one after `signal` aborts. */
-  async ingest(envelopes: Envelope[], via: string, signal?: AbortSignal): Promise<EventOutcome[]> {
+  /**
+   * Process envelopes one after another through the pipeline; stops at the first one after
+   * `signal` aborts. `trace` is the request's trace context, for events that carry none.
+   */
+  async ingest(envelopes: Envelope[], via: string, signal?: AbortSignal, trace?: TraceContext): Promise<EventOutcome[]> {
     const outcomes: EventOutcome[] = [];
     for (const envelope of envelopes) {
       if (signal?.aborted) break;
-      const outcome = await this.opts.mesh.pipeline.process(envelope, signal ? { signal } : {});
+      const outcome = await this.opts.mesh.pipeline.process(envelope, { ...(signal ? { signal } : {}), ...(trace ? { trace } : {}) });
       this.opts.onOutcome?.(outcome, via);
       outcomes.push(outcome);
     }
@@ -183,7 +189,7 @@ export class DevServer {
         continue;
       }
       try {
-        await this.ingest([envelope], 'PutEvents', signal);
+        await this.ingest([envelope], 'PutEvents', signal, requestTrace(req));
         result.push({ EventId: envelope.event.id });
       } catch (err) {
         failed++;
@@ -220,7 +226,7 @@ export class DevServer {
       checkEventSize(body.length + headerBytes, 'cloudevent (binary mode)');
       envelopes = [decodeBinaryCloudEvent(req.headers, body, origin)];
     }
-    const outcomes = await this.ingest(envelopes, 'CloudEvents', signal);
+    const outcomes = await this.ingest(envelopes, 'CloudEvents', signal, requestTrace(req));
     sendJson(res, 200, { outcomes: outcomes.map(outcomeToJson) });
   }
 
@@ -371,6 +377,15 @@ export class DevServer {
     this.logger.error('request failed', { request, message: (err as Error).message });
     this.opts.onInternalError?.(err, request);
   }
+}
+
+/**
+ * The trace context of the HTTP request itself (W3C `traceparent`, else the `X-Amzn-Trace-Id`
+ * an AWS SDK with X-Ray sends): the parent of events that carry no context of their own.
+ */
+function requestTrace(req: IncomingMessage): TraceContext | undefined {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  return parseTraceparent(one(req.headers.traceparent), one(req.headers.tracestate)) ?? parseXrayTraceHeader(one(req.headers['x-amzn-trace-id']));
 }
 
 /** How much of a body over the cap is read and thrown away, so the client sees the 413 rather than a reset while it is still writing. */

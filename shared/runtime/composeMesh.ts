@@ -19,6 +19,7 @@ import { readMeshSnapshot } from '../config/snapshot/index.ts';
 import { DEFAULT_SIMULATED_SETTINGS, defaultProviders } from '../models/index.ts';
 import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
 import { compilePatterns } from '../rules/index.ts';
+import { openTelemetry } from '../telemetry/index.ts';
 
 export type ClosableProviders = ProviderLookup & { close?(): Promise<void> };
 
@@ -95,6 +96,8 @@ export async function loadMeshParts(options: MeshPartsOptions): Promise<MeshPart
       clock,
       logger,
       health,
+      // Spans and metrics through the OpenTelemetry API: a no-op until an SDK is registered.
+      telemetry: openTelemetry(),
     },
   };
 }

@@ -5,6 +5,7 @@ import { decodeAny, parseJson } from '../../../shared/buses/index.ts';
 import { DEFAULT_RETENTION } from '../../../shared/config/index.ts';
 import { jsonLogger, randomIds, silentLogger, systemClock, type EventOutcome, type RouteOutcome } from '../../../shared/core/index.ts';
 import { createLocalMesh, DevServer, outcomeToJson } from '../../../shared/runtime/index.ts';
+import { otelExportWanted, startOtelExport } from '../../../shared/telemetry/otelExport.ts';
 import { findRunningDev, newAdminToken, removeDevInfo, writeDevInfo } from '../devClient.ts';
 import { describeConfig, outcomeLines, printable } from '../format.ts';
 import { COMMON_HELP, commonOptions, modelsMode, parseCommand, portOption } from '../options.ts';
@@ -12,7 +13,7 @@ import { pruneSummary } from './prune.ts';
 
 export const DEV_HELP = `mesh dev — run the mesh locally: simulated models, embedded store, local bus
 
-Usage: mesh dev [--port <n>] [--samples <dir>] [--skip-samples]
+Usage: mesh dev [--port <n>] [--samples <dir>] [--skip-samples] [--otel]
 
 Loads mesh.yaml and the routes, serves the EventBridge PutEvents API at http://127.0.0.1:<port>
 and CloudEvents at /cloudevents, pushes every file in the samples directory through the
@@ -24,6 +25,9 @@ pipeline once, then serves until Ctrl-C (requests in flight finish before it exi
   --models <mode>    live (default): call each endpoint through its configured provider;
                      simulated: answer every endpoint with the simulated provider, keeping its
                      cloud and region (run a production catalogue offline). Env MESH_MODELS.
+  --otel             export traces and metrics with OpenTelemetry over OTLP/HTTP (the standard
+                     OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318; OTEL_TRACES_EXPORTER
+                     / OTEL_METRICS_EXPORTER=console|none). Also on when those variables are set.
 ${COMMON_HELP}`;
 
 export async function devCommand(args: string[]): Promise<number> {
@@ -32,6 +36,7 @@ export async function devCommand(args: string[]): Promise<number> {
     samples: { type: 'string' },
     'skip-samples': { type: 'boolean', default: false },
     models: { type: 'string' },
+    otel: { type: 'boolean', default: false },
   });
   if (values.help) return (console.log(DEV_HELP), 0);
   keepHeapSmall();
@@ -47,10 +52,13 @@ export async function devCommand(args: string[]): Promise<number> {
   // The console lines below already say what happened to each event; structured logs are opt-in.
   const level = process.env.MESH_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined;
   const logger = level ? jsonLogger({ level }) : silentLogger;
+  // The SDK and its exporters are loaded only when asked for: before the mesh, so its first span counts.
+  const otel = otelExportWanted(values.otel === true, process.env) ? await startOtelExport(process.env) : undefined;
   const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger, models, prune: true, serving: true });
   const modelsLine = models === 'simulated' ? 'every endpoint simulated (--models simulated)' : 'models as configured in mesh.yaml';
   console.log(`nearmesh dev — local mesh (${modelsLine}; store in ${displayPath(opts.home)})`);
   console.log(describeConfig(mesh.config, mesh.routes, relative(process.cwd(), opts.config), relative(process.cwd(), opts.routes)));
+  if (otel) console.log(`OpenTelemetry: ${otel.description}`);
   if (mesh.pruned && mesh.pruned.events + mesh.pruned.resolvedFailures > 0) {
     console.log(pruneSummary(mesh.pruned, mesh.config.retention ?? DEFAULT_RETENTION));
   }
@@ -75,6 +83,7 @@ export async function devCommand(args: string[]): Promise<number> {
     bound = await server.listen();
   } catch (err) {
     await mesh.close();
+    await otel?.shutdown();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(`port ${port} on 127.0.0.1 is in use: pass --port <n> or set MESH_PORT (0 picks a free port)`);
       return 1;
@@ -95,6 +104,8 @@ export async function devCommand(args: string[]): Promise<number> {
       await Promise.allSettled([samples, server.close()]);
       await removeDevInfo(opts.home);
       await mesh.close();
+      // Spans and metrics still buffered go out before the process ends.
+      await otel?.shutdown();
       consoleLines.flush();
       console.log('mesh dev stopped; nothing in flight was dropped.');
     })();

@@ -1,4 +1,4 @@
-import { eventBridgeToEnvelope, InvalidEventError, toEventBridgeEvent, type Envelope, type EventBridgeEvent, type Origin } from '../../core/index.ts';
+import { eventBridgeToEnvelope, formatXrayTraceHeader, InvalidEventError, parseTraceparent, toEventBridgeEvent, type Envelope, type EventBridgeEvent, type Origin } from '../../core/index.ts';
 import { asObject, checkAttribute, checkTime, describe, optionalAttribute, parseJson, requiredAttribute, requiredString } from '../parse.ts';
 
 /** A PutEvents request entry (AWS JSON 1.1 field names). */
@@ -96,7 +96,9 @@ export function encodePutEventsEntry(envelope: Envelope, bus: string): PutEvents
   };
   if (view.resources.length > 0) entry.Resources = view.resources;
   if (envelope.event.time) entry.Time = envelope.event.time;
-  const trace = envelope.event.extensions.awstraceheader;
+  // The X-Ray header of the event's W3C trace context (X-Ray reads W3C trace ids), else the one it came with.
+  const w3c = parseTraceparent(envelope.event.extensions.traceparent);
+  const trace = w3c ? formatXrayTraceHeader(w3c) : envelope.event.extensions.awstraceheader;
   if (typeof trace === 'string') entry.TraceHeader = trace;
   return entry;
 }

@@ -1,4 +1,4 @@
-import { InvalidEventError, type Envelope, type Origin, type SourceLocation } from '../../core/index.ts';
+import { formatTraceparent, InvalidEventError, parseTraceparent, type Envelope, type Origin, type SourceLocation } from '../../core/index.ts';
 import { decodeStructuredCloudEvent, STRUCTURED } from '../cloudevents/codec.ts';
 import { asObject, describe, optionalString, parseJson, requiredString } from '../parse.ts';
 import { parseEntityPath } from './connect.ts';
@@ -53,18 +53,18 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
   const props = msg.applicationProperties === undefined ? {} : asObject(msg.applicationProperties, 'message.applicationProperties');
 
   const transportCorrelation = optionalString(msg, 'correlationId', 'message');
-  if (contentType?.startsWith(STRUCTURED)) return withCorrelation(decodeStructuredCloudEvent(body, origin, 'message.body'), transportCorrelation);
+  if (contentType?.startsWith(STRUCTURED)) return withTransport(decodeStructuredCloudEvent(body, origin, 'message.body'), transportCorrelation, props);
 
   const ceProps = Object.entries(props).filter(([k]) => k.startsWith(CE_PREFIX));
   if (contentType === undefined && ceProps.length === 0) {
     const event = untypedStructuredEvent(body);
-    if (event) return withCorrelation(decodeStructuredCloudEvent(event, origin, 'message.body'), transportCorrelation);
+    if (event) return withTransport(decodeStructuredCloudEvent(event, origin, 'message.body'), transportCorrelation, props);
   }
   if (ceProps.length > 0) {
     const attrs: Record<string, unknown> = Object.fromEntries(ceProps.map(([k, v]) => [k.slice(CE_PREFIX.length), v instanceof Date ? v.toISOString() : v]));
     if (contentType !== undefined) attrs.datacontenttype = contentType;
     if (body !== undefined) attrs.data = body;
-    return withCorrelation(decodeStructuredCloudEvent(attrs, origin, 'message (cloudEvents: properties)'), transportCorrelation);
+    return withTransport(decodeStructuredCloudEvent(attrs, origin, 'message (cloudEvents: properties)'), transportCorrelation, props);
   }
 
   const subject = optionalString(msg, 'subject', 'message');
@@ -79,7 +79,7 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
   const messageId = requiredString(msg, 'messageId', 'message');
   const extensions: Record<string, string> = {};
   if (transportCorrelation !== undefined) extensions.correlationid = transportCorrelation;
-  return {
+  const envelope: Envelope = {
     event: {
       specversion: '1.0',
       id: messageId,
@@ -92,6 +92,7 @@ export function decodeServiceBusMessage(input: unknown, sources: Record<string, 
     },
     origin,
   };
+  return withTransport(envelope, undefined, props);
 }
 
 /** A body without a content type that is a structured CloudEvent (object or JSON text with `specversion`), else undefined. */
@@ -107,8 +108,22 @@ function untypedStructuredEvent(body: unknown): Record<string, unknown> | undefi
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'specversion' in value ? (value as Record<string, unknown>) : undefined;
 }
 
-/** The message's correlationId stands for the event's `correlationid` when the event carries none of its own. */
-function withCorrelation(envelope: Envelope, correlationId: string | undefined): Envelope {
-  if (correlationId !== undefined && envelope.event.extensions.correlationid === undefined) envelope.event.extensions.correlationid = correlationId;
+/**
+ * What the message says beside the event, for an event that does not say it itself: its
+ * correlationId stands for `correlationid`; its trace context — the W3C `traceparent` (with
+ * `tracestate`) application property, else the older `Diagnostic-Id` that Azure SDKs write —
+ * for the `traceparent` extension. A malformed one is ignored (the event starts a new trace),
+ * and only the re-formatted value is kept.
+ */
+function withTransport(envelope: Envelope, correlationId: string | undefined, props: Record<string, unknown>): Envelope {
+  const ext = envelope.event.extensions;
+  if (correlationId !== undefined && ext.correlationid === undefined) ext.correlationid = correlationId;
+  if (ext.traceparent === undefined) {
+    const trace = parseTraceparent(props.traceparent, props.tracestate) ?? parseTraceparent(props['Diagnostic-Id']);
+    if (trace) {
+      ext.traceparent = formatTraceparent(trace);
+      if (trace.tracestate !== undefined) ext.tracestate = trace.tracestate;
+    }
+  }
   return envelope;
 }

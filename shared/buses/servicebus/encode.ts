@@ -1,4 +1,4 @@
-import type { Envelope } from '../../core/index.ts';
+import { formatTraceparent, parseTraceparent, type Envelope } from '../../core/index.ts';
 import type { ServiceBusMessageLike } from './codec.ts';
 
 /**
@@ -14,7 +14,10 @@ export interface OutgoingServiceBusMessage {
   /** The event type, so subscription filters (`sys.Label`) and plain consumers can route on it. */
   subject: string;
   contentType?: string;
-  /** `cloudEvents:`-prefixed context attributes and extensions (CloudEvents AMQP binding, binary mode). */
+  /**
+   * `cloudEvents:`-prefixed context attributes and extensions (CloudEvents AMQP binding, binary
+   * mode), plus the trace context as `traceparent`, `tracestate` and `Diagnostic-Id`.
+   */
   applicationProperties: Record<string, string | number | boolean>;
 }
 
@@ -41,6 +44,13 @@ export function encodeServiceBusMessage(envelope: Envelope): OutgoingServiceBusM
   if (e.subject !== undefined) props[`${PREFIX}subject`] = e.subject;
   if (e.dataschema !== undefined) props[`${PREFIX}dataschema`] = e.dataschema;
   for (const [k, v] of Object.entries(e.extensions)) props[`${PREFIX}${k}`] = v;
+  // Trace context where Service Bus consumers look for it: W3C `traceparent` (and `tracestate`),
+  // and `Diagnostic-Id` for those that read only that (older Azure SDKs, Application Insights).
+  const trace = parseTraceparent(e.extensions.traceparent, e.extensions.tracestate);
+  if (trace) {
+    props.traceparent = props['Diagnostic-Id'] = formatTraceparent(trace);
+    if (trace.tracestate !== undefined) props.tracestate = trace.tracestate;
+  }
   const correlation = e.extensions.correlationid;
   return {
     body: e.data ?? null,

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -315,6 +315,13 @@ describe('the packaged handler (onEvent.zip)', () => {
   }
 
   const result = (stdout: string) => JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice('RESULT '.length)) as { routes: { routeId: string; status: string; endpoint?: string }[] };
+
+  it('bundles the OpenTelemetry API only: no SDK, no exporter (a layer that wants spans registers its own)', async () => {
+    const files = (await readdir(task, { recursive: true })).filter((f) => f.endsWith('.mjs'));
+    const code = (await Promise.all(files.map((f) => readFile(join(task, f), 'utf8')))).join('\n');
+    expect(code).toContain('opentelemetry.js.api.');
+    for (const sdkOnly of ['maxExportBatchSize must be smaller', 'v1/traces', 'v1/metrics']) expect(code).not.toContain(sdkOnly);
+  });
 
   it('ships mesh.yaml, the routes and schemas beside the bundle, and runs the sample order with them (through their snapshot)', async () => {
     const [events, dynamo] = await Promise.all([startEventBridgeFake(), startDynamoDbFake()]);

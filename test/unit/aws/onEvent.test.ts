@@ -124,7 +124,7 @@ describe('functions/aws/on-event handler', () => {
     expect(dynamo.items(TABLE).map((i) => i.status?.S)).toEqual(['COMPLETED']);
   });
 
-  it('carries the result id, the input id and the correlation id in the Detail, valid against the result schema', async () => {
+  it('carries the result id, the input id, the correlation id and the trace context in the Detail, valid against the result schema', async () => {
     bedrock.reply(bedrockToolAnswer(ANSWER));
     const handler = await loadHandler();
     const input = await sampleOrder();
@@ -140,6 +140,8 @@ describe('functions/aws/on-event handler', () => {
       inputType: input['detail-type'],
       correlationId: input.id,
       route: 'order-risk',
+      // The invocation's _X_AMZN_TRACE_ID (the event carried none), passed on as it came: no SDK records a span here.
+      traceparent: '00-65f0a1b20123456789abcdef01234567-53995c3f42cd8ad8-01',
     });
     const schema = JSON.parse(await readFile(join(REPO, 'events', 'schemas', 'mesh-result.schema.json'), 'utf8')) as object;
     const ajv = new Ajv({ allErrors: true });

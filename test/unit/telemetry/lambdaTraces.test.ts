@@ -1,0 +1,140 @@
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpanKind } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
+import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
+import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
+import { lambdaContext } from '../../fakes/lambdaContext.ts';
+import { parentSpanId, registerOtelMemory, spansOf, type OtelMemory } from '../../fakes/otelMemory.ts';
+
+/*
+ * The Lambda handler as Lambda invokes it (real SDK clients against the Bedrock, EventBridge and
+ * DynamoDB fakes), with the OpenTelemetry SDK registered: the trace of the input — the
+ * invocation's _X_AMZN_TRACE_ID, or the trace context a result carries in its Detail — reaches
+ * the PutEvents entry of the result as its TraceHeader and in its Detail.
+ */
+
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const TABLE = 'nearmesh-traces-idempotency';
+const XRAY_TRACE = '65f0a1b20123456789abcdef01234567';
+const XRAY_PARENT = '53995c3f42cd8ad8';
+const MESH_YAML = `
+models:
+  - id: bedrock-us-east-1
+    provider: bedrock
+    region: us-east-1
+    model: openai.gpt-oss-120b-1:0
+residency:
+  internal: same-geography
+destinations:
+  orders-bus: { kind: eventbridge, bus: acme-orders, region: us-east-1 }
+`;
+const ANSWER = { score: 12, level: 'low', reasons: ['long-standing customer'] };
+
+let dir: string;
+let bedrock: BedrockFake;
+let events: EventBridgeFake;
+let dynamo: DynamoDbFake;
+let otel: OtelMemory;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nearmesh-lambda-traces-'));
+  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
+  await cp(join(REPO, 'events', 'routes', 'order-risk.yaml'), join(dir, 'events', 'routes', 'order-risk.yaml'));
+  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
+  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
+  [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
+  dynamo.createTable(TABLE);
+  const env: Record<string, string> = {
+    MESH_CONFIG: join(dir, 'mesh.yaml'),
+    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
+    MESH_IDEMPOTENCY_TABLE: TABLE,
+    MESH_EVENT_BUS: 'acme-ingress',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
+    AWS_SECRET_ACCESS_KEY: 'lambda-test-secret',
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+    AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-test-onEvent',
+    POWERTOOLS_SERVICE_NAME: 'nearmesh',
+    _X_AMZN_TRACE_ID: `Root=1-${XRAY_TRACE.slice(0, 8)}-${XRAY_TRACE.slice(8)};Parent=${XRAY_PARENT};Sampled=1`,
+  };
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  vi.resetModules();
+  otel = registerOtelMemory();
+});
+
+afterEach(async () => {
+  await otel.shutdown();
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+  await Promise.all([bedrock.close(), events.close(), dynamo.close()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function invoke(detailExtra: Record<string, unknown> = {}) {
+  const { handler } = await import('../../../functions/aws/on-event.ts');
+  const event = JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as { detail: Record<string, unknown> };
+  return handler({ ...event, detail: { ...event.detail, ...detailExtra } }, lambdaContext());
+}
+
+describe('traces through the Lambda handler', () => {
+  it('continues the invocation’s X-Ray trace when the event carries none, up to the TraceHeader of the published result', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER, { inputTokens: 1000, outputTokens: 200 }));
+
+    await invoke();
+
+    const spans = spansOf(otel.spans(), XRAY_TRACE);
+    const [process, chat, send] = [spans.process[0]!, spans.chat[0]!, spans.send[0]!];
+    expect(parentSpanId(process)).toBe(XRAY_PARENT);
+    expect(process.attributes).toMatchObject({ 'messaging.system': 'aws_eventbridge', 'messaging.operation.name': 'process', 'messaging.message.id': '6f1c2a7e-3b0d-4c55-9d61-0a4e2f8b1c01' });
+    expect(parentSpanId(chat)).toBe(process.spanContext().spanId);
+    expect(chat.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'aws.bedrock',
+      'gen_ai.request.model': 'openai.gpt-oss-120b-1:0',
+      'gen_ai.usage.input_tokens': 1000,
+      'gen_ai.usage.output_tokens': 200,
+    });
+    expect(send.kind).toBe(SpanKind.PRODUCER);
+    expect(send.attributes).toMatchObject({ 'messaging.system': 'aws_eventbridge', 'messaging.destination.name': 'acme-orders' });
+
+    const [entry] = events.accepted;
+    const sendId = send.spanContext().spanId;
+    expect(entry!.TraceHeader).toBe(`Root=1-65f0a1b2-0123456789abcdef01234567;Parent=${sendId};Sampled=1`);
+    const detail = JSON.parse(entry!.Detail) as { lineage: { traceparent: string } };
+    expect(detail.lineage.traceparent).toBe(`00-${XRAY_TRACE}-${sendId}-01`);
+  });
+
+  it('prefers the trace context a result carries in its Detail (EventBridge drops TraceHeader before the target)', async () => {
+    bedrock.reply(bedrockToolAnswer(ANSWER));
+    const upstream = '00-11112222333344445555666677778888-aaaabbbbccccdddd-01';
+
+    await invoke({ lineage: { traceparent: upstream } });
+
+    const spans = spansOf(otel.spans(), '11112222333344445555666677778888');
+    expect(spans.process).toHaveLength(1);
+    expect(parentSpanId(spans.process[0]!)).toBe('aaaabbbbccccdddd');
+    expect(spansOf(otel.spans(), XRAY_TRACE).all).toEqual([]);
+    expect(events.accepted[0]!.TraceHeader).toMatch(/^Root=1-11112222-333344445555666677778888;Parent=[0-9a-f]{16};Sampled=1$/);
+  });
+
+  it('marks a failed model call with error.type on its span and its duration, and records the retry that answered', async () => {
+    bedrock.reply(bedrockError(429, 'ThrottlingException', 'Rate exceeded', { 'retry-after': '0' }), bedrockToolAnswer(ANSWER, { inputTokens: 1000, outputTokens: 200 }));
+
+    await invoke();
+
+    const chats = spansOf(otel.spans(), XRAY_TRACE).chat;
+    expect(chats.map((c) => c.attributes['error.type'])).toEqual(['ModelThrottled', undefined]);
+    const durations = await otel.histogram('gen_ai.client.operation.duration');
+    expect(Object.fromEntries(durations.map((p) => [String(p.attributes['error.type'] ?? 'ok'), p.value.count]))).toEqual({ ModelThrottled: 1, ok: 1 });
+    const tokens = await otel.histogram('gen_ai.client.token.usage');
+    expect(tokens.find((p) => p.attributes['gen_ai.token.type'] === 'input')?.value.sum).toBe(1000);
+  });
+});
