@@ -11,7 +11,7 @@
 // print (NODE_OPTIONS=--enable-source-maps gives them to every command).
 const { existsSync } = process.getBuiltinModule('node:fs');
 
-const compiled = new URL('../dist/cli/mesh.js', import.meta.url);
+const compiled = new globalThis.URL('../dist/cli/mesh.js', import.meta.url);
 if (existsSync(compiled)) {
   // Stack traces point at the TypeScript sources (dist/ keeps a source map beside each file).
   if (process.argv[2] === 'dev') process.setSourceMapsEnabled(true);

@@ -159,6 +159,9 @@ interface Stall {
   owner: string;
   at: number;
   heldMs?: number;
+  /** The owner token of the delivery that took the claim over. */
+  newOwner?: string;
+  /** The host of that delivery: possibly the stalled holder's own host, running another delivery of the same event. */
   takenOverBy?: string;
 }
 
@@ -294,7 +297,14 @@ beforeAll(async () => {
   const late: { resend?: (eventId: string) => Promise<void> } = {};
   // ── Table Storage behind a proxy that can stall one claim holder ──────────────────
   let stall: Stall | undefined;
+  /** Which host wrote each claim owner token: who took a stalled claim over is the host of its new owner. */
+  const ownerHosts = new Map<string, string>();
   tableProxy = await startTableHoldingProxy(tables.connectionString.match(/TableEndpoint=(http:\/\/[^/]+)/)![1]!, (req) => {
+    if ((req.method === 'PUT' || req.method === 'POST') && req.body.includes('"in-progress"')) {
+      const owner = /"owner":"([^"]+)"/.exec(req.body)?.[1];
+      const host = isolation.hostOf(req.socket);
+      if (owner && host && !ownerHosts.has(owner)) ownerHosts.set(owner, host);
+    }
     if (req.method === 'PUT' && req.body.includes('"completed"')) {
       const e = JSON.parse(req.body) as { PartitionKey: string; RowKey: string; resultId?: string };
       completions.push({ host: isolation.hostOf(req.socket) ?? '?', at: Date.now(), route: e.PartitionKey, eventId: e.RowKey, resultId: e.resultId ?? '?' });
@@ -320,7 +330,10 @@ beforeAll(async () => {
     const takenOver = (async () => {
       for (;;) {
         const row = tables.entities(TABLE).find((e) => e.PartitionKey === s.route && e.RowKey === s.eventId);
-        if (row && row.owner !== s.owner) return;
+        if (row && row.owner !== s.owner) {
+          s.newOwner = String(row.owner);
+          return;
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     })().finally(() => (s.heldMs = Date.now() - s.at));
@@ -434,7 +447,7 @@ beforeAll(async () => {
     ...(stall ? { stall } : {}),
     figures: {},
   };
-  if (stall) stall.takenOverBy = sends.find((s) => !s.refused && s.host !== stall!.host && s.at > stall!.at && s.results.some((r) => r.inputId === stall!.eventId && r.route === stall!.route))?.host;
+  if (stall?.newOwner) stall.takenOverBy = ownerHosts.get(stall.newOwner);
   run.figures = { ...figuresOf(run), ...phases, wallMs: Date.now() - wallStart };
   console.log(`servicebus chaos figures\n${JSON.stringify(run.figures, null, 2)}`);
   await mkdir(join(tmpdir(), 'nearmesh-chaos'), { recursive: true });
@@ -666,8 +679,13 @@ describe('the Azure edge under chaos, delivered as Service Bus and the Functions
 
     expect(run.stall, 'no claim holder was stalled').toBeDefined();
     const stall = run.stall!;
-    expect(stall.takenOverBy, `nobody took over ${stall.route} of ${stall.eventId} from ${stall.host} (held ${stall.heldMs} ms)\n${historyText(stall.eventId)}`).toBeDefined();
-    expect(stall.takenOverBy).not.toBe(stall.host);
+    // Taken over by another delivery (a new owner token), on whichever host it ran; that
+    // delivery published the result after the stall.
+    expect(stall.newOwner, `nobody took over ${stall.route} of ${stall.eventId} from ${stall.host} (held ${stall.heldMs} ms)\n${historyText(stall.eventId)}`).toBeDefined();
+    expect(stall.newOwner).not.toBe(stall.owner);
+    expect(stall.takenOverBy, `the new owner of ${stall.route} of ${stall.eventId} wrote no claim through the proxy`).toBeDefined();
+    const published = run.sends.filter((s) => !s.refused && s.host === stall.takenOverBy && s.at > stall.at && s.results.some((r) => r.inputId === stall.eventId && r.route === stall.route));
+    expect(published.length, `${stall.takenOverBy} took over ${stall.route} of ${stall.eventId} but published no result after the stall\n${historyText(stall.eventId)}`).toBeGreaterThan(0);
     expect(run.faultCounts.throttle).toBeGreaterThan(0);
     expect(run.faultCounts.sendRefused).toBeGreaterThan(0);
     expect(run.figures.redeliveries as number).toBeGreaterThan(0);
