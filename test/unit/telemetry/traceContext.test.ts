@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatTraceparent,
+  newTraceContext,
   formatXrayTraceHeader,
   inputTraceContext,
   parseTraceparent,
@@ -112,5 +113,20 @@ describe('the trace context of an input event', () => {
 
   it('keeps the tracestate beside its traceparent', () => {
     expect(inputTraceContext(event({ traceparent: TP, tracestate: 'rojo=00f067aa0ba902b7' }))?.tracestate).toBe('rojo=00f067aa0ba902b7');
+  });
+});
+
+describe('new trace ids', () => {
+  it('are well-formed W3C ids, never repeated, across refills of the random pool', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5_000; i++) {
+      const c = newTraceContext();
+      expect(c.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(c.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(parseTraceparent(formatTraceparent(c))).toEqual(c);
+      seen.add(c.traceId);
+      seen.add(c.spanId);
+    }
+    expect(seen.size).toBe(10_000);
   });
 });
