@@ -9,7 +9,7 @@ import { DATABASE_FILE, openLocalStore } from '../../../shared/store/index.ts';
 function envelope(i: number): Envelope {
   return {
     event: { specversion: '1.0', id: `e-${i}`, source: 'com.acme.orders', type: 'OrderPlaced', time: '2026-12-02T00:00:00.000Z', datacontenttype: 'application/json', data: { note: 'x'.repeat(2_000), i }, extensions: {} },
-    origin: { transport: 'local' },
+    origin: { transport: 'http' },
   } as Envelope;
 }
 
