@@ -9,7 +9,6 @@ import { createOnEventHandler } from '../../../functions/aws/createOnEventHandle
 import { counterWindow, usageKeys, type Envelope, type Publisher, type UsageCounters } from '../../../shared/core/index.ts';
 import { createAwsMesh, type AwsMesh } from '../../../shared/runtime/createAwsMesh.ts';
 import { createDynamoDbStore } from '../../../shared/store/dynamodb/index.ts';
-import { memoryCounters } from '../../../shared/store/memory/index.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { FakeClock } from '../../fakes/fakeClock.ts';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
@@ -17,14 +16,15 @@ import { ScriptedProvider } from '../../fakes/scriptedProvider.ts';
 
 /*
  * Budgets and rate limits through the Lambda handler (createOnEventHandler, what on-event.ts
- * exports), two containers at once: each with its own mesh and DynamoDB claims in the wire
- * fake, sharing one set of usage counters as every instance of the edge does. The DynamoDB
- * store keeps no usage counters yet, so in-memory ones are injected (createAwsMesh `counters`).
- * The clock stands still, so every invocation falls in one minute.
+ * exports), two containers at once: each with its own mesh, its own DynamoDB client, its claims
+ * and its usage counters in the wire fake's tables (the counters table as MESH_COUNTERS_TABLE
+ * names it), so what they share is only what two Lambda containers share: DynamoDB and its
+ * conditional updates. The clock stands still, so every invocation falls in one minute.
  */
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const TABLE = 'nearmesh-budgets';
+const COUNTERS = 'nearmesh-budgets-counters';
 const MESH_YAML = `
 models:
   - { id: near, provider: simulated, cloud: aws, region: us-east-1, limits: { rpm: 2 } }
@@ -55,9 +55,11 @@ beforeEach(async () => {
   await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
   dynamo = await startDynamoDbFake();
   dynamo.createTable(TABLE);
+  dynamo.createTable(COUNTERS);
   // Near the real time (claims expire by it), at the start of a minute.
   clock = new FakeClock(new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000).toISOString());
-  counters = memoryCounters(clock);
+  // What the test itself reads and adds: a third client on the same table.
+  counters = createDynamoDbStore({ tableName: TABLE, countersTable: COUNTERS, client: dynamoClient() }).counters!;
   provider = new ScriptedProvider({ near: [{ output: ANSWER }], far: [{ output: ANSWER }], eu: [{ output: ANSWER }] });
   published = [];
   meshes = [];
@@ -71,7 +73,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** One Lambda container: its own mesh and DynamoDB client, the shared counters. */
+function dynamoClient(): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' } });
+}
+
+/** One Lambda container: its own mesh and DynamoDB client; claims and counters in the fake's tables. */
 async function container() {
   const recorder: Publisher = {
     async publish(_destination, events) {
@@ -79,14 +85,12 @@ async function container() {
       return events.map((e) => ({ id: e.event.id, ok: true as const }));
     },
   };
-  const client = new DynamoDBClient({ endpoint: dynamo.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' } });
   const mesh = await createAwsMesh({
     configFile: join(dir, 'mesh.yaml'),
     routesDir: join(dir, 'events', 'routes'),
-    store: createDynamoDbStore({ tableName: TABLE, client }),
+    store: createDynamoDbStore({ tableName: TABLE, countersTable: COUNTERS, client: dynamoClient() }),
     providers: { get: () => provider },
     publishers: { eventbridge: recorder },
-    counters,
     clock,
   });
   meshes.push(mesh);

@@ -8,17 +8,16 @@ import { createOnMessageHandler, type SettlementActions, type TriggerMessage } f
 import { counterWindow, usageKeys, type Envelope, type Publisher, type UsageCounters } from '../../../shared/core/index.ts';
 import { createAzureMesh, type AzureMesh } from '../../../shared/runtime/createAzureMesh.ts';
 import { createTableStore } from '../../../shared/store/tables/index.ts';
-import { memoryCounters } from '../../../shared/store/memory/index.ts';
 import { FakeClock } from '../../fakes/fakeClock.ts';
 import { ScriptedProvider } from '../../fakes/scriptedProvider.ts';
 import { startTableStorageFake, type TableStorageFake } from '../../fakes/tableStorageFake.ts';
 
 /*
  * Budgets and rate limits through the Azure on-message handler, two function instances at
- * once: each with its own mesh and Table Storage claims (the real @azure/data-tables client
- * against the fake), sharing one set of usage counters. The Table store keeps no usage
- * counters yet, so in-memory ones are injected (createAzureMesh `counters`). Batches are
- * shaped like the settlement extension's; waits are recorded, not slept.
+ * once: each with its own mesh, its own @azure/data-tables client, its claims and usage counters
+ * in the fake's table (ETag-checked writes), so what they share is only what two function
+ * instances share: the table. Batches are shaped like the settlement extension's; waits are
+ * recorded, not slept.
  */
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -60,7 +59,8 @@ beforeEach(async () => {
   await TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true }).createTable();
   // Near the real time (claims expire by it), at the start of a minute.
   clock = new FakeClock(new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000).toISOString());
-  counters = memoryCounters(clock);
+  // What the test itself reads and adds: a third client on the same table.
+  counters = tableStore().counters!;
   provider = new ScriptedProvider({ 'sim-azure-westeurope': [{ output: ANSWER }], 'sim-azure-westeurope-2': [{ output: ANSWER }], 'sim-azure-eastus': [{ output: ANSWER }] });
   sent = [];
   meshes = [];
@@ -73,7 +73,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** One function instance: its own mesh and Table client, the shared counters. */
+function tableStore() {
+  return createTableStore({ client: TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true }), clock });
+}
+
+/** One function instance: its own mesh and Table client; claims and counters in the fake's table. */
 async function instance(waits: number[]) {
   const recorder: Publisher = {
     async publish(_destination, events) {
@@ -85,10 +89,9 @@ async function instance(waits: number[]) {
     configFile: join(dir, 'mesh.yaml'),
     routesDir: join(dir, 'events', 'routes'),
     homeNamespace: 'acme-support',
-    store: createTableStore({ client: TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true }) }),
+    store: tableStore(),
     providers: { get: () => provider },
     publishers: { servicebus: recorder },
-    counters,
     clock,
   });
   meshes.push(mesh);
