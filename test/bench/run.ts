@@ -13,7 +13,8 @@
  *  5. mesh dev end to end: overhead against the openai client direct and Portkey's gateway
  *     (overhead.ts), then its memory over a long run (meshMemory.ts).
  *
- * Options: BENCH_EVENTS (default 2000).
+ * Options: BENCH_EVENTS (default 2000); BENCH_SECTIONS, a comma list of the sections to run
+ * (matcher, pipeline, cold, cli, overhead, replay; default all), e.g. `BENCH_SECTIONS=pipeline`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { join } from 'node:path';
 import { LocalBus } from '../../shared/buses/index.ts';
 import { loadMesh } from '../../shared/config/index.ts';
 import { Pipeline, toEventBridgeEvent, type Envelope, type MeshConfig, type Route, type Store } from '../../shared/core/index.ts';
+import type { AuditLog } from '../../shared/core/ports/AuditLog.ts';
 import { defaultProviders } from '../../shared/models/index.ts';
 import { createPlacer, summarizePlacement } from '../../shared/placement/index.ts';
 import { compilePatterns } from '../../shared/rules/index.ts';
@@ -34,6 +36,7 @@ import { benchReplayScale } from './replayScale.ts';
 import { benchStoreOpen } from './storeOpen.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 2000);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'matcher,pipeline,cold,cli,overhead,replay').split(',').map((s) => s.trim()));
 const REPO = join(import.meta.dirname, '..', '..');
 
 function orderEvent(i: number): Envelope {
@@ -70,7 +73,13 @@ function pipelineFor(config: MeshConfig, routes: Route[], store: Store): Pipelin
     publisher: new LocalBus(store.events),
     store,
     summarizePlacement,
+    // As mesh dev does: one audit record per model call, in the same store.
+    ...(audited(store) ? { audit: store.audit } : {}),
   });
+}
+
+function audited(store: Store): store is Store & { audit: AuditLog } {
+  return 'audit' in store;
 }
 
 async function timeIt(label: string, events: Envelope[], pipeline: Pipeline): Promise<number> {
@@ -91,42 +100,49 @@ for (const m of config.models) if (m.simulated) m.simulated = { ...m.simulated, 
 console.log(`nearmesh bench — ${N} OrderPlaced events, simulated models at 0 ms, Node ${process.version}`);
 
 // 1. Matcher: the sample routes, then the issue's workload at 10 / 1,000 / 10,000 routes.
-const matcher = compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match])));
-const views = Array.from({ length: 10_000 }, (_, i) => toEventBridgeEvent(orderEvent(i)));
-let matched = 0;
-const mStart = performance.now();
-for (let round = 0; round < 20; round++) for (const v of views) matched += matcher.matches(v).length;
-const mRate = (views.length * 20) / ((performance.now() - mStart) / 1000);
-console.log(`  matcher (${routes.length} sample routes)${' '.repeat(3)} ${mRate.toFixed(0).padStart(8)} events/s  (${matched} matches)`);
-benchMatcher();
+if (SECTIONS.has('matcher')) {
+  const matcher = compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match])));
+  const views = Array.from({ length: 10_000 }, (_, i) => toEventBridgeEvent(orderEvent(i)));
+  let matched = 0;
+  const mStart = performance.now();
+  for (let round = 0; round < 20; round++) for (const v of views) matched += matcher.matches(v).length;
+  const mRate = (views.length * 20) / ((performance.now() - mStart) / 1000);
+  console.log(`  matcher (${routes.length} sample routes)${' '.repeat(3)} ${mRate.toFixed(0).padStart(8)} events/s  (${matched} matches)`);
+  benchMatcher();
+}
 
-// 2. Pipeline, memory store vs embedded SQLite store (warm-up excluded from both)
-const memory = pipelineFor(config, routes, createMemoryStore());
-await timeIt('warm-up (memory)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), memory);
-const memRate = await timeIt('pipeline, memory store', Array.from({ length: N }, (_, i) => orderEvent(i)), memory);
+// 2. Pipeline, memory store vs embedded SQLite store (warm-up excluded from both); the SQLite store
+// opened as mesh dev opens it (checkpoints in a worker thread).
+if (SECTIONS.has('pipeline')) {
+  const memory = pipelineFor(config, routes, createMemoryStore());
+  await timeIt('warm-up (memory)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), memory);
+  const memRate = await timeIt('pipeline, memory store', Array.from({ length: N }, (_, i) => orderEvent(i)), memory);
 
-const dir = await mkdtemp(join(tmpdir(), 'nearmesh-bench-'));
-const openStart = performance.now();
-const local = await openLocalStore({ dir });
-console.log(`  SQLite store open: ${(performance.now() - openStart).toFixed(1)} ms`);
-const sqlite = pipelineFor(config, routes, local);
-await timeIt('warm-up (SQLite)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), sqlite);
-const sqliteRate = await timeIt('pipeline, SQLite store', Array.from({ length: N }, (_, i) => orderEvent(i)), sqlite);
-await local.close();
-await rm(dir, { recursive: true, force: true });
+  const dir = await mkdtemp(join(tmpdir(), 'nearmesh-bench-'));
+  const openStart = performance.now();
+  const local = await openLocalStore({ dir, backgroundCheckpoints: true });
+  console.log(`  SQLite store open: ${(performance.now() - openStart).toFixed(1)} ms`);
+  const sqlite = pipelineFor(config, routes, local);
+  await timeIt('warm-up (SQLite)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), sqlite);
+  const sqliteRate = await timeIt('pipeline, SQLite store', Array.from({ length: N }, (_, i) => orderEvent(i)), sqlite);
+  await local.close();
+  await rm(dir, { recursive: true, force: true });
 
-console.log(`\nratio: SQLite store runs at ${(sqliteRate / memRate).toFixed(2)}× the in-memory throughput (same run, same events).`);
-await benchStoreOpen();
+  console.log(`\nratio: SQLite store runs at ${(sqliteRate / memRate).toFixed(2)}× the in-memory throughput (same run, same events).`);
+  await benchStoreOpen();
+}
 
 // 3. Lambda bundle size and cold start (fresh node processes, handler vs bare middy baseline)
-await benchColdStart();
+if (SECTIONS.has('cold')) await benchColdStart();
 
 // 4. CLI start: mesh --help compiled vs node -e 0 vs tsx from the sources (fresh processes)
-await benchCliStart();
+if (SECTIONS.has('cli')) await benchCliStart();
 
 // 5. mesh dev as users run it: overhead per event against the direct client and Portkey, then memory
-await benchOverhead();
-await benchMeshMemory();
+if (SECTIONS.has('overhead')) {
+  await benchOverhead();
+  await benchMeshMemory();
+}
 
 // 6. On-call replay at scale: 10,000 SQS dead letters through the CLI against the wire fakes
-await benchReplayScale();
+if (SECTIONS.has('replay')) await benchReplayScale();

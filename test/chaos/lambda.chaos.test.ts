@@ -40,6 +40,7 @@ const ACCOUNT = '123456789012';
 const INGRESS = 'chaos-ingress';
 const RESULTS = 'chaos-results';
 const TABLE = 'chaos-idempotency';
+const COUNTERS_TABLE = 'chaos-counters';
 const ROUTE_TIMEOUT_MS = 1000;
 /** The pipeline claims a route + event until twice its budget. */
 const LEASE_MS = 2 * ROUTE_TIMEOUT_MS;
@@ -165,6 +166,7 @@ beforeAll(async () => {
 
   [bedrock, bus, dynamo, sqs] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake(), startSqsFake()]);
   dynamo.createTable(TABLE);
+  dynamo.createTable(COUNTERS_TABLE);
   const queueUrl = sqs.createQueue('chaos-failures');
   isolation = createHostIsolation();
 
@@ -278,7 +280,7 @@ beforeAll(async () => {
   });
 
   // ── the function's environment: the template's, with the test's endpoints ──────────
-  const refs = { IdempotencyTable: TABLE, FailureQueue: queueUrl, 'FailureQueue.Arn': `arn:aws:sqs:${REGION}:000000000000:chaos-failures` };
+  const refs = { IdempotencyTable: TABLE, CountersTable: COUNTERS_TABLE, FailureQueue: queueUrl, 'FailureQueue.Arn': `arn:aws:sqs:${REGION}:000000000000:chaos-failures` };
   const stubs: Record<string, string> = {
     ...env,
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,

@@ -458,8 +458,11 @@ afterAll(async () => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
   isolation?.close();
-  await Promise.all([peer?.close(), tables?.close(), tableProxy?.close(), models?.close()].map((p) => p?.catch(() => undefined)));
-  await stopSettlementServer();
+  // A server that will not close (a connection a killed instance left half open) must not hold the
+  // suite past its hook timeout: each close gets 10 s, then the worker's exit takes the rest.
+  const bounded = (p: Promise<unknown> | undefined) => (p ? Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]) : undefined);
+  await Promise.all([peer?.close(), tables?.close(), tableProxy?.close(), models?.close()].map(bounded));
+  await bounded(stopSettlementServer());
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -679,13 +682,15 @@ describe('the Azure edge under chaos, delivered as Service Bus and the Functions
 
     expect(run.stall, 'no claim holder was stalled').toBeDefined();
     const stall = run.stall!;
-    // Taken over by another delivery (a new owner token), on whichever host it ran; that
-    // delivery published the result after the stall.
+    // Taken over by another delivery (a new owner token), on whichever host it ran, and the
+    // result published after the stall (by the new owner, or by a later delivery when the new
+    // owner's send was refused); the stalled holder publishes nothing (the suite's exactly-once
+    // checks would see a second copy).
     expect(stall.newOwner, `nobody took over ${stall.route} of ${stall.eventId} from ${stall.host} (held ${stall.heldMs} ms)\n${historyText(stall.eventId)}`).toBeDefined();
     expect(stall.newOwner).not.toBe(stall.owner);
     expect(stall.takenOverBy, `the new owner of ${stall.route} of ${stall.eventId} wrote no claim through the proxy`).toBeDefined();
-    const published = run.sends.filter((s) => !s.refused && s.host === stall.takenOverBy && s.at > stall.at && s.results.some((r) => r.inputId === stall.eventId && r.route === stall.route));
-    expect(published.length, `${stall.takenOverBy} took over ${stall.route} of ${stall.eventId} but published no result after the stall\n${historyText(stall.eventId)}`).toBeGreaterThan(0);
+    const published = run.sends.filter((s) => !s.refused && s.at > stall.at && s.results.some((r) => r.inputId === stall.eventId && r.route === stall.route));
+    expect(published.length, `${stall.route} of ${stall.eventId} was taken over by ${stall.takenOverBy} but no result was published after the stall\n${historyText(stall.eventId)}`).toBeGreaterThan(0);
     expect(run.faultCounts.throttle).toBeGreaterThan(0);
     expect(run.faultCounts.sendRefused).toBeGreaterThan(0);
     expect(run.figures.redeliveries as number).toBeGreaterThan(0);

@@ -231,7 +231,19 @@ let server: Promise<grpc.Server> | undefined;
 export async function stopSettlementServer(): Promise<void> {
   const s = await server;
   server = undefined;
-  if (s) await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
+  // A graceful shutdown waits for every call to end; the extension's channel may keep one open.
+  if (s) {
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        s.forceShutdown();
+        resolve();
+      }, 5_000);
+      s.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
 }
 
 /**
