@@ -136,3 +136,12 @@ export interface MeshConfig {
   /** Who may send approval events: their source. Default `nearmesh.approvals`. */
   approvals?: { source: string };
 }
+
+/**
+ * What `usage` costs at `endpoint`'s catalogue price, in micro-USD, unrounded (the price is USD
+ * per million tokens). The one formula behind a result's `costUsd`, an audit record's and a
+ * budget's reservation, so they never disagree.
+ */
+export function usageCostMicroUsd(endpoint: Pick<ModelEndpoint, 'price'>, usage: { inputTokens: number; outputTokens: number }): number {
+  return usage.inputTokens * endpoint.price.input + usage.outputTokens * endpoint.price.output;
+}

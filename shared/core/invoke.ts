@@ -1,3 +1,4 @@
+import { usageCostMicroUsd } from './catalogue.ts';
 import type { Clock } from './clock.ts';
 import { ModelOutputInvalidError, ModelTimeoutError, ModelsExhaustedError, RateLimitedError, toMeshError, type MeshError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -215,7 +216,7 @@ async function audit(opts: InvokeOptions, candidate: RankedEndpoint, attempt: At
 function auditEntry(routeId: string, eventId: string, placement: PlacementDecision, candidate: RankedEndpoint, attempt: Attempt, usage: ModelUsage | undefined): AuditEntry {
   const { endpoint } = candidate;
   const { location } = placement;
-  const costUsd = usage === undefined ? null : Number(((usage.inputTokens * endpoint.price.input + usage.outputTokens * endpoint.price.output) / 1_000_000).toFixed(8));
+  const costUsd = usage === undefined ? null : Number((usageCostMicroUsd(endpoint, usage) / 1_000_000).toFixed(8));
   return {
     at: attempt.startedAt,
     routeId,

@@ -1,3 +1,4 @@
+import { usageCostMicroUsd } from './catalogue.ts';
 import type { CloudEvent } from './cloudevent.ts';
 import type { Envelope } from './envelope.ts';
 import { resultId } from './ids.ts';
@@ -72,7 +73,7 @@ export function buildResultEnvelope(opts: BuildResultOptions): Envelope {
   const { route, input, response, chosen } = opts;
   const endpoint = chosen.endpoint;
   const inEvent = input.event;
-  const costUsd = (response.usage.inputTokens * endpoint.price.input + response.usage.outputTokens * endpoint.price.output) / 1_000_000;
+  const costUsd = usageCostMicroUsd(endpoint, response.usage) / 1_000_000;
   const provenance: Provenance = {
     route: route.id,
     endpoint: endpoint.id,

@@ -1,4 +1,4 @@
-import type { MeshConfig, ModelEndpoint } from './catalogue.ts';
+import { usageCostMicroUsd, type MeshConfig, type ModelEndpoint } from './catalogue.ts';
 import type { Clock } from './clock.ts';
 import { BudgetExceededError, ConfigError, MeshError, StoreUnavailableError, type ConfigIssue } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -31,7 +31,7 @@ export function estimateUsage(route: Route, system: string | undefined, prompt: 
 
 /** What `usage` costs on `endpoint`, in micro-USD (rounded up). */
 export function costMicroUsd(endpoint: ModelEndpoint, usage: ModelUsage): number {
-  return Math.ceil(usage.inputTokens * endpoint.price.input + usage.outputTokens * endpoint.price.output);
+  return Math.ceil(usageCostMicroUsd(endpoint, usage));
 }
 
 /** What the gate decided for one call attempt. */
