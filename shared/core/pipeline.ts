@@ -150,15 +150,26 @@ export class Pipeline {
    * never leaves a sibling route running.
    */
   async process(envelope: Envelope, options: ProcessOptions = {}): Promise<EventOutcome> {
+    return this.inUnitOfWork(
+      () => this.processEvent(envelope, options),
+      (outcome, err) => ({ ...outcome, routes: outcome.routes.map((r) => this.notDurable(r, envelope.event.id, err)) }),
+    );
+  }
+
+  /**
+   * Runs `run` as one unit of work when the store has one. If what it wrote could not be
+   * committed, `notKept` turns what it returned into the outcome to report; a failure before
+   * `run` returned is rethrown as it was.
+   */
+  private async inUnitOfWork<T>(run: () => Promise<T>, notKept: (done: T, err: unknown) => T): Promise<T> {
     const { store } = this.opts;
-    if (!store.unitOfWork) return this.processEvent(envelope, options);
-    let done: EventOutcome | undefined;
+    if (!store.unitOfWork) return run();
+    let done: { value: T } | undefined;
     try {
-      return await store.unitOfWork(async () => (done = await this.processEvent(envelope, options)));
+      return await store.unitOfWork(async () => (done = { value: await run() }).value);
     } catch (err) {
       if (!done) throw err;
-      const outcome = done;
-      return { ...outcome, routes: outcome.routes.map((r) => this.notDurable(r, envelope.event.id, err)) };
+      return notKept(done.value, err);
     }
   }
 
@@ -206,15 +217,10 @@ export class Pipeline {
    * claim, the model call, the publish and the failure record each end as this route's outcome.
    */
   async processRoute(route: Route, envelope: Envelope, options: RouteRunOptions = {}): Promise<RouteOutcome> {
-    const { store } = this.opts;
-    if (!store.unitOfWork) return this.tracedRoute(route, envelope, options);
-    let done: RouteOutcome | undefined;
-    try {
-      return await store.unitOfWork(async () => (done = await this.tracedRoute(route, envelope, options)));
-    } catch (err) {
-      if (!done) throw err;
-      return this.notDurable(done, envelope.event.id, err);
-    }
+    return this.inUnitOfWork(
+      () => this.tracedRoute(route, envelope, options),
+      (outcome, err) => this.notDurable(outcome, envelope.event.id, err),
+    );
   }
 
   /**
