@@ -44,10 +44,16 @@ const ROLLBACK_TO = 'ROLLBACK TO mesh_statement';
  *   saw the first time.
  *
  * A unit of work (`unit`) is the exception, for the pipeline's steps on one event: its
- * statements resolve as soon as they ran, inside the turn's transaction, so the steps that
- * follow in the same turn (claim after logging the input; renew, publish, complete after the
- * answer) join that transaction instead of waiting a turn each; the unit itself resolves only
- * after every commit holding its statements, and rejects if one failed. What a unit's statement
+ * statements resolve as soon as they ran, inside the open transaction, so the steps that
+ * follow (claim after logging the input; renew, publish, complete after the answer) join that
+ * transaction instead of waiting for a commit each; the unit itself resolves only after every
+ * commit holding its statements, and rejects if one failed. Nobody waits for what a unit
+ * wrote until the unit ends, so a transaction that holds only the writes of units still
+ * running is not committed at the end of a turn: it stays open across the model call, and
+ * commits when a unit that wrote in it ends or a plain statement joins it. One event in
+ * flight pays one commit instead of one before and one after its model call, and a page both
+ * touch is logged once. Those writes are uncommitted a little longer, and nothing was
+ * acknowledged on them: after a crash the event is delivered again, as before its commit. What a unit's statement
  * read that is not committed yet was written in the same transaction, which commits or fails as
  * a whole: nobody acts on a write that is later rolled back without being told so (its unit
  * rejects). A unit's statements are not run again one by one after a failed commit (its code
@@ -75,6 +81,11 @@ export class GroupCommit {
     } finally {
       // Statements started after the unit's code returned (a forgotten promise) are plain ones.
       unit.open = false;
+      // Its writes in the open transaction are now awaited: commit it at the end of this turn.
+      if (this.group && unit.commits.has(this.group.committed.promise)) {
+        this.group.awaited = true;
+        this.startTurn();
+      }
     }
     for (const commit of unit.commits) await commit;
     return out;
@@ -83,7 +94,9 @@ export class GroupCommit {
   query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }> {
     const unit = this.units.getStore();
     if (unit?.open) return this.unitStatement(unit, sql, params);
-    if (!this.turnStarted) {
+    // With no transaction open (units in flight may hold one across turns), the first
+    // statement of a turn needs no group.
+    if (!this.turnStarted && !this.group) {
       // The first statement of a turn commits on its own at once, as without grouping: one
       // event in flight waits for nothing. Those that follow it in the same turn are grouped.
       this.startTurn();
@@ -104,6 +117,7 @@ export class GroupCommit {
       try {
         member.rows = this.runInSavepoint(sql, params);
         group.members.push(member);
+        this.startTurn();
       } catch (err) {
         reject(err);
         this.afterStatementFailure(group, err);
@@ -138,7 +152,7 @@ export class GroupCommit {
     if (this.group) return this.group;
     // IMMEDIATE takes the write lock now, so the group cannot fail half way for want of it.
     this.conn.control('BEGIN IMMEDIATE');
-    this.group = { members: [], committed: deferred() };
+    this.group = { members: [], committed: deferred(), awaited: false };
     return this.group;
   }
 
@@ -161,6 +175,8 @@ export class GroupCommit {
 
   private readonly endTurn = (): void => {
     this.turnStarted = false;
+    // Only units still running wrote in it: nobody waits for the commit yet.
+    if (this.group && !this.group.awaited && this.group.members.length === 0) return;
     this.flush();
   };
 
@@ -229,6 +245,8 @@ interface Group {
   members: Member[];
   /** Settles with the commit: what units that wrote in this group wait for. */
   committed: Deferred;
+  /** A unit that wrote in this group ended and waits for its commit. */
+  awaited: boolean;
 }
 
 interface Unit {

@@ -111,19 +111,72 @@ describe('group commit: units of work', () => {
     expect(calls.filter((c) => c === 'BEGIN IMMEDIATE' || c === 'COMMIT' || c === 'A' || c === 'B')).toEqual(['BEGIN IMMEDIATE', 'A', 'B', 'COMMIT']);
   });
 
-  it('waits for every commit of a unit that spans turns', async () => {
+  it('keeps the transaction of a unit that spans turns open until the unit ends, then commits it once', async () => {
     const { conn, calls } = fakeConnection();
     const group = new GroupCommit(conn);
 
+    let commitsDuringCall = -1;
     await group.unit(async () => {
       await group.query('A', []);
       // A model call: the event loop turns before the unit writes again.
       await new Promise((resolve) => setTimeout(resolve, 5));
+      commitsDuringCall = commits(calls);
       await group.query('B', []);
     });
 
+    expect(commitsDuringCall).toBe(0);
+    expect(calls.filter((c) => c === 'BEGIN IMMEDIATE' || c === 'COMMIT' || c === 'A' || c === 'B')).toEqual(['BEGIN IMMEDIATE', 'A', 'B', 'COMMIT']);
+  });
+
+  it('commits the open transaction when a plain statement joins it, with the writes of units still running', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    let release!: () => void;
+    const modelCall = new Promise<void>((resolve) => (release = resolve));
+    const unit = group.unit(async () => {
+      await group.query('A', []);
+      await modelCall;
+      await group.query('B', []);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(commits(calls)).toBe(0);
+
+    // A reader in a later turn: it is not run outside the open transaction, and resolves after its commit.
+    const read = await group.query('read', []);
+    expect(read.rows).toEqual([{ sql: 'read' }]);
+    expect(calls.filter((c) => c === 'BEGIN IMMEDIATE' || c === 'COMMIT' || c === 'A' || c === 'read')).toEqual(['BEGIN IMMEDIATE', 'A', 'read', 'COMMIT']);
+
+    release();
+    await unit;
+    // The unit's later write needed a commit of its own before the unit resolved.
+    expect(calls.slice(-4)).toEqual(['SAVEPOINT mesh_statement', 'B', 'RELEASE mesh_statement', 'COMMIT']);
     expect(commits(calls)).toBe(2);
-    expect(calls.at(-1)).toBe('COMMIT');
+  });
+
+  it('commits, when one unit ends, the writes other units still running made in the same transaction; each unit resolves after the commit of its own writes', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    let release!: () => void;
+    const slowCall = new Promise<void>((resolve) => (release = resolve));
+    const order: string[] = [];
+    const slow = group.unit(async () => {
+      await group.query('slow-claim', []);
+      await slowCall;
+      await group.query('slow-result', []);
+    }).then(() => order.push(`slow after ${commits(calls)} commits`));
+    const fast = group.unit(async () => {
+      await group.query('fast-claim', []);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await group.query('fast-result', []);
+    }).then(() => order.push(`fast after ${commits(calls)} commits`));
+
+    await fast;
+    expect(calls.filter((c) => c === 'COMMIT' || c.includes('-'))).toEqual(['slow-claim', 'fast-claim', 'fast-result', 'COMMIT']);
+    release();
+    await slow;
+    expect(order).toEqual(['fast after 1 commits', 'slow after 2 commits']);
   });
 
   it('rejects the unit when its commit fails, while plain statements of the same group are run again and told their own result', async () => {
