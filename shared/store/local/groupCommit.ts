@@ -5,7 +5,7 @@
 export interface GroupConnection {
   /** Runs one prepared statement and returns what it selected or returned. */
   run(sql: string, params: unknown[]): unknown[];
-  /** Runs one of the fixed transaction statements (BEGIN IMMEDIATE, COMMIT, SAVEPOINT…). */
+  /** Runs one of the fixed transaction statements (BEGIN IMMEDIATE, COMMIT, ROLLBACK). */
   control(sql: string): void;
   /** Whether a transaction is open (SQLite may roll one back by itself after some errors). */
   inTransaction(): boolean;
@@ -21,10 +21,6 @@ interface Member {
   reject: (err: unknown) => void;
 }
 
-const SAVEPOINT = 'SAVEPOINT mesh_statement';
-const RELEASE = 'RELEASE mesh_statement';
-const ROLLBACK_TO = 'ROLLBACK TO mesh_statement';
-
 /**
  * Group commit: the first statement of a turn of the event loop commits on its own, at once;
  * statements issued after it in the same turn share one transaction, committed once the event
@@ -35,8 +31,11 @@ const ROLLBACK_TO = 'ROLLBACK TO mesh_statement';
  * What each caller sees is what it saw with one commit per statement:
  * - its promise resolves only after the commit that holds its statement (a read included, so
  *   nothing uncommitted reaches a caller), and rejects if that commit fails;
- * - each statement runs inside its own savepoint: a statement that fails is rolled back alone
- *   and fails only its caller; its neighbours in the group commit as usual;
+ * - a statement that fails is rolled back alone and fails only its caller; its neighbours in
+ *   the group commit as usual. SQLite does this itself: under its default conflict resolution
+ *   (ABORT) a failing statement's changes are backed out and the transaction stays open. (No
+ *   statement of the mesh says OR FAIL, which would keep a failing statement's earlier rows; a
+ *   savepoint around every statement did the same work again, two statements each);
  * - if SQLite gives up the whole transaction (it may, after an I/O error or a full disk) or the
  *   commit fails, the group's statements are run again one by one, each committed on its own,
  *   each caller told of its own result. Nothing ran between them on this connection (node:sqlite
@@ -115,7 +114,7 @@ export class GroupCommit {
         return reject(err);
       }
       try {
-        member.rows = this.runInSavepoint(sql, params);
+        member.rows = this.conn.run(sql, params);
         group.members.push(member);
         this.startTurn();
       } catch (err) {
@@ -135,7 +134,7 @@ export class GroupCommit {
     }
     unit.commits.add(group.committed.promise);
     try {
-      return Promise.resolve({ rows: this.runInSavepoint(sql, params) });
+      return Promise.resolve({ rows: this.conn.run(sql, params) });
     } catch (err) {
       this.afterStatementFailure(group, err);
       return Promise.reject(err);
@@ -156,19 +155,12 @@ export class GroupCommit {
     return this.group;
   }
 
-  private runInSavepoint(sql: string, params: unknown[]): unknown[] {
-    this.conn.control(SAVEPOINT);
-    const rows = this.conn.run(sql, params);
-    this.conn.control(RELEASE);
-    return rows;
-  }
-
-  /** A statement of `group` failed (its caller is told): undo it alone, or lose the group if SQLite dropped the transaction. */
+  /**
+   * A statement of `group` failed (its caller is told). With the transaction still open SQLite
+   * backed out that statement alone; if it dropped the transaction, the group is lost.
+   */
   private afterStatementFailure(group: Group, err: unknown): void {
-    if (this.conn.inTransaction()) {
-      this.undoStatement();
-      return;
-    }
+    if (this.conn.inTransaction()) return;
     // The failure took the transaction, and the group's earlier statements, with it.
     this.abandon(group, err);
   }
@@ -196,16 +188,6 @@ export class GroupCommit {
     }
     for (const member of group.members) member.resolve({ rows: member.rows });
     group.committed.resolve();
-  }
-
-  private undoStatement(): void {
-    try {
-      this.conn.control(ROLLBACK_TO);
-      this.conn.control(RELEASE);
-    } catch (err) {
-      // Could not undo the one statement: give up the group rather than commit half of it.
-      if (this.group) this.abandon(this.group, err);
-    }
   }
 
   /** Roll back the group and give each of its plain statements its own chance. */

@@ -63,7 +63,8 @@ describe('group commit', () => {
     const results = await Promise.allSettled([group.query('first', []), group.query('A', []), group.query('B', []), group.query('C', [])]);
 
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    expect(calls).toContain('ROLLBACK TO mesh_statement');
+    // SQLite backed out the failed statement itself and kept the transaction: nothing rolled back, one commit.
+    expect(calls).not.toContain('ROLLBACK');
     expect(calls.filter((c) => c === 'COMMIT')).toHaveLength(1);
   });
 
@@ -150,7 +151,7 @@ describe('group commit: units of work', () => {
     release();
     await unit;
     // The unit's later write needed a commit of its own before the unit resolved.
-    expect(calls.slice(-4)).toEqual(['SAVEPOINT mesh_statement', 'B', 'RELEASE mesh_statement', 'COMMIT']);
+    expect(calls.slice(-3)).toEqual(['BEGIN IMMEDIATE', 'B', 'COMMIT']);
     expect(commits(calls)).toBe(2);
   });
 
@@ -210,7 +211,7 @@ describe('group commit: units of work', () => {
     });
 
     expect(caught).toBe('B failed');
-    expect(calls).toContain('ROLLBACK TO mesh_statement');
+    expect(calls).not.toContain('ROLLBACK');
     expect(commits(calls)).toBe(1);
   });
 
@@ -278,6 +279,29 @@ describe('group commit on SQLite', () => {
       ]);
 
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      const { rows } = await db.client.query<{ k: string }>('SELECT k FROM t ORDER BY k');
+      expect(rows.map((r) => r.k)).toEqual(['a', 'c', 'taken']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps a unit\'s other writes when one of its statements breaks a constraint, and none of that statement\'s rows', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nearmesh-group-'));
+    const db = openSqlite(join(dir, 'db.sqlite'), dir);
+    try {
+      await db.client.exec('CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)');
+      await db.client.query('INSERT INTO t VALUES (?, ?)', ['taken', 0]);
+      const caught = await db.client.unit(async () => {
+        await db.client.query('INSERT INTO t VALUES (?, ?)', ['a', 1]);
+        const failed = await db.client.query('INSERT INTO t VALUES (?, ?), (?, ?)', ['b', 2, 'taken', 2]).then(
+          () => 'no error',
+          (err: Error) => err.message,
+        );
+        await db.client.query('INSERT INTO t VALUES (?, ?)', ['c', 3]);
+        return failed;
+      });
+      expect(caught).toMatch(/UNIQUE/);
       const { rows } = await db.client.query<{ k: string }>('SELECT k FROM t ORDER BY k');
       expect(rows.map((r) => r.k)).toEqual(['a', 'c', 'taken']);
     } finally {
