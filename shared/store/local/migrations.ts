@@ -157,6 +157,33 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX counters_end ON counters (end_ms);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- What an event writes, in fewer pages (each page a commit touches is written to the log,
+      -- then again by the checkpoint). Claims: the key is the table's own key (WITHOUT ROWID),
+      -- not a rowid table plus a second b-tree for the key.
+      CREATE TABLE idempotency_v5 (
+        key            TEXT PRIMARY KEY,
+        status         TEXT NOT NULL CHECK (status IN ('in-progress', 'completed')),
+        result_id      TEXT,
+        owner          TEXT,
+        expires_at_ms  INTEGER NOT NULL,
+        updated_at_ms  INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO idempotency_v5 (key, status, result_id, owner, expires_at_ms, updated_at_ms)
+        SELECT key, status, result_id, owner, expires_at_ms, updated_at_ms FROM idempotency;
+      DROP TABLE idempotency;
+      ALTER TABLE idempotency_v5 RENAME TO idempotency;
+      -- Listing by kind walks seq order (inputs and results alternate); retention deletes a
+      -- prefix of seq order (sqlRetention.ts): neither needs an index of its own.
+      DROP INDEX events_kind_seq;
+      DROP INDEX events_logged;
+      -- Inputs have no route: only results are indexed by route.
+      DROP INDEX events_route_seq;
+      CREATE INDEX events_route_seq ON events (route_id, seq) WHERE route_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** The newest schema this code knows. */

@@ -26,8 +26,10 @@ export interface PruneReport {
  * too. Open failures and pending approvals are never deleted: they are the work still to do. Claims
  * are kept too, so a late redelivery of a pruned event still finds its result id.
  *
- * The deletes run on an index of the time column and in one transaction, so a crash
- * leaves either everything or nothing pruned. SQLite reuses the freed pages for new
+ * Events are deleted as a prefix of the log: those before the first one logged at or after
+ * the cutoff. An entry logged before the cutoff but after a newer one (the clock stepped back)
+ * waits for a later prune. The other deletes run on an index of their time column. All run in
+ * one transaction, so a crash leaves either everything or nothing pruned. SQLite reuses the freed pages for new
  * entries; the file does not shrink.
  */
 export async function pruneSql(db: SqlClient, clock: Clock, retention: RetentionSettings, { dryRun = false } = {}): Promise<PruneReport> {
@@ -40,12 +42,16 @@ export async function pruneSql(db: SqlClient, clock: Clock, retention: Retention
   const auditBefore = now - retention.auditMs;
   return db.transaction(async (tx) => {
     const count = async (sql: string, before: number) => (await tx.query<{ n: number }>(sql, [before])).rows[0]?.n ?? 0;
-    const events = await count('SELECT count(*) AS n FROM events WHERE logged_at_ms < ?', eventsBefore);
+    // Events go in log order: everything before the first entry logged at or after the cutoff.
+    // The scan stops there, so it reads only what it deletes (no index on the log time).
+    const first = (await tx.query<{ seq: number }>('SELECT seq FROM events WHERE logged_at_ms >= ? ORDER BY seq LIMIT 1', [eventsBefore])).rows[0]?.seq;
+    const eventsEnd = first ?? Number.MAX_SAFE_INTEGER;
+    const events = await count('SELECT count(*) AS n FROM events WHERE seq < ?', eventsEnd);
     const resolvedFailures = await count(`SELECT count(*) AS n FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, failuresBefore);
     const audit = await count('SELECT count(*) AS n FROM audit WHERE at_ms < ?', auditBefore);
     const decidedApprovals = await count(`SELECT count(*) AS n FROM approvals WHERE status <> 'pending' AND decided_at_ms < ?`, failuresBefore);
     if (!dryRun) {
-      if (events > 0) await tx.query('DELETE FROM events WHERE logged_at_ms < ?', [eventsBefore]);
+      if (events > 0) await tx.query('DELETE FROM events WHERE seq < ?', [eventsEnd]);
       if (resolvedFailures > 0) await tx.query(`DELETE FROM failures WHERE status = 'resolved' AND resolved_at_ms < ?`, [failuresBefore]);
       if (audit > 0) await tx.query('DELETE FROM audit WHERE at_ms < ?', [auditBefore]);
       if (decidedApprovals > 0) await tx.query(`DELETE FROM approvals WHERE status <> 'pending' AND decided_at_ms < ?`, [failuresBefore]);

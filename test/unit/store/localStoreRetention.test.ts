@@ -54,6 +54,29 @@ describe('embedded store retention', () => {
     expect(await eventIds()).toEqual(['at-the-edge', 'recent']);
   });
 
+  it('prunes the log in log order: an entry logged old after a newer one (the clock stepped back) waits for a later prune', async () => {
+    // Prepare: old, then newer, then old again (the clock went back 9 days), then a week passes.
+    await store.events.append(entry({ eventId: 'old' }));
+    clock.advance(9 * DAY);
+    await store.events.append(entry({ eventId: 'newer' }));
+    clock.advance(-9 * DAY);
+    await store.events.append(entry({ eventId: 'old-after-newer' }));
+    clock.advance(16 * DAY);
+    await store.events.append(entry({ eventId: 'today' }));
+
+    // Act: `newer` is 7 days old, kept; `old-after-newer` is older but logged after it.
+    const first = await store.prune(RETENTION);
+    const afterFirst = await eventIds();
+    clock.advance(2 * DAY);
+    const second = await store.prune(RETENTION);
+
+    // Assess
+    expect(first.events).toBe(1);
+    expect(afterFirst).toEqual(['newer', 'old-after-newer', 'today']);
+    expect(second.events).toBe(2);
+    expect(await eventIds()).toEqual(['today']);
+  });
+
   it('counts without deleting in a dry run', async () => {
     await store.events.append(entry({ eventId: 'old' }));
     clock.advance(8 * DAY);

@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshError } from '../../../shared/core/index.ts';
 import { DATABASE_FILE, LegacyStoreError, openLocalStore } from '../../../shared/store/index.ts';
+import { MIGRATIONS } from '../../../shared/store/local/migrations.ts';
 
 /*
  * The schema is created on first open and brought forward on later ones; a store written
@@ -43,8 +44,40 @@ describe('embedded store schema', () => {
     await (await openLocalStore({ dir })).close();
     await (await openLocalStore({ dir })).close();
 
-    expect(versions(dir)).toEqual([1, 2, 3, 4]);
+    expect(versions(dir)).toEqual([1, 2, 3, 4, 5]);
     expect(withDatabase(dir, (db) => db.prepare('PRAGMA journal_mode').get())).toEqual({ journal_mode: 'wal' });
+  });
+
+  it('brings a store of schema 4 forward keeping its claims and events, and their lookups', async () => {
+    // Prepare: a store as the mesh before schema 5 left it, with a completed claim and a logged event pair.
+    const dir = join(root, 'schema-4');
+    await mkdir(dir, { recursive: true });
+    withDatabase(dir, (db) => {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+      for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_version VALUES (?, ?)').run(m.version, '2026-11-01T00:00:00.000Z');
+      }
+      db.prepare(`INSERT INTO idempotency VALUES ('score:evt-1', 'completed', 'res-1', 'owner-1', 0, 0)`).run();
+      const insert = db.prepare('INSERT INTO events (at, logged_at_ms, kind, event_id, type, source, route_id, destination, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      insert.run('2026-11-01T00:00:00.000Z', 1, 'input', 'evt-1', 'OrderPlaced', 'shop', null, null, '{}');
+      insert.run('2026-11-01T00:00:01.000Z', 2, 'result', 'res-1', 'OrderScored', 'nearmesh', 'score', 'local', '{}');
+    });
+
+    // Act
+    const store = await openLocalStore({ dir });
+    try {
+      // Assess: the claim still says done (a redelivery gets the result id), the log still lists by kind and route.
+      expect(await store.idempotency.begin('score:evt-1', new Date(Date.now() + 60_000))).toEqual({ state: 'completed', resultId: 'res-1' });
+      expect((await store.events.listEvents({ kind: 'input' })).map((e) => e.eventId)).toEqual(['evt-1']);
+      expect((await store.events.listEvents({ routeId: 'score' })).map((e) => e.eventId)).toEqual(['res-1']);
+    } finally {
+      await store.close();
+    }
+    expect(versions(dir)).toEqual([1, 2, 3, 4, 5]);
+    const indexes = withDatabase(dir, (db) => (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('events', 'idempotency') ORDER BY name`).all() as { name: string }[]).map((r) => r.name));
+    expect(indexes).toEqual(['events_route_seq']);
   });
 
   it('refuses a store written by a newer mesh, naming it, and lets go of the directory', async () => {
@@ -54,7 +87,7 @@ describe('embedded store schema', () => {
     const refused = await openLocalStore({ dir }).catch((err: unknown) => err);
 
     expect(refused).toBeInstanceOf(MeshError);
-    expect((refused as Error).message).toMatch(/schema version 99, newer than this mesh knows \(4\)/);
+    expect((refused as Error).message).toMatch(/schema version 99, newer than this mesh knows \(5\)/);
     expect((refused as Error).message).toContain(dir);
     expect(existsSync(join(dir, 'store.lock'))).toBe(false);
   });
