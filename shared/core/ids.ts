@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 
 /** Source of fresh ids (injected so tests are deterministic). */
 export interface Ids {
@@ -27,7 +27,8 @@ export function resultId(routeId: string, inputEventId: string): string {
 
 /** A stable UUID-shaped id for a name (SHA-256, version nibble 8, RFC 9562 variant). */
 export function nameUuid(name: string): string {
-  const h = createHash('sha256').update(name).digest();
+  // One-shot hash: no Hash object per id (a result id and a failure id per event).
+  const h = hash('sha256', name, 'buffer');
   h[6] = (h[6]! & 0x0f) | 0x80;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const hex = h.subarray(0, 16).toString('hex');

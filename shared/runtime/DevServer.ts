@@ -35,7 +35,7 @@ import {
 } from '../buses/index.ts';
 import { readUsageReport } from '../placement/index.ts';
 import type { LocalMesh } from './createLocalMesh.ts';
-import { checkHost, classify, decodePathSegment, RequestError, requestUrl, sendAwsError, sendJson, sendProblem } from './httpProblems.ts';
+import { allowedHosts, checkHost, classify, decodePathSegment, RequestError, requestUrl, sendAwsError, sendJson, sendProblem } from './httpProblems.ts';
 import { outcomeToJson } from './outcomeJson.ts';
 import { parseReplayRequest, replayForeignFailure, replayOne, type ReplayRequest } from './replayOne.ts';
 
@@ -83,6 +83,7 @@ const AWS_JSON = 'application/x-amz-json-1.1';
 export class DevServer {
   private server: Server | undefined;
   private port = 0;
+  private hosts: ReadonlySet<string> = new Set();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly ids: Ids;
   private readonly clock: Clock;
@@ -113,6 +114,7 @@ export class DevServer {
       server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => resolve());
     });
     this.port = (server.address() as AddressInfo).port;
+    this.hosts = allowedHosts(this.port, this.opts.host && this.opts.host !== '127.0.0.1' ? [this.opts.host] : []);
     return this.port;
   }
 
@@ -143,10 +145,10 @@ export class DevServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    checkHost(req, this.port, this.opts.host && this.opts.host !== '127.0.0.1' ? [this.opts.host] : []);
-    const url = requestUrl(req.url);
+    checkHost(req, this.hosts);
     const target = req.headers['x-amz-target'];
     if (req.method === 'POST' && typeof target === 'string') return this.handleAws(target, req, res, signal);
+    const url = requestUrl(req.url);
     if (req.method === 'POST' && url.pathname === '/cloudevents') return this.handleCloudEvents(req, res, signal);
     if (url.pathname.startsWith('/_mesh/')) return this.handleAdmin(req, res, url, signal);
     sendProblem(res, 404, 'NotFound', `nothing at ${req.method} ${url.pathname}; use POST / (PutEvents), POST /cloudevents, or GET /_mesh/health`);

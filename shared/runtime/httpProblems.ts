@@ -76,21 +76,27 @@ export function sendAwsError(res: ServerResponse, status: number, type: string, 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 /**
- * Refuses a Host header other than a loopback name with the port served: a web page that
- * rebinds its own name to 127.0.0.1 sends its name, and is refused before anything runs.
+ * The Host headers a server on `port` answers to: the loopback names (and `extraHosts`) with
+ * the port, and bare on port 80. Built once per server, checked on every request.
  */
-export function checkHost(req: IncomingMessage, port: number, extraHosts: readonly string[] = []): void {
-  const host = req.headers.host?.toLowerCase();
+export function allowedHosts(port: number, extraHosts: readonly string[] = []): ReadonlySet<string> {
   const names = [...LOOPBACK_NAMES, ...extraHosts.map((h) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h).toLowerCase())];
-  const allowed = names.flatMap((n) => (port === 80 ? [`${n}:80`, n] : [`${n}:${port}`]));
-  if (host === undefined || !allowed.includes(host)) {
-    throw new RequestError(
-      421,
-      'MisdirectedRequest',
-      `Host ${JSON.stringify(req.headers.host ?? '')} is not served here; mesh dev answers only to ${allowed.slice(0, 3).join(', ')} (a page that rebinds its name to loopback is refused)`,
-      'MisdirectedRequestException',
-    );
-  }
+  return new Set(names.flatMap((n) => (port === 80 ? [`${n}:80`, n] : [`${n}:${port}`])));
+}
+
+/**
+ * Refuses a Host header other than one of `allowed` (allowedHosts): a web page that rebinds
+ * its own name to 127.0.0.1 sends its name, and is refused before anything runs.
+ */
+export function checkHost(req: IncomingMessage, allowed: ReadonlySet<string>): void {
+  const host = req.headers.host;
+  if (host !== undefined && (allowed.has(host) || allowed.has(host.toLowerCase()))) return;
+  throw new RequestError(
+    421,
+    'MisdirectedRequest',
+    `Host ${JSON.stringify(req.headers.host ?? '')} is not served here; mesh dev answers only to ${[...allowed].slice(0, 3).join(', ')} (a page that rebinds its name to loopback is refused)`,
+    'MisdirectedRequestException',
+  );
 }
 
 /** The request target as a URL, or a 400 that says it could not be read. */
