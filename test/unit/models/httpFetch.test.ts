@@ -35,6 +35,39 @@ describe('httpFetch', () => {
     expect(await res.json()).toEqual({ method: 'POST', auth: 'Bearer k', body: '{"a":1}' });
   });
 
+  it('answers what fetch answers for the same reply: status, ok, headers by any case and in order, the text once, a clone, the body as a stream', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(429, 'Too Many Requests', { 'Retry-After': '3', 'X-Request-Id': 'req-2', 'content-type': 'application/json; charset=utf-8' });
+      res.end('\ufeff{"error":{"message":"slow down"}}');
+    });
+
+    const ours = await httpFetch({})(url, { method: 'POST', body: '{}' });
+    const theirs = await fetch(url, { method: 'POST', body: '{}' });
+
+    const view = async (r: Response) => ({
+      status: r.status,
+      ok: r.ok,
+      statusText: r.statusText,
+      retryAfter: r.headers.get('RETRY-AFTER'),
+      hasRequestId: r.headers.has('x-request-id'),
+      missing: r.headers.get('x-missing'),
+      names: [...r.headers.keys()].filter((n) => n !== 'date' && n !== 'connection' && n !== 'keep-alive' && n !== 'transfer-encoding'),
+      clone: await r.clone().text(),
+      text: await r.text(),
+      readAgain: await r.text().then(
+        () => 'read',
+        (err: unknown) => (err as Error).name,
+      ),
+    });
+    const seen = await view(ours);
+    expect(seen).toEqual(await view(theirs));
+    expect(seen).toMatchObject({ status: 429, ok: false, retryAfter: '3', readAgain: 'TypeError' });
+
+    // A member the client reads rarely (the body as a stream) still works, from the same bytes.
+    const again = await httpFetch({})(url, { method: 'POST', body: '{}' });
+    expect(await new Response(again.body).text()).toBe('{"error":{"message":"slow down"}}');
+  });
+
   it('hands on a gzip-compressed answer decompressed, as fetch does', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
