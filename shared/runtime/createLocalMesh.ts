@@ -24,8 +24,6 @@ export interface LocalMeshOptions {
    * days by default) once it is open. `mesh dev` does, at every start.
    */
   prune?: boolean;
-  /** A long-running mesh serving events (`mesh dev`): the store checkpoints its log from a worker thread. */
-  serving?: boolean;
   /**
    * Counters for route budgets and endpoint rate limits, instead of the store's (tests, or
    * counters shared with another process). Default: the embedded store's, when it keeps them.
@@ -61,7 +59,7 @@ export async function createLocalMesh(options: LocalMeshOptions): Promise<LocalM
   const clock = options.clock ?? systemClock;
   const parts = await loadMeshParts({ ...options, clock });
   const { config, routes, providers, placer } = parts;
-  const store = await openLocalStore({ dir: options.home, clock, ...(options.serving ? { backgroundCheckpoints: true } : {}) });
+  const store = await openLocalStore({ dir: options.home, clock });
   const counters = options.counters ?? store.counters;
   let pruned: PruneReport | undefined;
   try {

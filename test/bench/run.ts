@@ -112,7 +112,7 @@ if (SECTIONS.has('matcher')) {
 }
 
 // 2. Pipeline, memory store vs embedded SQLite store (warm-up excluded from both); the SQLite store
-// opened as mesh dev opens it (checkpoints in a worker thread).
+// opened as mesh dev opens it.
 if (SECTIONS.has('pipeline')) {
   const memory = pipelineFor(config, routes, createMemoryStore());
   await timeIt('warm-up (memory)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), memory);
@@ -120,7 +120,7 @@ if (SECTIONS.has('pipeline')) {
 
   const dir = await mkdtemp(join(tmpdir(), 'nearmesh-bench-'));
   const openStart = performance.now();
-  const local = await openLocalStore({ dir, backgroundCheckpoints: true });
+  const local = await openLocalStore({ dir });
   console.log(`  SQLite store open: ${(performance.now() - openStart).toFixed(1)} ms`);
   const sqlite = pipelineFor(config, routes, local);
   await timeIt('warm-up (SQLite)', Array.from({ length: 200 }, (_, i) => orderEvent(N + i)), sqlite);

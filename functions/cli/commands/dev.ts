@@ -54,7 +54,7 @@ export async function devCommand(args: string[]): Promise<number> {
   const logger = level ? jsonLogger({ level }) : silentLogger;
   // The SDK and its exporters are loaded only when asked for: before the mesh, so its first span counts.
   const otel = otelExportWanted(values.otel === true, process.env) ? await startOtelExport(process.env) : undefined;
-  const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger, models, prune: true, serving: true });
+  const mesh = await createLocalMesh({ configFile: opts.config, routesDir: opts.routes, home: opts.home, logger, models, prune: true });
   const modelsLine = models === 'simulated' ? 'every endpoint simulated (--models simulated)' : 'models as configured in mesh.yaml';
   console.log(`nearmesh dev — local mesh (${modelsLine}; store in ${displayPath(opts.home)})`);
   console.log(describeConfig(mesh.config, mesh.routes, relative(process.cwd(), opts.config), relative(process.cwd(), opts.routes)));

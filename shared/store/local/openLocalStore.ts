@@ -1,4 +1,3 @@
-import { startCheckpointer, WRITER_CHECKPOINT_PAGES, type Checkpointer } from './checkpointer.ts';
 import { chmod, mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RetentionSettings } from '../../core/catalogue.ts';
@@ -48,11 +47,6 @@ export interface LocalStoreOptions {
   dir: string;
   /** Decides whether idempotency claims have expired, stamps updates and retention. Defaults to the system clock. */
   clock?: Clock;
-  /**
-   * Checkpoint the write-ahead log from a worker thread rather than inside commits
-   * (checkpointer.ts). For a long-running writer (`mesh dev`); a short command does not need it.
-   */
-  backgroundCheckpoints?: boolean;
 }
 
 /** The embedded store: the Store port, plus pruning by age. */
@@ -113,11 +107,6 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
 
   const opened = sqlite;
   const db = opened.client;
-  let checkpointer: Checkpointer | undefined;
-  if (options.backgroundCheckpoints) {
-    await db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
-    checkpointer = startCheckpointer(join(dir, DATABASE_FILE));
-  }
   let closed: Promise<void> | undefined;
   return {
     idempotency: sqlIdempotencyStore(db, clock),
@@ -133,7 +122,6 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
         try {
           // Waits for a transaction in flight; plain statements are synchronous and done.
           await db.query('SELECT 1');
-          await checkpointer?.stop();
           opened.close();
         } finally {
           await lock.release();
