@@ -67,7 +67,7 @@ export class AzureOpenAIProvider extends ChatCompletionsProvider {
             // then clashes with the token provider when the injected environment has none.
             ...(apiKey === undefined ? { apiKey: null as unknown as undefined, azureADTokenProvider: tokens! } : { apiKey }),
           });
-    return { client, settings: { model: deployment, tokenLimit: 'max_completion_tokens', ...(strict === undefined ? {} : { strict }) }, secrets: apiKey === undefined ? [] : [apiKey] };
+    return { call: (body, signal) => client.chat.completions.create(body, { signal }), settings: { model: deployment, tokenLimit: 'max_completion_tokens', ...(strict === undefined ? {} : { strict }) }, secrets: apiKey === undefined ? [] : [apiKey] };
   }
 
   /** A bearer-token function for the SDK; a credential failure becomes a ModelAuthError that says what to do. */

@@ -4,12 +4,11 @@
  * from `options.baseURL`, else OPENAI_BASE_URL, else OpenAI's; the key from OPENAI_API_KEY
  * (or the variable named by `options.apiKeyEnv`), never from mesh.yaml.
  */
-import OpenAI from 'openai';
 import type { ModelEndpoint } from '../../core/catalogue.ts';
 import { ModelAuthError, type ErrorContext } from '../../core/errors.ts';
 import type { EndpointIssue } from '../options.ts';
 import { ChatCompletionsProvider, type Connection } from './ChatCompletionsProvider.ts';
-import { httpFetch } from './httpFetch.ts';
+import { chatAgents, chatOverHttp, type ChatAgents } from './chatHttp.ts';
 import { checkOpenAIEndpoint, openaiSettings } from './openaiOptions.ts';
 
 export interface OpenAIProviderOptions {
@@ -28,13 +27,13 @@ export interface OpenAIProviderOptions {
 export class OpenAIProvider extends ChatCompletionsProvider {
   readonly kind = 'openai';
   private readonly env: NodeJS.ProcessEnv;
-  /** One keep-alive agent for every endpoint of this provider (httpFetch.ts). */
-  private readonly fetch: typeof fetch;
+  /** Keep-alive agents for every endpoint of this provider (chatHttp.ts). */
+  private readonly agents: ChatAgents;
 
   constructor(options: OpenAIProviderOptions = {}) {
     super();
     this.env = options.env ?? process.env;
-    this.fetch = httpFetch(this.env);
+    this.agents = chatAgents(this.env);
   }
 
   checkEndpoint(endpoint: ModelEndpoint): EndpointIssue[] {
@@ -44,10 +43,12 @@ export class OpenAIProvider extends ChatCompletionsProvider {
   protected connect(endpoint: ModelEndpoint, context: ErrorContext): Connection {
     const { baseURL, apiKey, keyVariable, tokenLimit, strict } = openaiSettings(endpoint, this.env);
     if (apiKey === undefined) throw new ModelAuthError(`openai ${endpoint.id}: ${keyVariable} is not set in the environment`, { context });
+    // The headers the openai client sends for the same settings; nothing is read from process.env behind the catalogue's back.
+    const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
+    if (this.env.OPENAI_ORG_ID) headers['openai-organization'] = this.env.OPENAI_ORG_ID;
+    if (this.env.OPENAI_PROJECT_ID) headers['openai-project'] = this.env.OPENAI_PROJECT_ID;
     return {
-      // Every setting explicit: the SDK would otherwise read OPENAI_* from process.env behind our back.
-      // Its logger is off: at debug level it prints requests, and keys never reach a log.
-      client: new OpenAI({ apiKey, baseURL, organization: this.env.OPENAI_ORG_ID ?? null, project: this.env.OPENAI_PROJECT_ID ?? null, maxRetries: 0, logLevel: 'off', fetch: this.fetch }),
+      call: chatOverHttp({ baseURL, headers, agents: this.agents }),
       settings: { model: endpoint.model, tokenLimit, ...(strict === undefined ? {} : { strict }) },
       secrets: [apiKey],
     };

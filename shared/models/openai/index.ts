@@ -6,5 +6,7 @@ export type { AzureOpenAIProviderOptions } from './AzureOpenAIProvider.ts';
 export { ChatCompletionsProvider } from './ChatCompletionsProvider.ts';
 export type { Connection } from './ChatCompletionsProvider.ts';
 export { chatBody, chatTurn, filteredCategories, strictCompatible } from './chat.ts';
+export { chatAgents, chatOverHttp } from './chatHttp.ts';
+export type { ChatAgents, ChatCall, ChatEndpoint } from './chatHttp.ts';
 export type { ChatSettings, ChatState, TokenLimitField } from './chat.ts';
 export { openaiError } from './openaiErrors.ts';
