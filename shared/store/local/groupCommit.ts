@@ -49,7 +49,8 @@ interface Member {
  * commit holding its statements, and rejects if one failed. Nobody waits for what a unit
  * wrote until the unit ends, so a transaction that holds only the writes of units still
  * running is not committed at the end of a turn: it stays open across the model call, and
- * commits when a unit that wrote in it ends or a plain statement joins it. One event in
+ * commits when a unit that wrote in it ends (at once when no other unit still running wrote
+ * in it, else at the end of that turn) or a plain statement joins it. One event in
  * flight pays one commit instead of one before and one after its model call, and a page both
  * touch is logged once. Those writes are uncommitted a little longer, and nothing was
  * acknowledged on them: after a crash the event is delivered again, as before its commit. What a unit's statement
@@ -80,10 +81,15 @@ export class GroupCommit {
     } finally {
       // Statements started after the unit's code returned (a forgotten promise) are plain ones.
       unit.open = false;
-      // Its writes in the open transaction are now awaited: commit it at the end of this turn.
-      if (this.group && unit.commits.has(this.group.committed.promise)) {
-        this.group.awaited = true;
-        this.startTurn();
+      // Its writes in the open transaction are now awaited. If no other unit still running
+      // wrote in it, nothing more will join it for a reason: commit now. Otherwise at the end
+      // of this turn, with what the others add meanwhile.
+      const group = this.group;
+      if (group && unit.commits.has(group.committed.promise)) {
+        group.running--;
+        group.awaited = true;
+        if (group.running === 0) this.flush();
+        else this.startTurn();
       }
     }
     for (const commit of unit.commits) await commit;
@@ -132,7 +138,10 @@ export class GroupCommit {
     } catch (err) {
       return Promise.reject(err);
     }
-    unit.commits.add(group.committed.promise);
+    if (!unit.commits.has(group.committed.promise)) {
+      unit.commits.add(group.committed.promise);
+      group.running++;
+    }
     try {
       return Promise.resolve({ rows: this.conn.run(sql, params) });
     } catch (err) {
@@ -151,7 +160,7 @@ export class GroupCommit {
     if (this.group) return this.group;
     // IMMEDIATE takes the write lock now, so the group cannot fail half way for want of it.
     this.conn.control('BEGIN IMMEDIATE');
-    this.group = { members: [], committed: deferred(), awaited: false };
+    this.group = { members: [], committed: deferred(), awaited: false, running: 0 };
     return this.group;
   }
 
@@ -229,6 +238,8 @@ interface Group {
   committed: Deferred;
   /** A unit that wrote in this group ended and waits for its commit. */
   awaited: boolean;
+  /** Units that wrote in this group and are still running. */
+  running: number;
 }
 
 interface Unit {

@@ -129,6 +129,21 @@ describe('group commit: units of work', () => {
     expect(calls.filter((c) => c === 'BEGIN IMMEDIATE' || c === 'COMMIT' || c === 'A' || c === 'B')).toEqual(['BEGIN IMMEDIATE', 'A', 'B', 'COMMIT']);
   });
 
+  it('commits at once when a unit ends and no other unit still running wrote in its transaction', async () => {
+    const { conn, calls } = fakeConnection();
+    const group = new GroupCommit(conn);
+
+    let laterWork = false;
+    await group.unit(async () => {
+      // Queued before the unit's first statement: the end of the turn comes after it.
+      setImmediate(() => (laterWork = true));
+      await group.query('A', []);
+    });
+
+    expect(commits(calls)).toBe(1);
+    expect(laterWork).toBe(false);
+  });
+
   it('commits the open transaction when a plain statement joins it, with the writes of units still running', async () => {
     const { conn, calls } = fakeConnection();
     const group = new GroupCommit(conn);
