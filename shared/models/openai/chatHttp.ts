@@ -93,7 +93,7 @@ const DECODERS: Record<string, (bytes: Buffer) => Buffer> = { gzip: gunzipSync, 
 
 /** The completion of a 2xx answer; otherwise the openai client's error for the status, with the server's error body and headers. */
 function answer(res: IncomingMessage, raw: Buffer): ChatCompletion {
-  const decode = DECODERS[String(res.headers['content-encoding'] ?? '').trim().toLowerCase()];
+  const decode = DECODERS[rawHeader(res, 'content-encoding')?.trim().toLowerCase() ?? ''];
   const bytes = decode && raw.length > 0 ? decode(raw) : raw;
   const text = bytes.toString('utf8');
   const status = res.statusCode ?? 0;
@@ -106,6 +106,16 @@ function answer(res: IncomingMessage, raw: Buffer): ChatCompletion {
   }
   // As the client builds it: the body's `error` object, or the text when the body is not JSON.
   throw APIError.generate(status, json as object | undefined, json === undefined ? text : undefined, new MessageHeaders(res) as unknown as Headers);
+}
+
+/**
+ * One header of the answer from its raw list: `res.headers` builds an object of every header
+ * (a real API sends twenty) on first use, which an answer read for its body does not need.
+ */
+function rawHeader(res: IncomingMessage, lowerName: string): string | undefined {
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+  return undefined;
 }
 
 /** What the openai client's errors read of a Headers (`get`), over node:http's lower-cased record. */
