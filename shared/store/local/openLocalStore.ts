@@ -39,6 +39,8 @@ import { acquireStoreLock } from './storeLock.ts';
 
 /** The database file inside the store directory. */
 export const DATABASE_FILE = 'mesh.sqlite';
+/** Pages of write-ahead log after which a commit checkpoints it into the database file. */
+export const CHECKPOINT_PAGES = 4_000;
 /** Where the PGlite-era mesh kept its data; refused with LegacyStoreError. */
 const LEGACY_DIR = 'pglite';
 
@@ -96,6 +98,11 @@ export async function openLocalStore(options: LocalStoreOptions): Promise<LocalS
     await makePrivateTree(dir);
     sqlite = openSqlite(file, dir);
     await migrate(sqlite.client, clock, dir);
+    // The writer checkpoints the log itself, inside the commit that takes it past this many
+    // pages (SQLite's default is 1,000): the pages every event rewrites (the log's last leaf,
+    // its index, the sequence) are copied once per checkpoint, and the checkpoint's two fsyncs
+    // come a quarter as often. The log file stays under ~16 MB.
+    await sqlite.client.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
     // The -wal and -shm files now exist; tighten them in case they were left by an older run.
     await makePrivateTree(dir);
   } catch (err) {
