@@ -34,6 +34,32 @@ for (let i = 0; ; i++) {
 }
 `;
 
+// As the pipeline writes under mesh dev: each event one unit of work whose transaction stays open
+// across a wait (the model call), eight events in flight sharing commits, an id printed only once
+// its unit resolved (what the ingress waits for before it answers).
+const UNIT_WRITER = `
+import { openLocalStore } from ${JSON.stringify(STORE_INDEX)};
+const [dir, prefix] = process.argv.slice(2);
+const store = await openLocalStore({ dir });
+const envelope = (id) => ({ event: { specversion: '1.0', id, source: 'crash.test', type: 'Written', data: { id } }, origin: { transport: 'http', cloud: 'local' } });
+let next = 0;
+const one = async (id) => {
+  const key = 'route:' + id;
+  await store.unitOfWork(async () => {
+    await store.events.append({ at: new Date().toISOString(), kind: 'input', eventId: id, type: 'Written', source: 'crash.test', envelope: envelope(id) });
+    const claim = await store.idempotency.begin(key, new Date(Date.now() + 60_000));
+    if (claim.state !== 'claimed') throw new Error('expected to claim ' + key);
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
+    await store.events.append({ at: new Date().toISOString(), kind: 'result', eventId: 'result-' + id, type: 'Result', source: 'crash.test', routeId: 'route', destination: 'local', envelope: envelope('result-' + id) });
+    await store.idempotency.complete(key, claim.token, 'result-' + id);
+  });
+  process.stdout.write(id + '\\n');
+};
+await Promise.all(Array.from({ length: 8 }, async () => {
+  for (;;) await one(prefix + '-' + next++);
+}));
+`;
+
 interface Round {
   acknowledged: string[];
   signal: NodeJS.Signals | null;
@@ -64,20 +90,27 @@ function writeUntilKilled(script: string, dir: string, prefix: string, killAfter
 describe('embedded store after a crash', () => {
   let root = '';
   let script = '';
+  let unitScript = '';
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'nearmesh-crash-'));
     script = join(root, 'writer.mjs');
     await writeFile(script, WRITER);
+    unitScript = join(root, 'unit-writer.mjs');
+    await writeFile(unitScript, UNIT_WRITER);
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  it('keeps every event it acknowledged when the writing process is killed with SIGKILL, round after round', { timeout: 20_000 }, async () => {
-    const dir = join(root, 'store');
+  it('keeps every event it acknowledged when the writing process is killed with SIGKILL, round after round', { timeout: 20_000 }, () => killRounds(script, join(root, 'store')));
+
+  it('keeps every unit of work it acknowledged, eight in flight with transactions open across waits, when killed with SIGKILL', { timeout: 20_000 }, () =>
+    killRounds(unitScript, join(root, 'unit-store')));
+
+  async function killRounds(writer: string, dir: string): Promise<void> {
     const acknowledged: string[] = [];
 
     for (const [round, killAfter] of [37, 211, 5].entries()) {
       // Act: write until killed mid-loop.
-      const { acknowledged: ids, signal } = await writeUntilKilled(script, dir, `r${round}`, killAfter);
+      const { acknowledged: ids, signal } = await writeUntilKilled(writer, dir, `r${round}`, killAfter);
       acknowledged.push(...ids);
 
       // Assess: reopen (taking over the dead writer's lock) and find everything acknowledged.
@@ -100,5 +133,5 @@ describe('embedded store after a crash', () => {
       }
     }
     expect(acknowledged.length).toBeGreaterThanOrEqual(37 + 211 + 5);
-  });
+  }
 });
