@@ -5,7 +5,7 @@
  * categories fired. Messages are built from the status, the error code and the server's
  * message, redacted: a compatible server may echo the key it was sent.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai/core/error';
 import { ModelAuthError, ModelRequestError, ModelThrottledError, ModelTimeoutError, ModelUnavailableError, type ErrorContext, type MeshError } from '../../core/errors.ts';
 import { ProviderErrorCause, redact, redactOptional } from '../redact.ts';
 import { retryAfterMs } from '../retryAfter.ts';

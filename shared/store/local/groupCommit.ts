@@ -53,12 +53,13 @@ interface Member {
  * in it, else at the end of that turn) or a plain statement joins it. One event in
  * flight pays one commit instead of one before and one after its model call, and a page both
  * touch is logged once. Those writes are uncommitted a little longer, and nothing was
- * acknowledged on them: after a crash the event is delivered again, as before its commit. What a unit's statement
- * read that is not committed yet was written in the same transaction, which commits or fails as
- * a whole: nobody acts on a write that is later rolled back without being told so (its unit
- * rejects). A unit's statements are not run again one by one after a failed commit (its code
- * already went on from their results): the unit fails, and its caller reports the event as not
- * processed.
+ * acknowledged on them: after a crash the event is delivered again, as before its commit.
+ *
+ * What a unit's statement read that is not committed yet was written in the same transaction,
+ * which commits or fails as a whole: nobody acts on a write that is later rolled back without
+ * being told so (its unit rejects). A unit's statements are not run again one by one after a
+ * failed commit (its code already went on from their results): the unit fails, and its caller
+ * reports the event as not processed.
  */
 export class GroupCommit {
   private group: Group | undefined;
