@@ -40,7 +40,20 @@ export interface OverheadReport {
   node: string;
   rounds: number;
   eventsPerRound: { oneInFlight: number; sixteenInFlight: number };
-  targets: Record<string, { cpuMsPerEvent?: number; p50Ms: number; p90Ms: number; p99Ms: number; addedP50Ms: number; throughputPerS: number; throughputRatio: number }>;
+  targets: Record<
+    string,
+    {
+      cpuMsPerEvent?: number;
+      p50Ms: number;
+      p90Ms: number;
+      p99Ms: number;
+      addedP50Ms: number;
+      /** Added p50 of each round against direct's p50 in the same round: how far one figure moves with the machine. */
+      addedP50MsByRound: number[];
+      throughputPerS: number;
+      throughputRatio: number;
+    }
+  >;
 }
 
 const SYSTEM = 'You score orders. Answer with JSON matching the schema.';
@@ -146,12 +159,15 @@ export async function benchOverhead(): Promise<OverheadReport> {
     }
     const latencies = new Map<string, number[]>(targets.map((t) => [t.name, []]));
     const rates = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+    const roundP50s = new Map<string, number[]>(targets.map((t) => [t.name, []]));
     // CPU time of the serving process per call: what a busy machine's noise hardly moves.
     const cpuMs = new Map<string, number>();
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
         const cpuBefore = t.pid === undefined ? undefined : await cpuMsOf(t.pid);
-        latencies.get(t.name)!.push(...(await sequential(t.call, n1, offset)));
+        const round = await sequential(t.call, n1, offset);
+        latencies.get(t.name)!.push(...round);
+        roundP50s.get(t.name)!.push(quantile(round, 0.5));
         offset += n1;
         rates.get(t.name)!.push(await concurrent(t.call, n16, 16, offset));
         offset += n16;
@@ -171,7 +187,17 @@ export async function benchOverhead(): Promise<OverheadReport> {
       const ms = latencies.get(t.name)!;
       const rate = median(rates.get(t.name)!);
       const cpu = cpuMs.get(t.name);
-      const row = { ...(cpu === undefined ? {} : { cpuMsPerEvent: cpu / (rounds * (n1 + n16)) }), p50Ms: median(ms), p90Ms: quantile(ms, 0.9), p99Ms: quantile(ms, 0.99), addedP50Ms: median(ms) - directP50, throughputPerS: rate, throughputRatio: rate / directRate };
+      const byRound = roundP50s.get(t.name)!.map((p50, r) => p50 - roundP50s.get('direct')![r]!);
+      const row = {
+        ...(cpu === undefined ? {} : { cpuMsPerEvent: cpu / (rounds * (n1 + n16)) }),
+        p50Ms: median(ms),
+        p90Ms: quantile(ms, 0.9),
+        p99Ms: quantile(ms, 0.99),
+        addedP50Ms: median(ms) - directP50,
+        addedP50MsByRound: byRound,
+        throughputPerS: rate,
+        throughputRatio: rate / directRate,
+      };
       report.targets[t.name] = row;
       const f = (x: number) => `${x.toFixed(2)} ms`.padStart(8);
       console.log(
@@ -179,8 +205,9 @@ export async function benchOverhead(): Promise<OverheadReport> {
       );
     }
     for (const t of targets) {
-      const cpu = report.targets[t.name]!.cpuMsPerEvent;
+      const { cpuMsPerEvent: cpu, addedP50MsByRound: byRound } = report.targets[t.name]!;
       if (cpu !== undefined) console.log(`  ${t.name}: ${cpu.toFixed(3)} ms of CPU per event (its process, user + system)`);
+      if (t.name !== 'direct') console.log(`  ${t.name}: added p50 round by round ${byRound.map((x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`).join(', ')} ms`);
     }
     const m = report.targets['mesh dev']!;
     console.log(`  goals (issue #13): added p50 ≤ 1 ms — ${m.addedP50Ms.toFixed(2)} ms; throughput ≥ 0.4× direct — ${m.throughputRatio.toFixed(2)}×`);
