@@ -1,9 +1,7 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resultId } from '../../../shared/core/index.ts';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
+import { functionPackage, removeFunctionPackage, sampleOrder, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
 import { bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { startServiceBusPeer, type ServiceBusPeer } from '../../fakes/serviceBusPeer.ts';
@@ -15,7 +13,6 @@ import { startSsmFake, type SsmFake } from '../../fakes/ssmFake.ts';
  * read from SSM Parameter Store through the real SSM client (against a wire fake).
  */
 
-const REPO = join(import.meta.dirname, '..', '..', '..');
 const TABLE = 'nearmesh-xcloud-idempotency';
 const PARAMETER = '/nearmesh/servicebus/acme-support';
 
@@ -38,45 +35,23 @@ let ssm: SsmFake;
 let peer: ServiceBusPeer;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nearmesh-xcloud-'));
-  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
-  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
-  const route = (await readFile(join(REPO, 'events', 'routes', 'order-risk.yaml'), 'utf8')).replace('to: [orders-bus]', 'to: [support-topic]');
-  await writeFile(join(dir, 'events', 'routes', 'order-risk.yaml'), route);
-  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
+  dir = await functionPackage({ prefix: 'nearmesh-xcloud-', meshYaml: MESH_YAML, route: (yaml) => yaml.replace('to: [orders-bus]', 'to: [support-topic]') });
   [bedrock, dynamo, ssm, peer] = await Promise.all([startBedrockFake(), startDynamoDbFake(), startSsmFake(), startServiceBusPeer({ topics: { 'tickets-triaged': ['agents'] } })]);
   dynamo.createTable(TABLE);
   bedrock.reply(bedrockToolAnswer({ score: 40, level: 'medium', reasons: ['new customer'] }));
-  const env: Record<string, string> = {
-    MESH_CONFIG: join(dir, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
+  stubFunctionEnv(dir, {
     MESH_IDEMPOTENCY_TABLE: TABLE,
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
     AWS_ENDPOINT_URL_SSM: ssm.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
     AWS_SECRET_ACCESS_KEY: 'xcloud-test-secret',
-    AWS_SESSION_TOKEN: '',
-    AWS_PROFILE: '',
-    AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-test-onEvent',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  vi.resetModules();
+  });
 });
 
 afterEach(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
   await Promise.all([bedrock.close(), dynamo.close(), ssm.close(), peer.close()]);
-  await rm(dir, { recursive: true, force: true });
+  await removeFunctionPackage(dir);
 });
-
-
-async function sampleOrder(): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
-}
 
 describe('Lambda → Service Bus (cross-cloud)', () => {
   it('publishes the result to the topic, with the connection string read from SSM and the result id as messageId', async () => {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
+import { functionPackage, importOnEventHandler, removeFunctionPackage, REPO, sampleOrder, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
 import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
@@ -19,7 +19,6 @@ import { resultId } from '../../../shared/core/index.ts';
  * Bedrock Converse (HTTP/2), EventBridge PutEvents, DynamoDB for the idempotency claims.
  */
 
-const REPO = join(import.meta.dirname, '..', '..', '..');
 const TABLE = 'nearmesh-test-idempotency';
 
 const MESH_YAML = `
@@ -49,56 +48,31 @@ let dynamo: DynamoDbFake;
 let stdout: string[];
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nearmesh-lambda-'));
-  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
-  await cp(join(REPO, 'events', 'routes', 'order-risk.yaml'), join(dir, 'events', 'routes', 'order-risk.yaml'));
-  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
-  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
+  dir = await functionPackage({ prefix: 'nearmesh-lambda-', meshYaml: MESH_YAML });
   [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
   dynamo.createTable(TABLE);
-  const env: Record<string, string> = {
-    MESH_CONFIG: join(dir, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
-    MESH_IDEMPOTENCY_TABLE: TABLE,
-    MESH_EVENT_BUS: 'acme-ingress',
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
-    AWS_SECRET_ACCESS_KEY: 'lambda-test-secret',
-    AWS_SESSION_TOKEN: '',
-    AWS_PROFILE: '',
-    AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-test-onEvent',
-    POWERTOOLS_SERVICE_NAME: 'nearmesh',
-    _X_AMZN_TRACE_ID: 'Root=1-65f0a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   stdout = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  vi.resetModules();
+  stubFunctionEnv(
+    dir,
+    {
+      MESH_IDEMPOTENCY_TABLE: TABLE,
+      MESH_EVENT_BUS: 'acme-ingress',
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      POWERTOOLS_SERVICE_NAME: 'nearmesh',
+      _X_AMZN_TRACE_ID: 'Root=1-65f0a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1',
+    },
+    (chunk) => stdout.push(chunk),
+  );
 });
 
 afterEach(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
   await Promise.all([bedrock.close(), events.close(), dynamo.close()]);
-  await rm(dir, { recursive: true, force: true });
+  await removeFunctionPackage(dir);
 });
 
-async function loadHandler() {
-  const { handler } = await import('../../../functions/aws/on-event.ts');
-  return handler;
-}
-
-
-async function sampleOrder(overrides: Record<string, unknown> = {}) {
-  const event = JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
-  return { ...event, ...overrides };
-}
+const loadHandler = importOnEventHandler;
 
 const emfDocs = () =>
   stdout

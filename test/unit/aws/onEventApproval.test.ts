@@ -1,12 +1,10 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resultId } from '../../../shared/core/index.ts';
 import { bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
+import { functionPackage, importOnEventHandler, removeFunctionPackage, sampleOrder, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
 
 /*
  * Approval through the Lambda handler, as Lambda invokes it, with the real SDK clients on the
@@ -14,7 +12,6 @@ import { lambdaContext } from '../../fakes/lambdaContext.ts';
  * go out with PutEvents, and an approval is an EventBridge event from the approvals source.
  */
 
-const REPO = join(import.meta.dirname, '..', '..', '..');
 const TABLE = 'nearmesh-test-idempotency';
 const MESH_YAML = `
 models:
@@ -34,49 +31,25 @@ let events: EventBridgeFake;
 let dynamo: DynamoDbFake;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nearmesh-lambda-approval-'));
-  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
-  const route = await readFile(join(REPO, 'events', 'routes', 'order-risk.yaml'), 'utf8');
-  await writeFile(join(dir, 'events', 'routes', 'order-risk.yaml'), `${route}\napproval: required\n`);
-  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
-  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
+  dir = await functionPackage({ prefix: 'nearmesh-lambda-approval-', meshYaml: MESH_YAML, route: (yaml) => `${yaml}\napproval: required\n` });
   [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
   dynamo.createTable(TABLE);
-  const env: Record<string, string> = {
-    MESH_CONFIG: join(dir, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
+  stubFunctionEnv(dir, {
     MESH_IDEMPOTENCY_TABLE: TABLE,
     MESH_EVENT_BUS: 'acme-ingress',
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
-    AWS_SECRET_ACCESS_KEY: 'lambda-test-secret',
-    AWS_SESSION_TOKEN: '',
-    AWS_PROFILE: '',
-    AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-test-onEvent',
     POWERTOOLS_SERVICE_NAME: 'nearmesh',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  vi.resetModules();
+  });
 });
 
 afterEach(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
   await Promise.all([bedrock.close(), events.close(), dynamo.close()]);
-  await rm(dir, { recursive: true, force: true });
+  await removeFunctionPackage(dir);
 });
 
-async function loadHandler() {
-  return (await import('../../../functions/aws/on-event.ts')).handler;
-}
-
-async function sampleOrder() {
-  return JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
-}
+const loadHandler = importOnEventHandler;
 
 /** An approval as an operator's tool puts it on the bus (PutEvents), delivered raw to the function. */
 function approvalEvent(id: string, detail: Record<string, unknown>, source = 'com.acme.risk-desk') {

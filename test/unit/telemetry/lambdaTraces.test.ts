@@ -1,12 +1,10 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
 import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
 import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
+import { functionPackage, importOnEventHandler, removeFunctionPackage, sampleOrder, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
 import { parentSpanId, registerOtelMemory, spansOf, type OtelMemory } from '../../fakes/otelMemory.ts';
 
 /*
@@ -16,7 +14,6 @@ import { parentSpanId, registerOtelMemory, spansOf, type OtelMemory } from '../.
  * the PutEvents entry of the result as its TraceHeader and in its Detail.
  */
 
-const REPO = join(import.meta.dirname, '..', '..', '..');
 const TABLE = 'nearmesh-traces-idempotency';
 const XRAY_TRACE = '65f0a1b20123456789abcdef01234567';
 const XRAY_PARENT = '53995c3f42cd8ad8';
@@ -40,47 +37,30 @@ let dynamo: DynamoDbFake;
 let otel: OtelMemory;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nearmesh-lambda-traces-'));
-  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
-  await cp(join(REPO, 'events', 'routes', 'order-risk.yaml'), join(dir, 'events', 'routes', 'order-risk.yaml'));
-  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
-  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
+  dir = await functionPackage({ prefix: 'nearmesh-lambda-traces-', meshYaml: MESH_YAML });
   [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
   dynamo.createTable(TABLE);
-  const env: Record<string, string> = {
-    MESH_CONFIG: join(dir, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
+  stubFunctionEnv(dir, {
     MESH_IDEMPOTENCY_TABLE: TABLE,
     MESH_EVENT_BUS: 'acme-ingress',
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
-    AWS_SECRET_ACCESS_KEY: 'lambda-test-secret',
-    AWS_SESSION_TOKEN: '',
-    AWS_PROFILE: '',
-    AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-test-onEvent',
     POWERTOOLS_SERVICE_NAME: 'nearmesh',
     _X_AMZN_TRACE_ID: `Root=1-${XRAY_TRACE.slice(0, 8)}-${XRAY_TRACE.slice(8)};Parent=${XRAY_PARENT};Sampled=1`,
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  vi.resetModules();
+  });
   otel = registerOtelMemory();
 });
 
 afterEach(async () => {
   await otel.shutdown();
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
   await Promise.all([bedrock.close(), events.close(), dynamo.close()]);
-  await rm(dir, { recursive: true, force: true });
+  await removeFunctionPackage(dir);
 });
 
 async function invoke(detailExtra: Record<string, unknown> = {}) {
-  const { handler } = await import('../../../functions/aws/on-event.ts');
-  const event = JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as { detail: Record<string, unknown> };
+  const handler = await importOnEventHandler();
+  const event = (await sampleOrder()) as { detail: Record<string, unknown> };
   return handler({ ...event, detail: { ...event.detail, ...detailExtra } }, lambdaContext());
 }
 
