@@ -1,12 +1,12 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ServiceBusClient } from '@azure/service-bus';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ServiceBusClient } from '@azure/service-bus';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resultId } from '../../shared/core/index.ts';
-import { installFunctionsCore, startServiceBusFunctionsHost, stopSettlementServer, type InvocationReport, type ServiceBusFunctionsHost } from '../fakes/functionsHost.ts';
-import { startServiceBusPeer, type ServiceBusPeer } from '../fakes/serviceBusPeer.ts';
-import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStorageFake.ts';
+import { installFunctionsCore, stopSettlementServer, type InvocationReport } from '../fakes/functionsHost.ts';
+import { type ServiceBusPeer } from '../fakes/serviceBusPeer.ts';
+import { type TableStorageFake } from '../fakes/tableStorageFake.ts';
+import { startAzureFunctionApp, type AzureFunctionApp } from '../fakes/azureFunctionApp.ts';
 
 /*
  * Approval through the Azure function as deployed (registration module, stand-in Functions
@@ -29,58 +29,29 @@ approvals:
   source: com.acme.support-leads
 `;
 
-let dir: string;
 let peer: ServiceBusPeer;
 let tables: TableStorageFake;
 let client: ServiceBusClient;
-let host: ServiceBusFunctionsHost;
+
+let app: AzureFunctionApp;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nearmesh-azure-approval-'));
-  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
-  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
-  const route = await readFile(join(REPO, 'events', 'routes', 'ticket-triage.yaml'), 'utf8');
-  await writeFile(join(dir, 'events', 'routes', 'ticket-triage.yaml'), route.replace('  models: [sim-azure-westeurope, sim-azure-eastus]', '  models: [sim-azure-westeurope]') + '\napproval: required\n');
-  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
-  peer = await startServiceBusPeer({ topics: { tickets: ['mesh'], 'tickets-triaged': ['agents'] }, maxDeliveryCount: 3, lockDurationMs: 3_000 });
-  tables = await startTableStorageFake();
-  client = new ServiceBusClient(peer.connectionString);
-  const env: Record<string, string> = {
-    MESH_CONFIG: join(dir, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
-    ServiceBusConnection: peer.connectionString,
-    MESH_SERVICEBUS_NAMESPACE: 'acme-support',
-    MESH_INPUT_TOPIC: 'tickets',
-    MESH_SUBSCRIPTION: 'mesh',
-    MESH_RESULTS_ENTITY: 'tickets-triaged',
-    MESH_MAX_DELIVERY_COUNT: '3',
-    MESH_LOCK_DURATION_SECONDS: '3',
-    MESH_RETRY_WAIT_MAX_SECONDS: '0.2',
-    AzureWebJobsStorage: tables.connectionString,
-    MESH_IDEMPOTENCY_TABLE: 'meshidempotency',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  vi.resetModules();
-  host = await startServiceBusFunctionsHost(client);
+  app = await startAzureFunctionApp({
+    prefix: 'nearmesh-azure-approval-',
+    meshYaml: MESH_YAML,
+    route: (yaml) => yaml.replace('  models: [sim-azure-westeurope, sim-azure-eastus]', '  models: [sim-azure-westeurope]') + '\napproval: required\n',
+    topics: { tickets: ['mesh'], 'tickets-triaged': ['agents'] },
+  });
+  ({ peer, tables, client } = app);
 });
 
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  vi.restoreAllMocks();
-  await host.close();
-  await client.close();
-  await peer.close();
-  await tables.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterEach(() => app.close());
 
 installFunctionsCore();
 afterAll(stopSettlementServer);
 
-async function invokeOnMessage(): Promise<InvocationReport> {
-  await import('../../functions/azure/app.ts');
-  return host.invoke('on-message');
+function invokeOnMessage(): Promise<InvocationReport> {
+  return app.invokeOnMessage();
 }
 
 async function send(messageId: string, type: string, source: string, body: unknown) {

@@ -1,11 +1,11 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ServiceBusClient } from '@azure/service-bus';
+import type { ServiceBusClient } from '@azure/service-bus';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { installFunctionsCore, startServiceBusFunctionsHost, stopSettlementServer, type InvocationReport, type ServiceBusFunctionsHost } from '../fakes/functionsHost.ts';
-import { startServiceBusPeer, type ServiceBusPeer } from '../fakes/serviceBusPeer.ts';
-import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStorageFake.ts';
+import { installFunctionsCore, stopSettlementServer, type InvocationReport } from '../fakes/functionsHost.ts';
+import { type ServiceBusPeer } from '../fakes/serviceBusPeer.ts';
+import { type TableStorageFake } from '../fakes/tableStorageFake.ts';
+import { REPO, startAzureFunctionApp, type AzureFunctionApp } from '../fakes/azureFunctionApp.ts';
 
 /*
  * The on-message function end to end without Azure, as deployed: the registration module
@@ -19,7 +19,6 @@ import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStor
  * at most 0.2 s unless a test says otherwise, so the file stays fast.
  */
 
-const REPO = join(import.meta.dirname, '..', '..');
 
 const MESH_YAML = `
 models:
@@ -39,59 +38,27 @@ let peer: ServiceBusPeer;
 let tables: TableStorageFake;
 let client: ServiceBusClient;
 
+let app: AzureFunctionApp;
+
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nearmesh-azure-'));
-  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
-  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
-  const route = await readFile(join(REPO, 'events', 'routes', 'ticket-triage.yaml'), 'utf8');
-  // One model call per endpoint: a Retry-After reaches the handler rather than being waited out inside the route.
-  await writeFile(
-    join(dir, 'events', 'routes', 'ticket-triage.yaml'),
-    route.replace('to: [support-topic]', 'to: [support-topic, audit-queue]').replace('  maxTokens: 300', '  maxTokens: 300\n  attemptsPerEndpoint: 1'),
-  );
-  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
-  peer = await startServiceBusPeer({ topics: { tickets: ['mesh', 'archive'], 'tickets-triaged': ['agents'] }, maxDeliveryCount: 3, lockDurationMs: 3_000 });
-  tables = await startTableStorageFake();
-  client = new ServiceBusClient(peer.connectionString);
-  const env: Record<string, string> = {
-    MESH_CONFIG: join(dir, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
-    ServiceBusConnection: peer.connectionString,
-    MESH_SERVICEBUS_NAMESPACE: 'acme-support',
-    MESH_INPUT_TOPIC: 'tickets',
-    MESH_SUBSCRIPTION: 'mesh',
-    MESH_RESULTS_ENTITY: 'tickets-triaged',
-    MESH_MAX_DELIVERY_COUNT: '3',
-    MESH_LOCK_DURATION_SECONDS: '3',
-    MESH_RETRY_WAIT_MAX_SECONDS: '0.2',
+  app = await startAzureFunctionApp({
+    prefix: 'nearmesh-azure-',
+    meshYaml: MESH_YAML,
+    // One model call per endpoint: a Retry-After reaches the handler rather than being waited out inside the route.
+    route: (yaml) => yaml.replace('to: [support-topic]', 'to: [support-topic, audit-queue]').replace('  maxTokens: 300', '  maxTokens: 300\n  attemptsPerEndpoint: 1'),
+    topics: { tickets: ['mesh', 'archive'], 'tickets-triaged': ['agents'] },
     // Another namespace: in this spec the same peer plays it.
-    MESH_SERVICEBUS_ACME_AUDIT_CONNECTION: peer.connectionString,
-    AzureWebJobsStorage: tables.connectionString,
-    MESH_IDEMPOTENCY_TABLE: 'meshidempotency',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  vi.resetModules();
-  host = await startServiceBusFunctionsHost(client);
-  await (await import('@azure/data-tables')).TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true }).createTable();
+    env: (peer) => ({ MESH_SERVICEBUS_ACME_AUDIT_CONNECTION: peer.connectionString }),
+    createClaimsTable: true,
+  });
+  ({ dir, peer, tables, client } = app);
 });
 
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  vi.restoreAllMocks();
-  await host.close();
-  await client.close();
-  await peer.close();
-  await tables.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-let host: ServiceBusFunctionsHost;
+afterEach(() => app.close());
 
 /** Import the registration module (as the worker does at start) and run one invocation of on-message. */
-async function invokeOnMessage(): Promise<InvocationReport> {
-  await import('../../functions/azure/app.ts');
-  return host.invoke('on-message');
+function invokeOnMessage(): Promise<InvocationReport> {
+  return app.invokeOnMessage();
 }
 
 async function publishTicket(messageId: string, body: unknown, extra: { subject?: string } = {}) {

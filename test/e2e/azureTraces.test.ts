@@ -1,15 +1,14 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceBusClient } from '@azure/service-bus';
+import type { ServiceBusClient } from '@azure/service-bus';
 import { metrics, trace } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { installFunctionsCore, startServiceBusFunctionsHost, stopSettlementServer, type ServiceBusFunctionsHost } from '../fakes/functionsHost.ts';
+import { installFunctionsCore, stopSettlementServer } from '../fakes/functionsHost.ts';
 import { parentSpanId, registerOtelMemory, spansOf, type OtelMemory } from '../fakes/otelMemory.ts';
-import { startServiceBusPeer, type ServiceBusPeer } from '../fakes/serviceBusPeer.ts';
-import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStorageFake.ts';
+import { type ServiceBusPeer } from '../fakes/serviceBusPeer.ts';
+import { REPO, startAzureFunctionApp, type AzureFunctionApp } from '../fakes/azureFunctionApp.ts';
 
 /*
  * The on-message function as deployed (functions/azure/app.ts through the stand-in Functions
@@ -19,7 +18,6 @@ import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStor
  * `traceparent` and `Diagnostic-Id` application properties.
  */
 
-const REPO = join(import.meta.dirname, '..', '..');
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT = 'b7ad6b7169203331';
 
@@ -36,55 +34,28 @@ destinations:
   audit-queue: { kind: servicebus, namespace: acme-audit, entity: triage-audit }
 `;
 
-let dir: string;
 let peer: ServiceBusPeer;
-let tables: TableStorageFake;
 let client: ServiceBusClient;
-let host: ServiceBusFunctionsHost;
 let otel: OtelMemory;
 
+let app: AzureFunctionApp;
+
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nearmesh-azure-traces-'));
-  await mkdir(join(dir, 'events', 'routes'), { recursive: true });
-  await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
-  const route = await readFile(join(REPO, 'events', 'routes', 'ticket-triage.yaml'), 'utf8');
-  await writeFile(join(dir, 'events', 'routes', 'ticket-triage.yaml'), route.replace('to: [support-topic]', 'to: [support-topic, audit-queue]'));
-  await writeFile(join(dir, 'mesh.yaml'), MESH_YAML);
-  peer = await startServiceBusPeer({ topics: { tickets: ['mesh'], 'tickets-triaged': ['agents'] }, maxDeliveryCount: 3, lockDurationMs: 3_000 });
-  tables = await startTableStorageFake();
-  client = new ServiceBusClient(peer.connectionString);
-  const env: Record<string, string> = {
-    MESH_CONFIG: join(dir, 'mesh.yaml'),
-    MESH_ROUTES_DIR: join(dir, 'events', 'routes'),
-    ServiceBusConnection: peer.connectionString,
-    MESH_SERVICEBUS_NAMESPACE: 'acme-support',
-    MESH_INPUT_TOPIC: 'tickets',
-    MESH_SUBSCRIPTION: 'mesh',
-    MESH_RESULTS_ENTITY: 'tickets-triaged',
-    MESH_MAX_DELIVERY_COUNT: '3',
-    MESH_LOCK_DURATION_SECONDS: '3',
-    MESH_RETRY_WAIT_MAX_SECONDS: '0.2',
-    MESH_SERVICEBUS_ACME_AUDIT_CONNECTION: peer.connectionString,
-    AzureWebJobsStorage: tables.connectionString,
-    MESH_IDEMPOTENCY_TABLE: 'meshidempotency',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  vi.resetModules();
-  host = await startServiceBusFunctionsHost(client);
-  await (await import('@azure/data-tables')).TableClient.fromConnectionString(tables.connectionString, 'meshidempotency', { allowInsecureConnection: true }).createTable();
+  app = await startAzureFunctionApp({
+    prefix: 'nearmesh-azure-traces-',
+    meshYaml: MESH_YAML,
+    route: (yaml) => yaml.replace('to: [support-topic]', 'to: [support-topic, audit-queue]'),
+    topics: { tickets: ['mesh'], 'tickets-triaged': ['agents'] },
+    env: (peer) => ({ MESH_SERVICEBUS_ACME_AUDIT_CONNECTION: peer.connectionString }),
+    createClaimsTable: true,
+  });
+  ({ peer, client } = app);
   otel = registerOtelMemory();
 });
 
 afterEach(async () => {
   await otel.shutdown();
-  vi.unstubAllEnvs();
-  vi.restoreAllMocks();
-  await host.close();
-  await client.close();
-  await peer.close();
-  await tables.close();
-  await rm(dir, { recursive: true, force: true });
+  await app.close();
 });
 
 installFunctionsCore();
@@ -103,9 +74,8 @@ async function sendTicket(messageId: string, traceProperties: Record<string, str
   await sender.close();
 }
 
-async function invokeOnMessage() {
-  await import('../../functions/azure/app.ts');
-  return host.invoke('on-message');
+function invokeOnMessage() {
+  return app.invokeOnMessage();
 }
 
 describe('traces through the Azure Service Bus function', () => {
