@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   ModelAuthError,
@@ -8,7 +11,7 @@ import {
   type Route,
   type Store,
 } from '../../../shared/core/index.ts';
-import { createMemoryStore } from '../../../shared/store/index.ts';
+import { createMemoryStore, openLocalStore } from '../../../shared/store/index.ts';
 import { FakeClock } from '../../fakes/fakeClock.ts';
 import { ScriptedProvider, type Step } from '../../fakes/scriptedProvider.ts';
 import { config, fakePlacer, orderEvent, RecordingPublisher, route } from './fixtures.ts';
@@ -335,6 +338,43 @@ describe('Pipeline units of work', () => {
     expect(r).toMatchObject({ status: 'failed', error: { code: 'StoreUnavailable', retryable: true } });
     expect(r.resultId).toBeUndefined();
     expect(r.result).toBeUndefined();
+  });
+
+  it('on the embedded store, takes two deliveries of one event at once as one: a single model call and result, while the first holds its transaction open across the call', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nearmesh-pipeline-twice-'));
+    const local = await openLocalStore({ dir, clock });
+    store = local;
+    try {
+      const { pipeline, provider } = pipelineWith({ near: [{ output: { score: 3 } }] });
+      // The first delivery's model call waits until the second delivery has been told where it stands.
+      let answer!: () => void;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      // A backstop, so a second delivery that wrongly waits for the call fails the test rather than hangs it.
+      const backstop = setTimeout(() => answer(), 2_000);
+      const invoke = provider.invoke.bind(provider);
+      provider.invoke = async (request, signal) => {
+        await answered;
+        return invoke(request, signal);
+      };
+
+      const first = pipeline.process(orderEvent('twice'));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const second = await pipeline.process(orderEvent('twice'));
+      answer();
+      clearTimeout(backstop);
+      const done = await first;
+
+      expect(second.routes[0]!.status).toBe('in-progress');
+      expect(done.routes[0]).toMatchObject({ status: 'emitted', resultId: resultId('order-risk', 'twice') });
+      expect(provider.calls).toHaveLength(1);
+      expect(publisher.published).toHaveLength(1);
+      expect(await local.idempotency.peek('order-risk:twice')).toEqual({ state: 'completed', resultId: resultId('order-risk', 'twice') });
+      // A redelivery after both is a duplicate: nothing is called or published again.
+      expect((await pipeline.process(orderEvent('twice'))).routes[0]!.status).toBe('duplicate');
+    } finally {
+      await local.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('does the same for one route run on its own (a replay)', async () => {
