@@ -11,6 +11,9 @@ import { ChatCompletionsProvider, type Connection } from './ChatCompletionsProvi
 import { chatAgents, chatOverHttp, type ChatAgents } from './chatHttp.ts';
 import { checkOpenAIEndpoint, openaiSettings } from './openaiOptions.ts';
 
+/** What node:http accepts in a header value: tab, printable ASCII and bytes 0x80–0xff. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 export interface OpenAIProviderOptions {
   /** Where OPENAI_BASE_URL and the key are read from (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -45,8 +48,14 @@ export class OpenAIProvider extends ChatCompletionsProvider {
     if (apiKey === undefined) throw new ModelAuthError(`openai ${endpoint.id}: ${keyVariable} is not set in the environment`, { context });
     // The headers the openai client sends for the same settings; nothing is read from process.env behind the catalogue's back.
     const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
-    if (this.env.OPENAI_ORG_ID) headers['openai-organization'] = this.env.OPENAI_ORG_ID;
-    if (this.env.OPENAI_PROJECT_ID) headers['openai-project'] = this.env.OPENAI_PROJECT_ID;
+    // Where each header's value came from, for the message when it cannot be sent.
+    const from: Record<string, string> = { authorization: keyVariable };
+    if (this.env.OPENAI_ORG_ID) (headers['openai-organization'] = this.env.OPENAI_ORG_ID), (from['openai-organization'] = 'OPENAI_ORG_ID');
+    if (this.env.OPENAI_PROJECT_ID) (headers['openai-project'] = this.env.OPENAI_PROJECT_ID), (from['openai-project'] = 'OPENAI_PROJECT_ID');
+    const bad = Object.keys(headers).find((name) => !HEADER_VALUE.test(headers[name]!));
+    if (bad !== undefined) {
+      throw new ModelAuthError(`openai ${endpoint.id}: ${from[bad]} holds a character an HTTP header cannot carry (a line break or another control character); set it again without it`, { context });
+    }
     return {
       call: chatOverHttp({ baseURL, headers, agents: this.agents }),
       settings: { model: endpoint.model, tokenLimit, ...(strict === undefined ? {} : { strict }) },

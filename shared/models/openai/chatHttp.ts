@@ -11,7 +11,7 @@
  * `openaiErrors.ts` translates both providers' errors the same way. Azure OpenAI keeps the
  * client (its Entra ID tokens and api-version dialects).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { APIConnectionError, APIError, APIUserAbortError } from 'openai/core/error';
@@ -43,18 +43,35 @@ export interface ChatEndpoint {
   agents: ChatAgents;
 }
 
+/**
+ * The most of an answer read (after decompression too): a completion is a few kilobytes, and a
+ * server or proxy gone wrong must not fill the mesh's memory. Over it, the call fails as a
+ * connection error (the next endpoint is tried) and the connection is dropped.
+ */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
 /** The call for one endpoint. */
 export function chatOverHttp(endpoint: ChatEndpoint): ChatCall {
   const url = new URL(`${endpoint.baseURL.replace(/\/+$/, '')}/chat/completions`);
   const secure = url.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
   const agent = secure ? endpoint.agents.https : endpoint.agents.http;
-  const fixed = { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'nearmesh', ...endpoint.headers };
+  // The headers as one flat list, checked once here: given a list, node:http writes it as it is
+  // instead of validating and storing each header again on every call (~10 µs a call).
+  const fixed: string[] = [];
+  for (const [name, value] of Object.entries({ host: url.host, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'nearmesh', ...endpoint.headers })) {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    fixed.push(name, value);
+  }
+  // As node:http reads a URL: an IPv6 literal without its brackets.
+  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const options = { protocol: url.protocol, hostname, port: url.port, path: `${url.pathname}${url.search}`, method: 'POST', agent };
   return (body, signal) =>
     new Promise<ChatCompletion>((resolve, reject) => {
       if (signal.aborted) return reject(new APIUserAbortError());
       const text = JSON.stringify(body);
-      const req = send(url, { method: 'POST', agent, headers: { ...fixed, 'content-length': Buffer.byteLength(text) } }, (res) => {
+      const req = send({ ...options, headers: [...fixed, 'content-length', String(Buffer.byteLength(text))] }, (res) => {
         readAll(res).then((bytes) => {
           try {
             resolve(answer(res, bytes));
@@ -78,7 +95,14 @@ function connectionError(err: unknown): APIConnectionError {
 function readAll(res: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_ANSWER_BYTES) return void chunks.push(chunk);
+      chunks.length = 0;
+      reject(tooLarge());
+      res.destroy();
+    });
     res.once('end', () => resolve(Buffer.concat(chunks)));
     res.once('error', reject);
     // The connection went away before the answer was whole.
@@ -88,13 +112,31 @@ function readAll(res: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** No Accept-Encoding is sent, but a server or proxy may compress anyway: decoded as fetch would. */
-const DECODERS: Record<string, (bytes: Buffer) => Buffer> = { gzip: gunzipSync, 'x-gzip': gunzipSync, deflate: inflateSync, br: brotliDecompressSync };
+function tooLarge(): Error {
+  return new Error(`the answer is over ${MAX_ANSWER_BYTES / 1024 / 1024} MiB, more than any completion; the server or a proxy in front of it is misbehaving`);
+}
+
+/** No Accept-Encoding is sent, but a server or proxy may compress anyway: decoded as fetch would, up to the cap. */
+const LIMIT = { maxOutputLength: MAX_ANSWER_BYTES };
+const DECODERS: Record<string, (bytes: Buffer) => Buffer> = {
+  gzip: (b) => gunzipSync(b, LIMIT),
+  'x-gzip': (b) => gunzipSync(b, LIMIT),
+  deflate: (b) => inflateSync(b, LIMIT),
+  br: (b) => brotliDecompressSync(b, LIMIT),
+};
+
+function decoded(decode: (bytes: Buffer) => Buffer, raw: Buffer): Buffer {
+  try {
+    return decode(raw);
+  } catch (err) {
+    throw (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? connectionError(tooLarge()) : err;
+  }
+}
 
 /** The completion of a 2xx answer; otherwise the openai client's error for the status, with the server's error body and headers. */
 function answer(res: IncomingMessage, raw: Buffer): ChatCompletion {
   const decode = DECODERS[rawHeader(res, 'content-encoding')?.trim().toLowerCase() ?? ''];
-  const bytes = decode && raw.length > 0 ? decode(raw) : raw;
+  const bytes = decode && raw.length > 0 ? decoded(decode, raw) : raw;
   const text = bytes.toString('utf8');
   const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) return JSON.parse(text) as ChatCompletion;

@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { APIConnectionError, APIUserAbortError, InternalServerError, RateLimitError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatAgents, chatOverHttp } from '../../../shared/models/openai/chatHttp.ts';
+import { chatAgents, chatOverHttp, MAX_ANSWER_BYTES } from '../../../shared/models/openai/chatHttp.ts';
 
 /* The openai provider's own Chat Completions call: what it sends, and the openai client's answers and errors it gives back. */
 
@@ -98,5 +98,86 @@ describe('chatOverHttp', () => {
     for (let i = 0; i < 3; i++) await c(BODY, new AbortController().signal);
 
     expect(ports.size).toBe(1);
+  });
+
+  it('reaches a server on an IPv6 literal, with the Host header it names', async (ctx) => {
+    let host: string | undefined;
+    server = createServer((req, res) => {
+      host = req.headers.host;
+      req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(COMPLETION)));
+    });
+    const listening = await new Promise<boolean>((resolve) => {
+      server!.once('error', () => resolve(false));
+      server!.listen(0, '::1', () => resolve(true));
+    });
+    if (!listening) return ctx.skip('no IPv6 loopback on this machine');
+    const port = (server.address() as AddressInfo).port;
+
+    expect(await call(`http://[::1]:${port}/v1`)(BODY, new AbortController().signal)).toEqual(COMPLETION);
+    expect(host).toBe(`[::1]:${port}`);
+  });
+
+  it('refuses an answer over the cap as a connection error and drops the connection, instead of holding it all in memory', async () => {
+    let closed = false;
+    const base = await serve((_req, _body, res) => {
+      res.socket!.once('close', () => (closed = true));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // A server that never stops: 1 MiB chunks until the client hangs up.
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    });
+
+    const err = await call(base)(BODY, new AbortController().signal).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(APIConnectionError);
+    expect((err as Error).message).toContain(`over ${MAX_ANSWER_BYTES / 1024 / 1024} MiB`);
+    await expect.poll(() => closed).toBe(true);
+  });
+
+  it('refuses a compressed answer that inflates past the cap', async () => {
+    const bomb = gzipSync(Buffer.alloc(MAX_ANSWER_BYTES + 1024, 0x20));
+    const base = await serve((_req, _body, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(bomb));
+
+    const err = await call(base)(BODY, new AbortController().signal).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(APIConnectionError);
+    expect((err as Error).message).toContain(`over ${MAX_ANSWER_BYTES / 1024 / 1024} MiB`);
+  });
+
+  it('goes through the proxy HTTP_PROXY names when NODE_USE_ENV_PROXY=1, and straight to a host NO_PROXY lists', async () => {
+    const base = await serve((_req, _body, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(COMPLETION)));
+    // A forward proxy for plain HTTP: it is sent the absolute URL and passes the request on.
+    const proxied: string[] = [];
+    const proxy = createServer((req, res) => {
+      proxied.push(`${req.method} ${req.url}`);
+      const upstream = httpRequest(req.url!, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const viaProxy = chatOverHttp({ baseURL: base, headers: {}, agents: chatAgents({ NODE_USE_ENV_PROXY: '1', HTTP_PROXY: proxyUrl }) });
+      expect(await viaProxy(BODY, new AbortController().signal)).toEqual(COMPLETION);
+      expect(proxied).toEqual([`POST ${base}chat/completions`]);
+
+      const bypass = chatOverHttp({ baseURL: base, headers: {}, agents: chatAgents({ NODE_USE_ENV_PROXY: '1', HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' }) });
+      expect(await bypass(BODY, new AbortController().signal)).toEqual(COMPLETION);
+      expect(proxied).toHaveLength(1);
+
+      // Without NODE_USE_ENV_PROXY the variables are not read, as with Node's own agents.
+      const off = chatOverHttp({ baseURL: base, headers: {}, agents: chatAgents({ HTTP_PROXY: proxyUrl }) });
+      expect(await off(BODY, new AbortController().signal)).toEqual(COMPLETION);
+      expect(proxied).toHaveLength(1);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ModelRequestError, ModelThrottledError, ModelUnavailableError, type ModelEndpoint } from '../../../shared/core/index.ts';
+import { ModelAuthError, ModelRequestError, ModelThrottledError, ModelUnavailableError, type ModelEndpoint } from '../../../shared/core/index.ts';
 import { OpenAIProvider } from '../../../shared/models/openai/index.ts';
 import { openaiAnswer, openaiError, startOpenAIFake, type OpenAIFake } from '../../fakes/openaiFake.ts';
 import { request, schema } from '../../contract/models/harnesses.ts';
@@ -123,5 +123,15 @@ describe('openai on the wire', () => {
 
     expect(err).toBeInstanceOf(ModelUnavailableError);
     expect((err as ModelUnavailableError).retryable).toBe(true);
+  });
+
+  it('says which variable holds a key no header can carry (a pasted line break), without the key, and sends nothing', async () => {
+    const err = await openai({ OPENAI_API_KEY: 'sk-pasted-0123456789\n' })
+      .invoke(request(endpoint()), AbortSignal.timeout(5_000))
+      .catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ModelAuthError);
+    expect((err as Error).message).toBe('openai openai-global: OPENAI_API_KEY holds a character an HTTP header cannot carry (a line break or another control character); set it again without it');
+    expect(fake.requests).toHaveLength(0);
   });
 });
