@@ -71,15 +71,30 @@ function checkJsonDepth(text: string, where: string, max = MAX_JSON_DEPTH): void
 
 /** Depth is bounded by checkJsonDepth, so this walk cannot exhaust the stack. */
 function checkFinite(value: unknown, path: string): void {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) {
-      throw new InvalidEventError(`${path}: the number is too large to be a finite double (it would be stored as null); send it as a string`);
+  // The path of the offending number is built only when there is one: most events have none.
+  const at = nonFinitePath(value);
+  if (at === undefined) return;
+  const where = at.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : /^[A-Za-z_$][\w$-]*$/.test(k) ? `${p}.${k}` : `${p}[${JSON.stringify(k)}]`), path);
+  throw new InvalidEventError(`${where}: the number is too large to be a finite double (it would be stored as null); send it as a string`);
+}
+
+/** The keys from `value` down to its first number that is not finite (JSON's 1e999), or undefined. */
+function nonFinitePath(value: unknown): (string | number)[] | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : [];
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const below = nonFinitePath(value[i]);
+      if (below) return [i, ...below];
     }
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkFinite(v, `${path}[${i}]`));
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) checkFinite(v, /^[A-Za-z_$][\w$-]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`);
+    return undefined;
   }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const below = nonFinitePath((value as Record<string, unknown>)[k]);
+    if (below) return [k, ...below];
+  }
+  return undefined;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -105,7 +105,9 @@ export function encodePutEventsEntry(envelope: Envelope, bus: string): PutEvents
 
 /** EventBridge times have second precision. */
 function isoSeconds(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // toISOString is always …THH:mm:ss.sssZ for the years an event can carry: drop the milliseconds.
+  const iso = d.toISOString();
+  return iso.endsWith('Z') && iso[iso.length - 5] === '.' ? `${iso.slice(0, -5)}Z` : iso;
 }
 
 /** `arn:aws:events:us-east-1:123:event-bus/orders` → `orders`. */

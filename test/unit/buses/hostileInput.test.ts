@@ -61,6 +61,16 @@ describe('JSON from the wire', () => {
     expect(err.message).toMatch(/finite/);
   });
 
+  it('names a key that is not an identifier in brackets, and the first such number in document order', () => {
+    const err = thrown(() => parseJson('{"ok":[1,2.5,-0],"a":{"b c":[0,-1e999]},"z":1e999}', 'batch[3]'));
+
+    expect(err.message).toBe('batch[3].a["b c"][1]: the number is too large to be a finite double (it would be stored as null); send it as a string');
+  });
+
+  it('refuses a top-level number that is not finite under the name it was given', () => {
+    expect(thrown(() => parseJson('1e999', 'cloudevent')).message).toMatch(/^cloudevent: the number is too large/);
+  });
+
   it('refuses bytes that are not UTF-8 instead of rewriting them', () => {
     const bytes = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
 
