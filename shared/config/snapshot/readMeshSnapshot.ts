@@ -72,15 +72,27 @@ export async function readMeshSnapshot(file: string, options: ReadMeshSnapshotOp
   }
   await checkSources(root, body, refuse);
 
-  const validators = loadValidators(body.validators);
+  // Evaluated when a route first checks an answer, not at the cold start: an event that matches
+  // no route (or a route that never sees one) does not pay for parsing every validator.
+  let validators: Record<string, Validator> | undefined;
   const config: MeshConfig = { ...body.config, file: join(root, body.config.file) };
   const routes = body.routes.map((route, i): Route => {
-    const validator = validators[`v${i}`];
-    if (typeof validator !== 'function') return refuse(`routes[${i}]`, `has no output validator for route ${route.id}`);
+    let validator: Validator | undefined;
+    const validatorOf = (): Validator => {
+      validators ??= loadValidators(body.validators);
+      const found = validators[`v${i}`];
+      return typeof found === 'function' ? found : refuse(`routes[${i}]`, `has no output validator for route ${route.id}`);
+    };
     return {
       ...route,
       file: join(root, route.file),
-      task: { ...route.task, validateOutput: (value: unknown) => (validator(value) ? [] : (validator.errors ?? []).map(formatOutputError)) },
+      task: {
+        ...route.task,
+        validateOutput: (value: unknown) => {
+          validator ??= validatorOf();
+          return validator(value) ? [] : (validator.errors ?? []).map(formatOutputError);
+        },
+      },
     };
   });
   return { config, routes, digest: snapshot.digest };

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadMesh } from '../../../shared/config/index.ts';
 import { MESH_SNAPSHOT_FILE, readMeshSnapshot, type MeshSnapshot } from '../../../shared/config/snapshot/index.ts';
+import { snapshotDigest } from '../../../shared/config/snapshot/format.ts';
+import { ConfigError } from '../../../shared/core/index.ts';
 import { writeMeshSnapshot } from '../../../shared/config/snapshot/writeMeshSnapshot.ts';
 import { configIssues } from './tempFiles.ts';
 
@@ -76,6 +78,39 @@ describe('mesh snapshot', () => {
 
   it('is absent without a snapshot file, so the caller loads the files', async () => {
     expect(await readMeshSnapshot(snapshotFile(), paths())).toBeUndefined();
+  });
+
+  it('evaluates the validators only when an answer is first checked: a cold start whose event matches no route pays nothing for them', async () => {
+    await write();
+    const snapshot = JSON.parse(await readFile(snapshotFile(), 'utf8')) as MeshSnapshot;
+    // Packaged as it is written, plus a mark of when the code runs (the digest redone, as packaging would).
+    snapshot.body.validators = `globalThis.__meshValidatorsRuns = (globalThis.__meshValidatorsRuns ?? 0) + 1;\n${snapshot.body.validators}`;
+    snapshot.digest = snapshotDigest(snapshot.body);
+    await writeFile(snapshotFile(), JSON.stringify(snapshot));
+    const runs = () => (globalThis as { __meshValidatorsRuns?: number }).__meshValidatorsRuns ?? 0;
+    const before = runs();
+
+    const snap = (await readMeshSnapshot(snapshotFile(), paths()))!;
+    expect(runs()).toBe(before);
+
+    const risk = snap.routes.find((r) => r.id === 'order-risk')!;
+    expect(risk.task.validateOutput({ score: 101, reason: 'x' })).toContain('/score: must be <= 100');
+    expect(snap.routes.every((r) => Array.isArray(r.task.validateOutput({})))).toBe(true);
+    expect(runs()).toBe(before + 1);
+  });
+
+  it('fails a route whose validator is missing from the code with a ConfigError naming the route and the remedy', async () => {
+    await write();
+    const snapshot = JSON.parse(await readFile(snapshotFile(), 'utf8')) as MeshSnapshot;
+    snapshot.body.validators = `${snapshot.body.validators}\nmodule.exports = Object.fromEntries(Object.entries(module.exports).filter(([name]) => name !== 'v0'));`;
+    snapshot.digest = snapshotDigest(snapshot.body);
+    await writeFile(snapshotFile(), JSON.stringify(snapshot));
+
+    const snap = (await readMeshSnapshot(snapshotFile(), paths()))!;
+    const first = snap.routes[0]!;
+
+    expect(() => first.task.validateOutput({})).toThrow(ConfigError);
+    expect(() => first.task.validateOutput({})).toThrow(`routes[0]: has no output validator for route ${first.id}; repackage (npm run package:aws) to rebuild it`);
   });
 
   it('refuses a snapshot edited after packaging', async () => {
