@@ -47,14 +47,18 @@ export class OpenAIProvider extends ChatCompletionsProvider {
     const { baseURL, apiKey, keyVariable, tokenLimit, strict } = openaiSettings(endpoint, this.env);
     if (apiKey === undefined) throw new ModelAuthError(`openai ${endpoint.id}: ${keyVariable} is not set in the environment`, { context });
     // The headers the openai client sends for the same settings; nothing is read from process.env behind the catalogue's back.
-    const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
-    // Where each header's value came from, for the message when it cannot be sent.
-    const from: Record<string, string> = { authorization: keyVariable };
-    if (this.env.OPENAI_ORG_ID) (headers['openai-organization'] = this.env.OPENAI_ORG_ID), (from['openai-organization'] = 'OPENAI_ORG_ID');
-    if (this.env.OPENAI_PROJECT_ID) (headers['openai-project'] = this.env.OPENAI_PROJECT_ID), (from['openai-project'] = 'OPENAI_PROJECT_ID');
-    const bad = Object.keys(headers).find((name) => !HEADER_VALUE.test(headers[name]!));
-    if (bad !== undefined) {
-      throw new ModelAuthError(`openai ${endpoint.id}: ${from[bad]} holds a character an HTTP header cannot carry (a line break or another control character); set it again without it`, { context });
+    const sent: [header: string, value: string | undefined, variable: string][] = [
+      ['authorization', `Bearer ${apiKey}`, keyVariable],
+      ['openai-organization', this.env.OPENAI_ORG_ID, 'OPENAI_ORG_ID'],
+      ['openai-project', this.env.OPENAI_PROJECT_ID, 'OPENAI_PROJECT_ID'],
+    ];
+    const headers: Record<string, string> = {};
+    for (const [header, value, variable] of sent) {
+      if (!value) continue;
+      if (!HEADER_VALUE.test(value)) {
+        throw new ModelAuthError(`openai ${endpoint.id}: ${variable} holds a character an HTTP header cannot carry (a line break or another control character); set it again without it`, { context });
+      }
+      headers[header] = value;
     }
     return {
       call: chatOverHttp({ baseURL, headers, agents: this.agents }),
