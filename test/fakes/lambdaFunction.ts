@@ -2,6 +2,9 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
+import { startBedrockFake, type BedrockFake } from './bedrockFake.ts';
+import { startDynamoDbFake, type DynamoDbFake } from './dynamoDbFake.ts';
+import { startEventBridgeFake, type EventBridgeFake } from './eventBridgeFake.ts';
 
 /*
  * What the tests of the Lambda handler share: a directory laid out as the function's package
@@ -31,6 +34,30 @@ export async function functionPackage(options: FunctionPackageOptions): Promise<
   await cp(join(REPO, 'events', 'schemas'), join(dir, 'events', 'schemas'), { recursive: true });
   await writeFile(join(dir, 'mesh.yaml'), options.meshYaml);
   return dir;
+}
+
+/** The services the handler calls, as wire fakes, and the environment that points the real SDK clients at them. */
+export interface AwsFakes {
+  bedrock: BedrockFake;
+  events: EventBridgeFake;
+  dynamo: DynamoDbFake;
+  /** For `stubFunctionEnv`: the claims table, the bus results go to, the fakes' endpoints. */
+  env: Record<string, string>;
+}
+
+/** Starts Bedrock, EventBridge and DynamoDB fakes with the idempotency table `table` created; close each fake after the test. */
+export async function startAwsFakes(table: string): Promise<AwsFakes> {
+  const [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
+  dynamo.createTable(table);
+  const env = {
+    MESH_IDEMPOTENCY_TABLE: table,
+    MESH_EVENT_BUS: 'acme-ingress',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    POWERTOOLS_SERVICE_NAME: 'nearmesh',
+  };
+  return { bedrock, events, dynamo, env };
 }
 
 /**

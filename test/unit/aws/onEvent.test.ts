@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
-import { functionPackage, importOnEventHandler, removeFunctionPackage, REPO, sampleOrder, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
-import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
-import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
-import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
+import { functionPackage, importOnEventHandler, removeFunctionPackage, REPO, sampleOrder, startAwsFakes, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
+import { bedrockError, bedrockToolAnswer, type BedrockFake } from '../../fakes/bedrockFake.ts';
+import type { DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
+import type { EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
 import { startSqsFake, type SqsFake } from '../../fakes/sqsFake.ts';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -49,22 +49,10 @@ let stdout: string[];
 
 beforeEach(async () => {
   dir = await functionPackage({ prefix: 'nearmesh-lambda-', meshYaml: MESH_YAML });
-  [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
-  dynamo.createTable(TABLE);
+  const aws = await startAwsFakes(TABLE);
+  ({ bedrock, events, dynamo } = aws);
   stdout = [];
-  stubFunctionEnv(
-    dir,
-    {
-      MESH_IDEMPOTENCY_TABLE: TABLE,
-      MESH_EVENT_BUS: 'acme-ingress',
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-      POWERTOOLS_SERVICE_NAME: 'nearmesh',
-      _X_AMZN_TRACE_ID: 'Root=1-65f0a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1',
-    },
-    (chunk) => stdout.push(chunk),
-  );
+  stubFunctionEnv(dir, { ...aws.env, _X_AMZN_TRACE_ID: 'Root=1-65f0a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1' }, (chunk) => stdout.push(chunk));
 });
 
 afterEach(async () => {

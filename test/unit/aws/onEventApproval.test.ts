@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resultId } from '../../../shared/core/index.ts';
-import { bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
-import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
-import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
+import { bedrockToolAnswer, type BedrockFake } from '../../fakes/bedrockFake.ts';
+import type { DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
+import type { EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
-import { functionPackage, importOnEventHandler, removeFunctionPackage, sampleOrder, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
+import { functionPackage, importOnEventHandler, removeFunctionPackage, sampleOrder, startAwsFakes, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
 
 /*
  * Approval through the Lambda handler, as Lambda invokes it, with the real SDK clients on the
@@ -32,16 +32,9 @@ let dynamo: DynamoDbFake;
 
 beforeEach(async () => {
   dir = await functionPackage({ prefix: 'nearmesh-lambda-approval-', meshYaml: MESH_YAML, route: (yaml) => `${yaml}\napproval: required\n` });
-  [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
-  dynamo.createTable(TABLE);
-  stubFunctionEnv(dir, {
-    MESH_IDEMPOTENCY_TABLE: TABLE,
-    MESH_EVENT_BUS: 'acme-ingress',
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-    POWERTOOLS_SERVICE_NAME: 'nearmesh',
-  });
+  const aws = await startAwsFakes(TABLE);
+  ({ bedrock, events, dynamo } = aws);
+  stubFunctionEnv(dir, aws.env);
 });
 
 afterEach(async () => {

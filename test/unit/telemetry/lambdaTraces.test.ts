@@ -1,10 +1,10 @@
 import { SpanKind } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bedrockError, bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../../fakes/bedrockFake.ts';
-import { startDynamoDbFake, type DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
-import { startEventBridgeFake, type EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
+import { bedrockError, bedrockToolAnswer, type BedrockFake } from '../../fakes/bedrockFake.ts';
+import type { DynamoDbFake } from '../../fakes/dynamoDbFake.ts';
+import type { EventBridgeFake } from '../../fakes/eventBridgeFake.ts';
 import { lambdaContext } from '../../fakes/lambdaContext.ts';
-import { functionPackage, importOnEventHandler, removeFunctionPackage, sampleOrder, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
+import { functionPackage, importOnEventHandler, removeFunctionPackage, sampleOrder, startAwsFakes, stubFunctionEnv } from '../../fakes/lambdaFunction.ts';
 import { parentSpanId, registerOtelMemory, spansOf, type OtelMemory } from '../../fakes/otelMemory.ts';
 
 /*
@@ -38,15 +38,10 @@ let otel: OtelMemory;
 
 beforeEach(async () => {
   dir = await functionPackage({ prefix: 'nearmesh-lambda-traces-', meshYaml: MESH_YAML });
-  [bedrock, events, dynamo] = await Promise.all([startBedrockFake(), startEventBridgeFake(), startDynamoDbFake()]);
-  dynamo.createTable(TABLE);
+  const aws = await startAwsFakes(TABLE);
+  ({ bedrock, events, dynamo } = aws);
   stubFunctionEnv(dir, {
-    MESH_IDEMPOTENCY_TABLE: TABLE,
-    MESH_EVENT_BUS: 'acme-ingress',
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-    POWERTOOLS_SERVICE_NAME: 'nearmesh',
+    ...aws.env,
     _X_AMZN_TRACE_ID: `Root=1-${XRAY_TRACE.slice(0, 8)}-${XRAY_TRACE.slice(8)};Parent=${XRAY_PARENT};Sampled=1`,
   });
   otel = registerOtelMemory();
