@@ -278,12 +278,23 @@ describe('group commit on SQLite', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps the neighbours of a statement that breaks a constraint, and rolls back only that statement', async () => {
+  /** A new database whose table `t` (key `k`) holds the row `taken`, which a later insert can collide with. */
+  async function tableWithTakenRow() {
     dir = await mkdtemp(join(tmpdir(), 'nearmesh-group-'));
     const db = openSqlite(join(dir, 'db.sqlite'), dir);
     try {
       await db.client.exec('CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)');
       await db.client.query('INSERT INTO t VALUES (?, ?)', ['taken', 0]);
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  it('keeps the neighbours of a statement that breaks a constraint, and rolls back only that statement', async () => {
+    const db = await tableWithTakenRow();
+    try {
 
       const results = await Promise.allSettled([
         db.client.query('SELECT 1'),
@@ -302,11 +313,8 @@ describe('group commit on SQLite', () => {
   });
 
   it('keeps a unit\'s other writes when one of its statements breaks a constraint, and none of that statement\'s rows', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nearmesh-group-'));
-    const db = openSqlite(join(dir, 'db.sqlite'), dir);
+    const db = await tableWithTakenRow();
     try {
-      await db.client.exec('CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)');
-      await db.client.query('INSERT INTO t VALUES (?, ?)', ['taken', 0]);
       const caught = await db.client.unit(async () => {
         await db.client.query('INSERT INTO t VALUES (?, ?)', ['a', 1]);
         const failed = await db.client.query('INSERT INTO t VALUES (?, ?), (?, ?)', ['b', 2, 'taken', 2]).then(
