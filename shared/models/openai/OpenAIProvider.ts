@@ -4,15 +4,13 @@
  * from `options.baseURL`, else OPENAI_BASE_URL, else OpenAI's; the key from OPENAI_API_KEY
  * (or the variable named by `options.apiKeyEnv`), never from mesh.yaml.
  */
+import { validateHeaderValue } from 'node:http';
 import type { ModelEndpoint } from '../../core/catalogue.ts';
 import { ModelAuthError, type ErrorContext } from '../../core/errors.ts';
 import type { EndpointIssue } from '../options.ts';
 import { ChatCompletionsProvider, type Connection } from './ChatCompletionsProvider.ts';
 import { chatAgents, chatOverHttp, type ChatAgents } from './chatHttp.ts';
 import { checkOpenAIEndpoint, openaiSettings } from './openaiOptions.ts';
-
-/** What node:http accepts in a header value: tab, printable ASCII and bytes 0x80–0xff. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export interface OpenAIProviderOptions {
   /** Where OPENAI_BASE_URL and the key are read from (default process.env). */
@@ -55,7 +53,8 @@ export class OpenAIProvider extends ChatCompletionsProvider {
     const headers: Record<string, string> = {};
     for (const [header, value, variable] of sent) {
       if (!value) continue;
-      if (!HEADER_VALUE.test(value)) {
+      // node:http's own rule, which chatOverHttp applies again to every header it is given.
+      if (!isHeaderValue(header, value)) {
         throw new ModelAuthError(`openai ${endpoint.id}: ${variable} holds a character an HTTP header cannot carry (a line break or another control character); set it again without it`, { context });
       }
       headers[header] = value;
@@ -65,5 +64,14 @@ export class OpenAIProvider extends ChatCompletionsProvider {
       settings: { model: endpoint.model, tokenLimit, ...(strict === undefined ? {} : { strict }) },
       secrets: [apiKey],
     };
+  }
+}
+
+function isHeaderValue(name: string, value: string): boolean {
+  try {
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
   }
 }
