@@ -66,6 +66,17 @@ export function compilePatterns(patterns: Record<string, unknown>): RouteMatcher
   };
 }
 
+/**
+ * compilePatterns, run on the first `matches` call instead of now. For patterns already
+ * validated (a loaded config, a package-time snapshot) whose matcher a process may never need:
+ * a Lambda delivery through a generated rule names its route, so a cold start skips compiling
+ * the whole table. Until then the pattern objects are the caller's and must not change.
+ */
+export function compilePatternsOnFirstMatch(patterns: Record<string, unknown>): RouteMatcher {
+  let matcher: RouteMatcher | undefined;
+  return { matches: (input) => (matcher ??= compilePatterns(patterns)).matches(input) };
+}
+
 /** A deep copy; NumberLiterals are frozen and shared (structuredClone cannot copy them). */
 function copyPattern(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyPattern);

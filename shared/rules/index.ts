@@ -3,5 +3,5 @@ export { validatePattern } from './validatePattern.ts';
 export { matchesPattern } from './matchesPattern.ts';
 export { explainMismatch } from './explainMismatch.ts';
 export { testEventPattern } from './testEventPattern.ts';
-export { compilePatterns } from './compilePatterns.ts';
+export { compilePatterns, compilePatternsOnFirstMatch } from './compilePatterns.ts';
 export { readJson } from './jsonNumbers.ts';

@@ -18,7 +18,7 @@ import {
 import { readMeshSnapshot } from '../config/snapshot/index.ts';
 import { DEFAULT_SIMULATED_SETTINGS, defaultProviders } from '../models/index.ts';
 import { createCircuitBreaker, createPlacer, summarizePlacement } from '../placement/index.ts';
-import { compilePatterns } from '../rules/index.ts';
+import { compilePatternsOnFirstMatch } from '../rules/index.ts';
 import { openTelemetry } from '../telemetry/index.ts';
 
 export type ClosableProviders = ProviderLookup & { close?(): Promise<void> };
@@ -58,7 +58,9 @@ export interface MeshParts {
  * What every edge (mesh dev, Lambda, Azure Functions) composes the same way: config and
  * routes from disk, the catalogue's providers (an entry none can serve fails here, at start,
  * not on the first event), the route matcher, and a placer sharing one set of endpoint
- * circuits with the invoke step. The edge adds its store and publisher.
+ * circuits with the invoke step. The edge adds its store and publisher. The matcher is compiled
+ * on the first event that needs it (the patterns were validated when loaded or packaged): a
+ * delivery through a generated EventBridge rule names its route, so a Lambda may never need it.
  */
 export async function loadMeshParts(options: MeshPartsOptions): Promise<MeshParts> {
   const clock = options.clock ?? systemClock;
@@ -89,7 +91,7 @@ export async function loadMeshParts(options: MeshPartsOptions): Promise<MeshPart
     pipeline: {
       config,
       routes,
-      matcher: compilePatterns(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
+      matcher: compilePatternsOnFirstMatch(Object.fromEntries(routes.map((r) => [r.id, r.match]))),
       placer,
       providers,
       summarizePlacement,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { eventBridgeToEnvelope, toEventBridgeEvent } from '../../../shared/core/eventbridge.ts';
 import { InvalidEventError, InvalidPatternError } from '../../../shared/core/errors.ts';
 import type { RouteMatcher } from '../../../shared/core/ports/RouteMatcher.ts';
-import { compilePatterns } from '../../../shared/rules/index.ts';
+import { compilePatterns, compilePatternsOnFirstMatch } from '../../../shared/rules/index.ts';
 
 const orderPlaced = {
   version: '0',
@@ -100,6 +100,37 @@ describe('compilePatterns', () => {
     const pattern = { source: ['shop.orders'] };
     const matcher = compilePatterns({ orders: pattern });
 
+    pattern.source[0] = 'something-else';
+
+    expect(matcher.matches(orderPlaced)).toEqual(['orders']);
+  });
+});
+
+describe('compilePatternsOnFirstMatch', () => {
+  it('compiles nothing until the first event to match, then matches as compilePatterns does', () => {
+    // An invalid pattern shows when compiling happens: not at creation, at the first match.
+    const lazy = compilePatternsOnFirstMatch({ broken: 'source = shop' });
+
+    expect(() => lazy.matches(orderPlaced)).toThrow(InvalidPatternError);
+
+    const patterns = {
+      'zz-all-orders': { source: ['shop.orders'] },
+      refunds: { 'detail-type': ['RefundIssued'] },
+      'aa-gold': { detail: { customer: { tier: [{ 'equals-ignore-case': 'gold' }] } } },
+    };
+    const matcher = compilePatternsOnFirstMatch(patterns);
+    const refund = { ...orderPlaced, 'detail-type': 'RefundIssued', detail: {} };
+
+    expect(matcher.matches(orderPlaced)).toEqual(['zz-all-orders', 'aa-gold']);
+    expect(matcher.matches(refund)).toEqual(['zz-all-orders', 'refunds']);
+    expect(matcher.matches(JSON.stringify(orderPlaced))).toEqual(compilePatterns(patterns).matches(orderPlaced));
+  });
+
+  it('compiles once: a pattern changed after the first match changes nothing', () => {
+    const pattern = { source: ['shop.orders'] };
+    const matcher = compilePatternsOnFirstMatch({ orders: pattern });
+
+    expect(matcher.matches(orderPlaced)).toEqual(['orders']);
     pattern.source[0] = 'something-else';
 
     expect(matcher.matches(orderPlaced)).toEqual(['orders']);
