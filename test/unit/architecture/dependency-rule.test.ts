@@ -55,4 +55,26 @@ describe('dependency rule', () => {
     expect(SDK.test('node:sqlite')).toBe(true);
     expect(SDK.test('yaml')).toBe(false);
   });
+
+  /*
+   * package.json declares `"sideEffects": false`, so esbuild drops a module whose exports nobody
+   * uses even when a barrel re-exports it (that kept the Service Bus publisher in the Lambda's
+   * init). An import written for its side effects alone would be dropped silently from the bundles.
+   */
+  const SIDE_EFFECT_IMPORT = /(?:^|\n)\s*import\s+['"](\.[^'"]*)['"]/g;
+
+  it('imports none of our modules for its side effects alone (package.json says they have none)', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { sideEffects?: unknown };
+    expect(pkg.sideEffects).toBe(false);
+    const offenders = ['shared', 'functions'].flatMap((folder) =>
+      sourceFiles(join(ROOT, folder)).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(SIDE_EFFECT_IMPORT)].map((m) => `${relative(ROOT, f)} → ${m[1]}`)),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('detects an import for side effects when one is there (the check itself works)', () => {
+    expect("import './register.ts';\nimport { a } from './a.ts';".match(SIDE_EFFECT_IMPORT)).toHaveLength(1);
+    expect("import { a } from './a.ts';\nimport type { B } from './b.ts';".match(SIDE_EFFECT_IMPORT)).toBeNull();
+  });
 });
+
