@@ -7,7 +7,8 @@
  * handler, and a bare middy handler that creates the same three SDK clients (EventBridge,
  * DynamoDB, Bedrock Runtime) and returns. The bare handler is built a second time as bundles
  * were before (not minified or split, packages' CommonJS builds): issue #6's reference. Each
- * cold start is a fresh `node --enable-source-maps` process (as deployed); in it we time
+ * cold start is a fresh node process with the function's environment as deployed (serverless.yml's
+ * variables, NODE_OPTIONS=--enable-source-maps among them, and the Lambda runtime's); in it we time
  * `import()` of the bundle, then the first invocation: for the handler, building the mesh from
  * the repo's mesh.yaml and routes and running an event that matches no route, so no network
  * call is made; for the baseline, its empty body. The handler runs as packaged: from a task
@@ -34,14 +35,58 @@ const REPO = join(import.meta.dirname, '..', '..');
 // serverless-esbuild's own options, which are not esbuild's (it strips them before building).
 const PLUGIN_ONLY = new Set(['exclude', 'external', 'outputFileExtension', 'packager', 'packagerOptions', 'nativeZip', 'concurrency', 'zipConcurrency', 'keepOutputDirectory', 'config']);
 
+interface ServerlessYml {
+  custom: { esbuild: Record<string, unknown> };
+  provider: { environment: Record<string, unknown> };
+}
+
+// CloudFormation's !Ref, read as a marker: its value exists only once the stack is deployed.
+const REF = { tag: '!Ref', resolve: (name: string) => ({ Ref: name }) };
+const readServerlessYml = async () => parse(await readFile(join(REPO, 'serverless.yml'), 'utf8'), { customTags: [REF], logLevel: 'error' }) as ServerlessYml;
+
 /** serverless.yml → custom.esbuild as serverless-esbuild hands it to esbuild (the plugin adds the entry and outdir). */
-async function lambdaEsbuildOptions(): Promise<BuildOptions> {
-  // CloudFormation tags (!Ref, !GetAtt) are unknown to a plain YAML parser; they are not in this section.
-  const doc = parse(await readFile(join(REPO, 'serverless.yml'), 'utf8'), { logLevel: 'error' }) as { custom: { esbuild: Record<string, unknown> } };
-  const plugin = doc.custom.esbuild;
+function lambdaEsbuildOptions(yml: ServerlessYml): BuildOptions {
+  const plugin = yml.custom.esbuild;
   const options = Object.fromEntries(Object.entries(plugin).filter(([k]) => !PLUGIN_ONLY.has(k))) as BuildOptions;
   const ext = plugin.outputFileExtension as string | undefined;
   return { ...options, ...(ext && ext !== '.js' ? { outExtension: { '.js': ext } } : {}), metafile: true, logLevel: 'error' };
+}
+
+// What the deployed stack puts in place of serverless.yml's references (a table name, a queue URL).
+const DEPLOYED_VALUES: Record<string, string> = {
+  MESH_EVENT_BUS: 'nearmesh-bench',
+  MESH_IDEMPOTENCY_TABLE: 'nearmesh-bench-idempotency',
+  MESH_COUNTERS_TABLE: 'nearmesh-bench-counters',
+  MESH_FAILURE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/nearmesh-bench-failures',
+};
+
+/**
+ * The function's environment as deployed: serverless.yml's `provider.environment` (NODE_OPTIONS
+ * included), references replaced by DEPLOYED_VALUES, plus what the Lambda runtime itself sets.
+ * A variable added to serverless.yml without a value here fails the bench rather than be skipped.
+ */
+function deployedEnvironment(yml: ServerlessYml): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'ASIAFAKEFAKEFAKE0000',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    AWS_SESSION_TOKEN: 'bench-session-token',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_LAMBDA_FUNCTION_NAME: 'nearmesh-bench-onEvent',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/nearmesh-bench-onEvent',
+    AWS_LAMBDA_LOG_STREAM_NAME: 'bench',
+    TZ: ':UTC',
+  };
+  for (const [name, value] of Object.entries(yml.provider.environment)) {
+    if (typeof value === 'string' && !value.includes('${')) env[name] = value;
+    else if (DEPLOYED_VALUES[name] !== undefined) env[name] = DEPLOYED_VALUES[name];
+    else throw new Error(`serverless.yml provider.environment.${name} is a reference: give the bench a deployed value for it in DEPLOYED_VALUES`);
+  }
+  return env;
 }
 
 // Module-scope clients, as a real function would create them; an unused import would be tree-shaken away.
@@ -122,23 +167,13 @@ function bundleBytes(meta: Metafile, entry: string): BundleBytes {
   return { init: sum(seen), total: sum(js), initFiles: seen.size, totalFiles: js.length };
 }
 
-function coldStart(probe: string, bundle: string, extraEnv: Record<string, string>): Promise<Sample> {
+function coldStart(probe: string, bundle: string, deployed: Record<string, string>, extraEnv: Record<string, string>): Promise<Sample> {
   // The config paths come from extraEnv only: without them the handler finds the package's snapshot.
   const { MESH_CONFIG: _config, MESH_ROUTES_DIR: _routes, ...inherited } = process.env;
-  const env: NodeJS.ProcessEnv = {
-    ...inherited,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE0000',
-    AWS_SECRET_ACCESS_KEY: 'bench-secret',
-    AWS_PROFILE: '',
-    MESH_IDEMPOTENCY_TABLE: 'nearmesh-bench-idempotency',
-    POWERTOOLS_DEV: '',
-    NODE_OPTIONS: '',
-    ...extraEnv,
-  };
+  const env: NodeJS.ProcessEnv = { ...inherited, AWS_PROFILE: '', POWERTOOLS_DEV: '', ...deployed, ...extraEnv };
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', probe, pathToFileURL(bundle).href], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [probe, pathToFileURL(bundle).href], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -173,7 +208,9 @@ const PREVIOUS_ESBUILD: BuildOptions = {
 export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?? 8)): Promise<ColdStartFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'nearmesh-coldstart-'));
   try {
-    const options = await lambdaEsbuildOptions();
+    const yml = await readServerlessYml();
+    const options = lambdaEsbuildOptions(yml);
+    const deployed = deployedEnvironment(yml);
     const ext = options.outExtension?.['.js'] ?? '.js';
     const baselineSource = { contents: BASELINE, resolveDir: REPO, sourcefile: 'baseline.mjs', loader: 'js' } as const;
     const [built, base, previous] = await Promise.all([
@@ -210,10 +247,10 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
     console.log(`  mesh snapshot (package time): ${snapshot.body.routes.length} routes, ${kb(JSON.stringify(snapshot).length)} (validators ${kb(snapshot.body.validators.length)})`);
 
     // One unmeasured round warms the file cache, so the first measured run is not a disk read.
-    for (const r of Object.values(variants)) await coldStart(probe, r.bundle, r.env);
+    for (const r of Object.values(variants)) await coldStart(probe, r.bundle, deployed, r.env);
     type Run = keyof typeof variants;
     const samples: Record<Run, Sample[]> = { handler: [], handlerFromFiles: [], baseline: [], previous: [] };
-    for (let i = 0; i < runs; i++) for (const [name, r] of Object.entries(variants)) samples[name as Run].push(await coldStart(probe, r.bundle, r.env));
+    for (let i = 0; i < runs; i++) for (const [name, r] of Object.entries(variants)) samples[name as Run].push(await coldStart(probe, r.bundle, deployed, r.env));
     const med = (xs: Sample[]): Sample => ({ importMs: median(xs.map((x) => x.importMs)), invokeMs: median(xs.map((x) => x.invokeMs)), wallMs: median(xs.map((x) => x.wallMs)) });
     const handler = med(samples.handler);
     const handlerFromFiles = med(samples.handlerFromFiles);
