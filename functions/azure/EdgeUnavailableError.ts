@@ -7,6 +7,7 @@ import { MeshError, type MeshErrorOptions } from '../../shared/core/index.ts';
  * dead-lettered for it. The message says what to fix; `cause` keeps the original error.
  */
 export class EdgeUnavailableError extends MeshError {
+  override readonly name = 'EdgeUnavailableError';
   readonly code = 'EdgeUnavailable';
   readonly retryable = true;
 

@@ -78,6 +78,7 @@ export interface OnMessageDeps {
 
 /** Another delivery of the same event holds the route's claim: wait for it, then see it done. */
 export class DeliveryInProgressError extends MeshError {
+  override readonly name = 'DeliveryInProgressError';
   readonly code = 'DeliveryInProgress';
   readonly retryable = true;
 }

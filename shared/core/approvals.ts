@@ -16,18 +16,21 @@ export const DEFAULT_APPROVAL_SOURCE = 'nearmesh.approvals';
 
 /** No held result has this id. */
 export class ApprovalNotFoundError extends MeshError {
+  override readonly name = 'ApprovalNotFoundError';
   readonly code = 'ApprovalNotFound';
   readonly retryable = false;
 }
 
 /** The held result was decided otherwise already (approving a rejected one, rejecting an approved one). */
 export class ApprovalConflictError extends MeshError {
+  override readonly name = 'ApprovalConflictError';
   readonly code = 'ApprovalConflict';
   readonly retryable = false;
 }
 
 /** An approval event from a source other than the configured one: refused, never applied. */
 export class ApprovalSourceRefusedError extends MeshError {
+  override readonly name = 'ApprovalSourceRefusedError';
   readonly code = 'ApprovalSourceRefused';
   readonly retryable = false;
 }

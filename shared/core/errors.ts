@@ -20,6 +20,11 @@ export interface MeshErrorOptions {
 }
 
 export abstract class MeshError extends Error {
+  /**
+   * The class's name, e.g. `ModelThrottledError`, written out: the Lambda bundle is minified,
+   * and a name taken from the class at run time would be the minifier's.
+   */
+  abstract override readonly name: string;
   /** Stable machine-readable class, e.g. `ModelThrottled`. Stored in the failure ledger. */
   abstract readonly code: string;
   /** True when the same call may succeed later (throttling, timeouts, 5xx). */
@@ -28,7 +33,6 @@ export abstract class MeshError extends Error {
 
   constructor(message: string, options: MeshErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.context = options.context ?? {};
   }
 
@@ -50,6 +54,7 @@ export abstract class MeshError extends Error {
  * owner finishes the route. Retryable: a later delivery finds the route done.
  */
 export class ClaimLostError extends MeshError {
+  override readonly name = 'ClaimLostError';
   readonly code = 'ClaimLost';
   readonly retryable = true;
 }
@@ -59,6 +64,7 @@ export class ClaimLostError extends MeshError {
  * nothing is lost as long as the transport delivers the event again, so it is retryable.
  */
 export class StoreUnavailableError extends MeshError {
+  override readonly name = 'StoreUnavailableError';
   readonly code = 'StoreUnavailable';
   readonly retryable = true;
 }
@@ -68,18 +74,21 @@ export class StoreUnavailableError extends MeshError {
  * deployed from different route files). Kept in the failure queue; replay once they agree.
  */
 export class RouteNotLoadedError extends MeshError {
+  override readonly name = 'RouteNotLoadedError';
   readonly code = 'RouteNotLoaded';
   readonly retryable = false;
 }
 
 /** The input is not an event we can read (bad JSON, missing required attribute, …). */
 export class InvalidEventError extends MeshError {
+  override readonly name = 'InvalidEventError';
   readonly code = 'InvalidEvent';
   readonly retryable = false;
 }
 
 /** A route's template names a field the event does not have, or similar per-event input gaps. */
 export class TemplateError extends MeshError {
+  override readonly name = 'TemplateError';
   readonly code = 'TemplateError';
   readonly retryable = false;
 }
@@ -96,6 +105,7 @@ export interface ConfigIssue {
 
 /** `mesh.yaml` or a route file is invalid. Carries every issue found, not just the first. */
 export class ConfigError extends MeshError {
+  override readonly name = 'ConfigError';
   readonly code = 'ConfigError';
   readonly retryable = false;
   readonly issues: ConfigIssue[];
@@ -122,6 +132,7 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 
 /** An event pattern breaks the pattern language. `path` is the path inside the pattern. */
 export class InvalidPatternError extends MeshError {
+  override readonly name = 'InvalidPatternError';
   readonly code = 'InvalidPattern';
   readonly retryable = false;
   readonly path: string;
@@ -134,12 +145,14 @@ export class InvalidPatternError extends MeshError {
 
 /** No model endpoint is allowed for this data. No model call was made. */
 export class PolicyViolationError extends MeshError {
+  override readonly name = 'PolicyViolationError';
   readonly code = 'PolicyViolation';
   readonly retryable = false;
 }
 
 /** The endpoint is throttling. `retryAfterMs` is the server's hint when it gave one. */
 export class ModelThrottledError extends MeshError {
+  override readonly name = 'ModelThrottledError';
   readonly code = 'ModelThrottled';
   readonly retryable = true;
   readonly retryAfterMs: number | undefined;
@@ -156,30 +169,35 @@ export class ModelThrottledError extends MeshError {
 
 /** The call did not finish within its share of the invocation's time budget. */
 export class ModelTimeoutError extends MeshError {
+  override readonly name = 'ModelTimeoutError';
   readonly code = 'ModelTimeout';
   readonly retryable = true;
 }
 
 /** The endpoint failed on its side (5xx, not ready, connection refused). */
 export class ModelUnavailableError extends MeshError {
+  override readonly name = 'ModelUnavailableError';
   readonly code = 'ModelUnavailable';
   readonly retryable = true;
 }
 
 /** The endpoint rejected the request itself (400, validation, content filter): retrying the same request will not help. */
 export class ModelRequestError extends MeshError {
+  override readonly name = 'ModelRequestError';
   readonly code = 'ModelRequestRejected';
   readonly retryable = false;
 }
 
 /** The endpoint refused our identity (401/403, AccessDenied). */
 export class ModelAuthError extends MeshError {
+  override readonly name = 'ModelAuthError';
   readonly code = 'ModelAuth';
   readonly retryable = false;
 }
 
 /** The model answered, but not with JSON valid against the route's output schema. */
 export class ModelOutputInvalidError extends MeshError {
+  override readonly name = 'ModelOutputInvalidError';
   readonly code = 'ModelOutputInvalid';
   readonly retryable = true;
   readonly problems: string[];
@@ -196,6 +214,7 @@ export class ModelOutputInvalidError extends MeshError {
 
 /** Every allowed endpoint was tried and none produced a valid answer. */
 export class ModelsExhaustedError extends MeshError {
+  override readonly name = 'ModelsExhaustedError';
   readonly code = 'ModelsExhausted';
   readonly retryable = true;
 }
@@ -205,6 +224,7 @@ export class ModelsExhaustedError extends MeshError {
  * call was made; the event is kept and may be replayed once the window resets (`resetsAt`).
  */
 export class BudgetExceededError extends MeshError {
+  override readonly name = 'BudgetExceededError';
   readonly code = 'BudgetExceeded';
   readonly retryable = true;
 }
@@ -214,30 +234,35 @@ export class BudgetExceededError extends MeshError {
  * called; the context names each with the time its window resets.
  */
 export class RateLimitedError extends MeshError {
+  override readonly name = 'RateLimitedError';
   readonly code = 'RateLimited';
   readonly retryable = true;
 }
 
 /** A result could not be published to one of its destinations. */
 export class PublishFailedError extends MeshError {
+  override readonly name = 'PublishFailedError';
   readonly code = 'PublishFailed';
   readonly retryable = true;
 }
 
 /** A destination refused a result for a reason retrying will not fix (unknown entity, no permission, no connection). */
 export class PublishRejectedError extends MeshError {
+  override readonly name = 'PublishRejectedError';
   readonly code = 'PublishRejected';
   readonly retryable = false;
 }
 
 /** A result or event is larger than its transport accepts. */
 export class PayloadTooLargeError extends MeshError {
+  override readonly name = 'PayloadTooLargeError';
   readonly code = 'PayloadTooLarge';
   readonly retryable = false;
 }
 
 /** Something failed that we did not classify. Treated as retryable once, then dead-lettered. */
 export class InternalError extends MeshError {
+  override readonly name = 'InternalError';
   readonly code = 'Internal';
   readonly retryable = false;
 }

@@ -16,6 +16,7 @@ import { SimulatedProvider } from './simulated/SimulatedProvider.ts';
 
 /** A catalogue names a provider kind this build has no adapter for. Retrying will not help. */
 export class ProviderUnavailableError extends MeshError {
+  override readonly name = 'ProviderUnavailableError';
   readonly code = 'ProviderUnavailable';
   readonly retryable = false;
 }

@@ -6,6 +6,7 @@ import { MeshError, type MeshErrorOptions } from '../core/index.ts';
  * local mesh on purpose (`--target local`). `context.setting` names the variable.
  */
 export class SettingMissingError extends MeshError {
+  override readonly name = 'SettingMissingError';
   readonly code = 'SettingMissing';
   readonly retryable = false;
 
@@ -19,12 +20,14 @@ export class SettingMissingError extends MeshError {
  * `mesh dev`, holds it. Not retryable until that process stops.
  */
 export class LedgerUnavailableError extends MeshError {
+  override readonly name = 'LedgerUnavailableError';
   readonly code = 'LedgerUnavailable';
   readonly retryable = false;
 }
 
 /** A `--where` that is not `<path>=<value>`. Not retryable: `context.where` is the text given. */
 export class InvalidWhereError extends MeshError {
+  override readonly name = 'InvalidWhereError';
   readonly code = 'InvalidWhere';
   readonly retryable = false;
 }

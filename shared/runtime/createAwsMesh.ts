@@ -22,6 +22,7 @@ import { loadMeshParts, publisherByKind, type ConfigSource } from './composeMesh
 
 /** A route names a destination this deployment has no publisher for. Retrying will not help; deploy one. */
 export class DestinationUnavailableError extends MeshError {
+  override readonly name = 'DestinationUnavailableError';
   readonly code = 'DestinationUnavailable';
   readonly retryable = false;
 }

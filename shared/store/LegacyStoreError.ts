@@ -6,6 +6,7 @@ import { MeshError, type MeshErrorOptions } from '../core/errors.ts';
  * untouched: the person decides whether to keep, export or delete it.
  */
 export class LegacyStoreError extends MeshError {
+  override readonly name = 'LegacyStoreError';
   readonly code = 'LegacyStore';
   readonly retryable = false;
   /** The store directory. */

@@ -5,6 +5,7 @@ import { MeshError, type MeshErrorOptions } from '../core/errors.ts';
  * Usually a `mesh dev` that is still running; retrying will not help until it stops.
  */
 export class StoreLockedError extends MeshError {
+  override readonly name = 'StoreLockedError';
   readonly code = 'StoreLocked';
   readonly retryable = false;
   /** The store directory that is in use. */

@@ -26,6 +26,7 @@ import {
 
 /** EventBridge refused the entries for good (access denied, invalid argument): sending them again will not help. */
 export class PublishRejectedError extends MeshError {
+  override readonly name = 'PublishRejectedError';
   readonly code = 'PublishRejected';
   readonly retryable = false;
 }

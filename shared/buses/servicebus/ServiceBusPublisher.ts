@@ -16,6 +16,7 @@ import { errorSummary, redact } from '../../models/redact.ts';
 
 /** Service Bus refused the send for good (entity missing, not authorised): sending again will not help. */
 export class ServiceBusRejectedError extends MeshError {
+  override readonly name = 'ServiceBusRejectedError';
   readonly code = 'PublishRejected';
   readonly retryable = false;
 }

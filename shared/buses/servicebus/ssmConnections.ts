@@ -4,6 +4,7 @@ import type { ServiceBusConnection } from './connect.ts';
 
 /** A Service Bus namespace's connection string could not be read where it should be. */
 export class ServiceBusConnectionUnavailableError extends MeshError {
+  override readonly name = 'ServiceBusConnectionUnavailableError';
   readonly code = 'DestinationUnavailable';
   readonly retryable = false;
 }

@@ -128,6 +128,7 @@ function regionOf(url: string): string | undefined {
 
 /** The queue is not named by its URL (SQS calls need the URL, not the name or ARN). */
 export class SqsQueueUrlError extends SourceRequestError {
+  override readonly name = 'SqsQueueUrlError';
   constructor(url: string) {
     super(
       `${JSON.stringify(url)} is not an SQS queue URL; expected https://sqs.<region>.amazonaws.com/<account>/<queue> (aws sqs get-queue-url --queue-name <name> prints it)`,

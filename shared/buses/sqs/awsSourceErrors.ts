@@ -8,24 +8,28 @@ import { errorSummary, redact } from '../../models/redact.ts';
 
 /** The queue or archive does not exist (or not in this account and region). */
 export class SourceNotFoundError extends MeshError {
+  override readonly name = 'SourceNotFoundError';
   readonly code = 'SourceNotFound';
   readonly retryable = false;
 }
 
 /** Our identity may not read or change the queue or archive. */
 export class SourceAccessDeniedError extends MeshError {
+  override readonly name = 'SourceAccessDeniedError';
   readonly code = 'SourceAccessDenied';
   readonly retryable = false;
 }
 
 /** The service could not be reached, or failed on its side. */
 export class SourceUnreachableError extends MeshError {
+  override readonly name = 'SourceUnreachableError';
   readonly code = 'SourceUnreachable';
   readonly retryable = true;
 }
 
 /** The service refused the request itself (a bad time window, a replay name in use, …). */
 export class SourceRequestError extends MeshError {
+  override readonly name: string = 'SourceRequestError';
   readonly code = 'SourceRequestRejected';
   readonly retryable = false;
 }

@@ -6,6 +6,7 @@ import type { FencedDynamoDBPersistenceLayer, OwnedIdempotencyRecord } from './F
 
 /** The idempotency table could not be read or written (throttled, unreachable, access denied). */
 export class IdempotencyStoreError extends MeshError {
+  override readonly name = 'IdempotencyStoreError';
   readonly code = 'IdempotencyStoreUnavailable';
   readonly retryable = true;
 }

@@ -8,6 +8,7 @@ import { claimLost } from '../claimLost.ts';
  * busy); the delivery may be retried. The message says what to fix.
  */
 export class TableStoreError extends MeshError {
+  override readonly name = 'TableStoreError';
   readonly code = 'IdempotencyStoreUnavailable';
   readonly retryable = true;
 }
