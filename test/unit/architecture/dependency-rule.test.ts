@@ -77,4 +77,3 @@ describe('dependency rule', () => {
     expect("import { a } from './a.ts';\nimport type { B } from './b.ts';".match(SIDE_EFFECT_IMPORT)).toBeNull();
   });
 });
-
