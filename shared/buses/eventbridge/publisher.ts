@@ -1,14 +1,15 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import {
-  MeshError,
   PayloadTooLargeError,
   PublishFailedError,
+  PublishRejectedError,
   silentLogger,
   toMeshError,
   type ClaimCheck,
   type Destination,
   type Envelope,
   type Logger,
+  type MeshError,
   type Publisher,
   type PublishOutcome,
 } from '../../core/index.ts';
@@ -23,13 +24,6 @@ import {
   PUT_EVENTS_MAX_ENTRIES,
   putEventsEntrySize,
 } from './publisherEntries.ts';
-
-/** EventBridge refused the entries for good (access denied, invalid argument): sending them again will not help. */
-export class PublishRejectedError extends MeshError {
-  override readonly name = 'PublishRejectedError';
-  readonly code = 'PublishRejected';
-  readonly retryable = false;
-}
 
 export interface EventBridgePublisherOptions {
   /**
