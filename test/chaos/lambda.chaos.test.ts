@@ -12,7 +12,7 @@ import { startEventBridgeFake, type EventBridgeFake } from '../fakes/eventBridge
 import { createHostIsolation, seededRandom, startHoldingProxy, startPutEventsFaultProxy, unitHash, type HostIsolation, type PutEventsFaultProxy } from '../fakes/faults.ts';
 import { LambdaPlatform, type Invocation, type LambdaHandler, type OnFailureRecord } from '../fakes/lambdaPlatform.ts';
 import { startSqsFake, type SqsFake } from '../fakes/sqsFake.ts';
-import { OUTPUT_SCHEMA, ROUTES } from './chaosRoutes.ts';
+import { drawChaosEvents, OUTPUT_SCHEMA, ROUTES } from './chaosRoutes.ts';
 
 /*
  * Chaos through the Lambda edge, with the platform's delivery semantics simulated from the
@@ -86,24 +86,21 @@ emit:
   to: [results]
 `;
 
-/** Deterministic events: orders, tickets, invoices nobody routes, and 1% from a region no endpoint may serve. */
+/** The chaos events as EventBridge delivers them; the 1% `far` ones come from a region no endpoint may serve. */
 function generateEvents(n: number, random: () => number): { events: BusEvent[]; permanent: Set<string> } {
-  const hex = (len: number) => Array.from({ length: len }, () => Math.floor(random() * 16).toString(16)).join('');
-  const events: BusEvent[] = [];
-  const permanent = new Set<string>();
-  const base = Date.parse('2026-03-01T12:00:00Z');
-  for (let i = 0; i < n; i++) {
-    const id = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
-    const tier = random() < 0.25 ? 'vip' : random() < 0.5 ? 'standard' : 'new';
-    const kind = random();
-    const far = random() < 0.01;
-    const common = { version: '0' as const, id, account: ACCOUNT, time: new Date(base + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: far ? 'ap-southeast-2' : REGION, resources: [] };
-    if (kind < 0.5) events.push({ ...common, source: 'com.chaos.orders', 'detail-type': 'OrderPlaced', detail: { orderId: `ORD-${i}`, total: Math.round(random() * 1000 * 100) / 100 + 1, customer: { id: `C-${i % 97}`, tier } } });
-    else if (kind < 0.8) events.push({ ...common, source: 'com.chaos.support', 'detail-type': 'TicketOpened', detail: { ticketId: `T-${i}`, body: `help with "order" #${i}\nplease`, customer: { tier } } });
-    else events.push({ ...common, source: 'com.chaos.billing', 'detail-type': 'InvoiceReceived', detail: { invoiceId: `INV-${i}`, amount: 10 } });
-    if (far) permanent.add(id);
-  }
-  return { events, permanent };
+  const draws = drawChaosEvents(n, random, '2026-03-01T12:00:00Z');
+  const events = draws.map(({ id, source, type, time, data, far }): BusEvent => ({
+    version: '0',
+    id,
+    account: ACCOUNT,
+    time,
+    region: far ? 'ap-southeast-2' : REGION,
+    resources: [],
+    source,
+    'detail-type': type,
+    detail: data,
+  }));
+  return { events, permanent: new Set(draws.filter((d) => d.far).map((d) => d.id)) };
 }
 
 interface Publish {

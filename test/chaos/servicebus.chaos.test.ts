@@ -14,7 +14,7 @@ import { startServiceBusPeer, type PeerMessage, type ServiceBusPeer } from '../f
 import { startTableStorageFake, type TableStorageFake } from '../fakes/tableStorageFake.ts';
 import { HostFleet, type FleetInvocation } from './serviceBusFleet.ts';
 import { startTableHoldingProxy, type TableHoldingProxy } from './tableHoldingProxy.ts';
-import { OUTPUT_SCHEMA, ROUTES } from './chaosRoutes.ts';
+import { drawChaosEvents, OUTPUT_SCHEMA, ROUTES } from './chaosRoutes.ts';
 
 /*
  * Chaos through the Azure edge, delivered as Service Bus and the Functions host deliver: the
@@ -120,27 +120,14 @@ interface ChaosEvent {
   view: BusEvent;
 }
 
-/** Orders, tickets, invoices nobody routes, and 1% whose data lives where no endpoint may serve it. */
+/** The chaos events as Service Bus messages carry them; the 1% `far` ones hold data where no endpoint may serve it. */
 function generateEvents(n: number, random: () => number): { events: ChaosEvent[]; permanent: Set<string> } {
-  const hex = (len: number) => Array.from({ length: len }, () => Math.floor(random() * 16).toString(16)).join('');
-  const events: ChaosEvent[] = [];
-  const permanent = new Set<string>();
-  const base = Date.parse('2026-03-02T12:00:00Z');
-  for (let i = 0; i < n; i++) {
-    const id = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
-    const tier = random() < 0.25 ? 'vip' : random() < 0.5 ? 'standard' : 'new';
-    const kind = random();
-    const far = random() < 0.01;
-    const time = new Date(base + i * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const [source, type, data]: [string, string, Record<string, unknown>] =
-      kind < 0.5 ? ['com.chaos.orders', 'OrderPlaced', { orderId: `ORD-${i}`, total: Math.round(random() * 1000 * 100) / 100 + 1, customer: { id: `C-${i % 97}`, tier } }]
-      : kind < 0.8 ? ['com.chaos.support', 'TicketOpened', { ticketId: `T-${i}`, body: `help with "order" #${i}\nplease`, customer: { tier } }]
-      : ['com.chaos.billing', 'InvoiceReceived', { invoiceId: `INV-${i}`, amount: 10 }];
+  const draws = drawChaosEvents(n, random, '2026-03-02T12:00:00Z');
+  const events = draws.map(({ id, source, type, time, data, far }): ChaosEvent => {
     const view: BusEvent = { version: '0', id, source, 'detail-type': type, account: '', time, region: 'westeurope', resources: [], detail: data };
-    events.push({ id, source, type, time, datalocation: far ? 'azure:australiaeast' : 'azure:westeurope', data, view });
-    if (far) permanent.add(id);
-  }
-  return { events, permanent };
+    return { id, source, type, time, datalocation: far ? 'azure:australiaeast' : 'azure:westeurope', data, view };
+  });
+  return { events, permanent: new Set(draws.filter((d) => d.far).map((d) => d.id)) };
 }
 
 /** One transfer of results the peer saw. */
