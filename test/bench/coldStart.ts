@@ -29,6 +29,9 @@ import { parse } from 'yaml';
 import { BUNDLED_CONFIG, BUNDLED_ROUTES_DIR } from '../../functions/aws/meshFromEnv.ts';
 import { MESH_SNAPSHOT_FILE } from '../../shared/config/snapshot/index.ts';
 import { writeMeshSnapshot } from '../../shared/config/snapshot/writeMeshSnapshot.ts';
+import { bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../fakes/bedrockFake.ts';
+import { startDynamoDbFake, type DynamoDbFake } from '../fakes/dynamoDbFake.ts';
+import { startEventBridgeFake, type EventBridgeFake } from '../fakes/eventBridgeFake.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -89,6 +92,21 @@ function deployedEnvironment(yml: ServerlessYml): Record<string, string> {
   return env;
 }
 
+const BEDROCK_MODEL = 'openai.gpt-oss-120b-1:0';
+
+// The delivery's catalogue: one Bedrock endpoint in the event's region, the orders bus.
+const DELIVERY_MESH_YAML = `
+models:
+  - { id: bedrock-us-east-1, provider: bedrock, region: us-east-1, model: ${BEDROCK_MODEL} }
+residency:
+  public: anywhere
+  internal: same-geography
+  confidential: { cloud: same, geography: same, region: any }
+  pii: same-region
+destinations:
+  orders-bus: { kind: eventbridge, bus: acme-orders, region: us-east-1 }
+`;
+
 // Module-scope clients, as a real function would create them; an unused import would be tree-shaken away.
 const BASELINE = `
 import middy from '@middy/core';
@@ -99,12 +117,34 @@ export const clients = [new EventBridgeClient({}), new DynamoDBClient({}), new B
 export const handler = middy(async () => ({ ok: true }));
 `;
 
-// Runs in the child: import, then one invocation with a Lambda context; prints one marked line.
+// The bare handler doing by hand what a real delivery makes the mesh do: claim the route and
+// event in the idempotency table, call the model, publish the answer, complete the claim.
+const BASELINE_DELIVERY = `
+import middy from '@middy/core';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+const eventBridge = new EventBridgeClient({});
+const dynamo = new DynamoDBClient({});
+const bedrock = new BedrockRuntimeClient({});
+const TableName = process.env.MESH_IDEMPOTENCY_TABLE;
+export const handler = middy(async ({ meshRoute, event }) => {
+  const Key = { id: { S: meshRoute + '#' + event.id } };
+  await dynamo.send(new PutItemCommand({ TableName, Item: { ...Key, status: { S: 'INPROGRESS' } }, ConditionExpression: 'attribute_not_exists(id)' }));
+  const answer = await bedrock.send(new ConverseCommand({ modelId: '${BEDROCK_MODEL}', messages: [{ role: 'user', content: [{ text: JSON.stringify(event.detail) }] }] }));
+  await eventBridge.send(new PutEventsCommand({ Entries: [{ EventBusName: 'acme-orders', Source: 'nearmesh.' + meshRoute, DetailType: 'OrderRiskScored', Detail: JSON.stringify(answer.output) }] }));
+  await dynamo.send(new UpdateItemCommand({ TableName, Key, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'COMPLETED' } } }));
+  return { ok: true };
+});
+`;
+
+// Runs in the child: import, then one invocation with a Lambda context (of BENCH_EVENT when set, else an
+// event no route matches); prints one marked line.
 const PROBE = `
 const t0 = performance.now();
 const { handler } = await import(process.argv[2]);
 const t1 = performance.now();
-const event = {
+const event = process.env.BENCH_EVENT ? JSON.parse(process.env.BENCH_EVENT) : {
   version: '0', id: 'cold-start-probe', 'detail-type': 'BenchNothing', source: 'com.acme.bench',
   account: '123456789012', time: '2026-11-22T08:00:00Z', region: 'us-east-1', resources: [], detail: {},
 };
@@ -144,6 +184,10 @@ export interface ColdStartFigures {
   baseline: Sample;
   /** The baseline bundled with the settings used before the Lambda was made lean. */
   previousBaseline: Sample;
+  /** The handler as packaged, given a real delivery: claim, Bedrock Converse, PutEvents, complete (local fakes). */
+  handlerDelivery: Sample;
+  /** The bare handler making the same four calls with its three clients. */
+  baselineDelivery: Sample;
 }
 
 const median = (xs: number[]) => {
@@ -167,7 +211,7 @@ function bundleBytes(meta: Metafile, entry: string): BundleBytes {
   return { init: sum(seen), total: sum(js), initFiles: seen.size, totalFiles: js.length };
 }
 
-function coldStart(probe: string, bundle: string, deployed: Record<string, string>, extraEnv: Record<string, string>): Promise<Sample> {
+function coldStart(probe: string, bundle: string, deployed: Record<string, string>, extraEnv: Record<string, string>): Promise<Sample & { result: unknown }> {
   // The config paths come from extraEnv only: without them the handler finds the package's snapshot.
   const { MESH_CONFIG: _config, MESH_ROUTES_DIR: _routes, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = { ...inherited, AWS_PROFILE: '', POWERTOOLS_DEV: '', ...deployed, ...extraEnv };
@@ -183,8 +227,8 @@ function coldStart(probe: string, bundle: string, deployed: Record<string, strin
       const wallMs = performance.now() - started;
       const line = out.split('\n').find((l) => l.startsWith('COLDSTART '));
       if (code !== 0 || !line) return reject(new Error(`cold start of ${bundle} failed (exit ${code}):\n${err || out}`));
-      const { importMs, invokeMs } = JSON.parse(line.slice('COLDSTART '.length)) as Sample;
-      resolve({ importMs, invokeMs, wallMs });
+      const { importMs, invokeMs, result } = JSON.parse(line.slice('COLDSTART '.length)) as Sample & { result: unknown };
+      resolve({ importMs, invokeMs, wallMs, result });
     });
   });
 }
@@ -207,19 +251,29 @@ const PREVIOUS_ESBUILD: BuildOptions = {
 /** Builds the bundles, prints their sizes and the median cold starts, and returns the figures. */
 export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?? 8)): Promise<ColdStartFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'nearmesh-coldstart-'));
+  let bedrock: BedrockFake | undefined;
+  let dynamo: DynamoDbFake | undefined;
+  let eventBridge: EventBridgeFake | undefined;
   try {
     const yml = await readServerlessYml();
     const options = lambdaEsbuildOptions(yml);
     const deployed = deployedEnvironment(yml);
     const ext = options.outExtension?.['.js'] ?? '.js';
     const baselineSource = { contents: BASELINE, resolveDir: REPO, sourcefile: 'baseline.mjs', loader: 'js' } as const;
+    const deliverySource = { contents: BASELINE_DELIVERY, resolveDir: REPO, sourcefile: 'baseline-delivery.mjs', loader: 'js' } as const;
     const [built, base, previous] = await Promise.all([
       build({ ...options, entryPoints: [join(REPO, 'functions', 'aws', 'on-event.ts')], outdir: join(dir, 'handler'), absWorkingDir: REPO }),
       build({ ...options, stdin: baselineSource, outdir: join(dir, 'baseline'), absWorkingDir: REPO }),
       build({ ...PREVIOUS_ESBUILD, stdin: baselineSource, outdir: join(dir, 'previous'), absWorkingDir: REPO }),
+      build({ ...options, stdin: deliverySource, outdir: join(dir, 'baseline-delivery'), absWorkingDir: REPO }),
     ]);
     // esbuild names an stdin entry `stdin` (splitting takes an outdir, not an outfile).
-    const files = { handler: join(dir, 'handler', `on-event${ext}`), baseline: join(dir, 'baseline', `stdin${ext}`), previous: join(dir, 'previous', 'stdin.mjs') };
+    const files = {
+      handler: join(dir, 'handler', `on-event${ext}`),
+      baseline: join(dir, 'baseline', `stdin${ext}`),
+      previous: join(dir, 'previous', 'stdin.mjs'),
+      baselineDelivery: join(dir, 'baseline-delivery', `stdin${ext}`),
+    };
     const probe = join(dir, 'probe.mjs');
     await writeFile(probe, PROBE);
     // The package's layout: the config files at the task root, and the snapshot packaging writes beside them.
@@ -228,11 +282,45 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
     await cp(join(REPO, BUNDLED_CONFIG), join(task, BUNDLED_CONFIG));
     for (const sub of ['routes', 'schemas']) await cp(join(REPO, 'events', sub), join(task, 'events', sub), { recursive: true });
     const snapshot = await writeMeshSnapshot(join(task, MESH_SNAPSHOT_FILE), { root: task, configFile: BUNDLED_CONFIG, routesDir: BUNDLED_ROUTES_DIR });
+
+    // A real delivery: the sample order through order-risk's rule (its input as ruleInputTemplate
+    // renders it), a package whose catalogue sends it to Bedrock, and the three services faked on
+    // the wire. Each run gets its own event id, so each claims anew.
+    const taskDelivery = join(dir, 'task-delivery');
+    await mkdir(join(taskDelivery, BUNDLED_ROUTES_DIR), { recursive: true });
+    await writeFile(join(taskDelivery, BUNDLED_CONFIG), DELIVERY_MESH_YAML);
+    await cp(join(REPO, 'events', 'routes', 'order-risk.yaml'), join(taskDelivery, BUNDLED_ROUTES_DIR, 'order-risk.yaml'));
+    await cp(join(REPO, 'events', 'schemas'), join(taskDelivery, 'events', 'schemas'), { recursive: true });
+    await writeMeshSnapshot(join(taskDelivery, MESH_SNAPSHOT_FILE), { root: taskDelivery, configFile: BUNDLED_CONFIG, routesDir: BUNDLED_ROUTES_DIR });
+    [bedrock, dynamo, eventBridge] = await Promise.all([startBedrockFake(), startDynamoDbFake(), startEventBridgeFake()]);
+    dynamo.createTable(deployed.MESH_IDEMPOTENCY_TABLE!);
+    dynamo.createTable(deployed.MESH_COUNTERS_TABLE!);
+    const order = JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
+    const services = { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url, AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url };
+    const delivery = (run: number) => ({ ...services, BENCH_EVENT: JSON.stringify({ meshRoute: 'order-risk', event: { ...order, id: `cold-start-delivery-${run}` } }) });
+    const answer = () => bedrock!.reply(bedrockToolAnswer({ score: 12, level: 'low', reasons: ['long-standing customer'] }));
+    const emitted = (result: unknown) => (result as { routes?: { status?: string }[] }).routes?.[0]?.status === 'emitted';
+
+    interface Variant {
+      bundle: string;
+      env: (run: number) => Record<string, string>;
+      before?: () => void;
+      /** What the invocation must have returned: a bench timing a failure would mislead. */
+      check?: (result: unknown) => boolean;
+    }
     const variants = {
-      handler: { bundle: files.handler, env: { LAMBDA_TASK_ROOT: task } },
-      handlerFromFiles: { bundle: files.handler, env: { LAMBDA_TASK_ROOT: task, MESH_CONFIG: join(task, BUNDLED_CONFIG), MESH_ROUTES_DIR: join(task, BUNDLED_ROUTES_DIR) } },
-      baseline: { bundle: files.baseline, env: {} },
-      previous: { bundle: files.previous, env: {} },
+      handler: { bundle: files.handler, env: () => ({ LAMBDA_TASK_ROOT: task }) },
+      handlerFromFiles: { bundle: files.handler, env: () => ({ LAMBDA_TASK_ROOT: task, MESH_CONFIG: join(task, BUNDLED_CONFIG), MESH_ROUTES_DIR: join(task, BUNDLED_ROUTES_DIR) }) },
+      baseline: { bundle: files.baseline, env: () => ({}) },
+      previous: { bundle: files.previous, env: () => ({}) },
+      handlerDelivery: { bundle: files.handler, env: (run) => ({ LAMBDA_TASK_ROOT: taskDelivery, ...delivery(run) }), before: answer, check: emitted },
+      baselineDelivery: { bundle: files.baselineDelivery, env: (run) => delivery(run), before: answer, check: (r) => (r as { ok?: boolean }).ok === true },
+    } satisfies Record<string, Variant>;
+    const runOnce = async (name: string, v: Variant, run: number) => {
+      v.before?.();
+      const sample = await coldStart(probe, v.bundle, deployed, v.env(run));
+      if (v.check && !v.check(sample.result)) throw new Error(`cold start ${name}: the invocation did not do its work: ${JSON.stringify(sample.result)}`);
+      return sample;
     };
 
     const handlerBytes = bundleBytes(built.metafile!, relative(REPO, files.handler));
@@ -247,10 +335,10 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
     console.log(`  mesh snapshot (package time): ${snapshot.body.routes.length} routes, ${kb(JSON.stringify(snapshot).length)} (validators ${kb(snapshot.body.validators.length)})`);
 
     // One unmeasured round warms the file cache, so the first measured run is not a disk read.
-    for (const r of Object.values(variants)) await coldStart(probe, r.bundle, deployed, r.env);
+    for (const [name, v] of Object.entries(variants)) await runOnce(name, v, -1);
     type Run = keyof typeof variants;
-    const samples: Record<Run, Sample[]> = { handler: [], handlerFromFiles: [], baseline: [], previous: [] };
-    for (let i = 0; i < runs; i++) for (const [name, r] of Object.entries(variants)) samples[name as Run].push(await coldStart(probe, r.bundle, deployed, r.env));
+    const samples: Record<Run, Sample[]> = { handler: [], handlerFromFiles: [], baseline: [], previous: [], handlerDelivery: [], baselineDelivery: [] };
+    for (let i = 0; i < runs; i++) for (const [name, v] of Object.entries(variants)) samples[name as Run].push(await runOnce(name, v, i));
     const med = (xs: Sample[]): Sample => ({ importMs: median(xs.map((x) => x.importMs)), invokeMs: median(xs.map((x) => x.invokeMs)), wallMs: median(xs.map((x) => x.wallMs)) });
     const handler = med(samples.handler);
     const handlerFromFiles = med(samples.handlerFromFiles);
@@ -266,8 +354,16 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
     row('first invocation (init + no match)', (s) => s.invokeMs);
     row('import + first invocation', (s) => s.importMs + s.invokeMs);
     row('process wall time (node start..exit)', (s) => s.wallMs);
-    return { handlerBytes, baselineBytes, handler, handlerFromFiles, baseline, previousBaseline: before };
+    const handlerDelivery = med(samples.handlerDelivery);
+    const baselineDelivery = med(samples.baselineDelivery);
+    const deliveryRow = (label: string, pick: (s: Sample) => number) =>
+      console.log(`  ${label.padEnd(38)} handler ${ms(pick(handlerDelivery))} ${ratio(pick(handlerDelivery), pick(baselineDelivery))}   baseline making the same calls ${ms(pick(baselineDelivery))}`);
+    console.log('  a real delivery (order-risk\'s rule input; claim, Bedrock Converse over HTTP/2, PutEvents, complete; local fakes):');
+    deliveryRow('first invocation (a real delivery)', (s) => s.invokeMs);
+    deliveryRow('import + first real delivery', (s) => s.importMs + s.invokeMs);
+    return { handlerBytes, baselineBytes, handler, handlerFromFiles, baseline, previousBaseline: before, handlerDelivery, baselineDelivery };
   } finally {
+    await Promise.all([bedrock?.close(), dynamo?.close(), eventBridge?.close()]);
     await rm(dir, { recursive: true, force: true });
   }
 }
