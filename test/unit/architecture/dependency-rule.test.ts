@@ -1,23 +1,15 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT, sourceFiles } from './sourceFiles.ts';
 
 /*
  * The dependency rule of the architecture: the core and the pure folders import no cloud
  * SDK or database client; only adapters do; shared/core imports nothing outside itself.
  */
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 // node:sqlite is built into Node, but it is a database client all the same: only the store adapter may use it.
 const SDK = /^(@aws-sdk\/|@azure\/|@smithy\/|openai$|openai\/|node:sqlite$|better-sqlite3$|pg$|ioredis$|redis$|@aws-lambda-powertools\/)/;
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sourceFiles(p);
-    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
-  });
-}
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');

@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MeshError } from '../../../shared/core/errors.ts';
+import { ROOT, sourceFiles } from '../architecture/sourceFiles.ts';
 
 /*
  * Every MeshError writes its class's name out (`override readonly name = 'ConfigError'`): the
@@ -10,16 +11,6 @@ import { MeshError } from '../../../shared/core/errors.ts';
  * would be the minifier's. The compiler makes each class declare one; this checks each says the
  * truth (a copied class keeping its model's name would log, store and print the wrong error).
  */
-
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sourceFiles(p);
-    return p.endsWith('.ts') && !p.endsWith('.d.ts') ? [p] : [];
-  });
-}
 
 /** An instance, whatever the constructor's arguments: a message, or a list of issues (ConfigError). */
 function instanceOf(ErrorClass: new (...args: never[]) => MeshError): MeshError {
