@@ -29,9 +29,8 @@ import { parse } from 'yaml';
 import { BUNDLED_CONFIG, BUNDLED_ROUTES_DIR } from '../../functions/aws/meshFromEnv.ts';
 import { MESH_SNAPSHOT_FILE } from '../../shared/config/snapshot/index.ts';
 import { writeMeshSnapshot } from '../../shared/config/snapshot/writeMeshSnapshot.ts';
-import { bedrockToolAnswer, startBedrockFake, type BedrockFake } from '../fakes/bedrockFake.ts';
-import { startDynamoDbFake, type DynamoDbFake } from '../fakes/dynamoDbFake.ts';
-import { startEventBridgeFake, type EventBridgeFake } from '../fakes/eventBridgeFake.ts';
+import { bedrockToolAnswer } from '../fakes/bedrockFake.ts';
+import { functionPackage, sampleOrder, startAwsFakes, type AwsFakes } from '../fakes/lambdaPackage.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -251,9 +250,8 @@ const PREVIOUS_ESBUILD: BuildOptions = {
 /** Builds the bundles, prints their sizes and the median cold starts, and returns the figures. */
 export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?? 8)): Promise<ColdStartFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'nearmesh-coldstart-'));
-  let bedrock: BedrockFake | undefined;
-  let dynamo: DynamoDbFake | undefined;
-  let eventBridge: EventBridgeFake | undefined;
+  let fakes: AwsFakes | undefined;
+  let taskDelivery: string | undefined;
   try {
     const yml = await readServerlessYml();
     const options = lambdaEsbuildOptions(yml);
@@ -286,19 +284,13 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
     // A real delivery: the sample order through order-risk's rule (its input as ruleInputTemplate
     // renders it), a package whose catalogue sends it to Bedrock, and the three services faked on
     // the wire. Each run gets its own event id, so each claims anew.
-    const taskDelivery = join(dir, 'task-delivery');
-    await mkdir(join(taskDelivery, BUNDLED_ROUTES_DIR), { recursive: true });
-    await writeFile(join(taskDelivery, BUNDLED_CONFIG), DELIVERY_MESH_YAML);
-    await cp(join(REPO, 'events', 'routes', 'order-risk.yaml'), join(taskDelivery, BUNDLED_ROUTES_DIR, 'order-risk.yaml'));
-    await cp(join(REPO, 'events', 'schemas'), join(taskDelivery, 'events', 'schemas'), { recursive: true });
-    await writeMeshSnapshot(join(taskDelivery, MESH_SNAPSHOT_FILE), { root: taskDelivery, configFile: BUNDLED_CONFIG, routesDir: BUNDLED_ROUTES_DIR });
-    [bedrock, dynamo, eventBridge] = await Promise.all([startBedrockFake(), startDynamoDbFake(), startEventBridgeFake()]);
-    dynamo.createTable(deployed.MESH_IDEMPOTENCY_TABLE!);
-    dynamo.createTable(deployed.MESH_COUNTERS_TABLE!);
-    const order = JSON.parse(await readFile(join(REPO, 'events', 'samples', '01-order-placed.eventbridge.json'), 'utf8')) as Record<string, unknown>;
-    const services = { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url, AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url };
-    const delivery = (run: number) => ({ ...services, BENCH_EVENT: JSON.stringify({ meshRoute: 'order-risk', event: { ...order, id: `cold-start-delivery-${run}` } }) });
-    const answer = () => bedrock!.reply(bedrockToolAnswer({ score: 12, level: 'low', reasons: ['long-standing customer'] }));
+    const deliveryTask = (taskDelivery = await functionPackage({ prefix: 'nearmesh-coldstart-delivery-', meshYaml: DELIVERY_MESH_YAML }));
+    await writeMeshSnapshot(join(deliveryTask, MESH_SNAPSHOT_FILE), { root: deliveryTask, configFile: BUNDLED_CONFIG, routesDir: BUNDLED_ROUTES_DIR });
+    const aws = (fakes = await startAwsFakes(deployed.MESH_IDEMPOTENCY_TABLE!));
+    aws.dynamo.createTable(deployed.MESH_COUNTERS_TABLE!);
+    const order = await sampleOrder();
+    const delivery = (run: number) => ({ ...aws.env, BENCH_EVENT: JSON.stringify({ meshRoute: 'order-risk', event: { ...order, id: `cold-start-delivery-${run}` } }) });
+    const answer = () => aws.bedrock.reply(bedrockToolAnswer({ score: 12, level: 'low', reasons: ['long-standing customer'] }));
     const emitted = (result: unknown) => (result as { routes?: { status?: string }[] }).routes?.[0]?.status === 'emitted';
 
     interface Variant {
@@ -313,7 +305,7 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
       handlerFromFiles: { bundle: files.handler, env: () => ({ LAMBDA_TASK_ROOT: task, MESH_CONFIG: join(task, BUNDLED_CONFIG), MESH_ROUTES_DIR: join(task, BUNDLED_ROUTES_DIR) }) },
       baseline: { bundle: files.baseline, env: () => ({}) },
       previous: { bundle: files.previous, env: () => ({}) },
-      handlerDelivery: { bundle: files.handler, env: (run) => ({ LAMBDA_TASK_ROOT: taskDelivery, ...delivery(run) }), before: answer, check: emitted },
+      handlerDelivery: { bundle: files.handler, env: (run) => ({ LAMBDA_TASK_ROOT: deliveryTask, ...delivery(run) }), before: answer, check: emitted },
       baselineDelivery: { bundle: files.baselineDelivery, env: (run) => delivery(run), before: answer, check: (r) => (r as { ok?: boolean }).ok === true },
     } satisfies Record<string, Variant>;
     const runOnce = async (name: string, v: Variant, run: number) => {
@@ -363,7 +355,8 @@ export async function benchColdStart(runs = Number(process.env.BENCH_COLD_RUNS ?
     deliveryRow('import + first real delivery', (s) => s.importMs + s.invokeMs);
     return { handlerBytes, baselineBytes, handler, handlerFromFiles, baseline, previousBaseline: before, handlerDelivery, baselineDelivery };
   } finally {
-    await Promise.all([bedrock?.close(), dynamo?.close(), eventBridge?.close()]);
+    await Promise.all([fakes?.bedrock.close(), fakes?.dynamo.close(), fakes?.events.close()]);
+    if (taskDelivery) await rm(taskDelivery, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   }
 }
